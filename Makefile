@@ -1,0 +1,56 @@
+# Dealflow: `make up` runs the whole stack locally, `make test` runs every test.
+PYTHON ?= python3
+VENV := .venv
+PY := $(VENV)/bin/python
+GEN := services/common/gen
+PROTOS := $(shell find protos -name '*.proto')
+STAMP := $(VENV)/.installed
+
+.PHONY: up down test unit integration e2e lint fmt proto bench clean
+
+$(STAMP): pyproject.toml constraints.txt
+	test -x $(PY) || $(PYTHON) -m venv $(VENV)
+	$(PY) -m pip install --quiet --upgrade pip
+	$(PY) -m pip install --quiet -c constraints.txt -e '.[dev]'
+	touch $@
+
+$(GEN)/.stamp: $(PROTOS) $(STAMP)
+	rm -rf $(GEN) && mkdir -p $(GEN)
+	$(PY) -m grpc_tools.protoc -I protos --python_out=$(GEN) --grpc_python_out=$(GEN) \
+		--pyi_out=$(GEN) $(PROTOS)
+	touch $@
+
+proto: $(GEN)/.stamp  ## regenerate the Python package from protos/
+
+up: $(GEN)/.stamp  ## start Temporal, NATS, PostgreSQL, every service, the worker and the gateway
+	$(PY) -m deploy.local.up
+
+down:  ## stop a stack started by `make up` in another terminal
+	$(PY) -m deploy.local.down
+
+test: $(GEN)/.stamp  ## the whole suite; starts what it needs itself
+	$(PY) -m pytest -q
+
+unit: $(GEN)/.stamp
+	$(PY) -m pytest -q tests/unit tests/deploy
+
+integration: $(GEN)/.stamp
+	$(PY) -m pytest -q tests/integration
+
+e2e: $(GEN)/.stamp
+	$(PY) -m pytest -q tests/e2e
+
+lint: $(GEN)/.stamp
+	$(VENV)/bin/ruff check .
+	$(VENV)/bin/ruff format --check .
+	$(VENV)/bin/mypy services workflows deploy/local
+
+fmt: $(STAMP)
+	$(VENV)/bin/ruff check --fix .
+	$(VENV)/bin/ruff format .
+
+bench: $(GEN)/.stamp  ## benchmarks (not part of `make test`)
+	$(PY) -m tests.bench.run
+
+clean:
+	rm -rf $(GEN) $(VENV)

@@ -1,0 +1,47 @@
+"""`make up`: start the whole stack in the foreground; Ctrl-C stops it cleanly."""
+
+from __future__ import annotations
+
+import signal
+import sys
+import threading
+from pathlib import Path
+
+from deploy.local.stack import Stack
+
+DATA = Path(".data")
+
+
+def main() -> None:
+    stack = Stack(DATA)
+    stopping = threading.Event()
+    signal.signal(signal.SIGINT, lambda *_: stopping.set())
+    signal.signal(signal.SIGTERM, lambda *_: stopping.set())
+    try:
+        stack.start(timeout=180)
+    except Exception as exc:
+        print(f"\nDealflow failed to start: {exc}", file=sys.stderr)
+        sys.exit(1)
+    ui = stack.temporal_ui_url or f"(external Temporal at {stack.temporal_address})"
+    print(
+        "\n"
+        "Dealflow is up.\n"
+        f"  REST API + docs   {stack.gateway_url}/docs\n"
+        f"  Temporal web UI   {ui}\n"
+        f"  NATS              {stack.nats_url}\n"
+        f"  PostgreSQL        {stack.database_url}\n"
+        f"  admin login       {stack.admin_email} / {stack.admin_password}\n"
+        "Ctrl-C (or `make down`) stops everything; data stays in .data/.\n",
+        flush=True,
+    )
+    while not stopping.wait(0.5):
+        for proc in stack.processes:
+            if proc.popen is not None and proc.popen.poll() is not None:
+                print(f"{proc.name} exited with code {proc.popen.returncode}; stopping")
+                stopping.set()
+    print("stopping Dealflow ...", flush=True)
+    stack.stop()
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,141 @@
+"""Database access: one async engine per process, a unit of work per change.
+
+Each service keeps its tables in its own PostgreSQL schema; the unit of work writes the
+change and the events it produces (into that schema's outbox) in one transaction.
+"""
+
+from __future__ import annotations
+
+import uuid
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from types import TracebackType
+from typing import Any
+
+import sqlalchemy as sa
+from sqlalchemy.dialects import postgresql as pg
+from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine, create_async_engine
+
+
+def create_engine(url: str, *, pool_size: int = 10) -> AsyncEngine:
+    return create_async_engine(
+        url, pool_size=pool_size, max_overflow=pool_size, pool_pre_ping=True, pool_recycle=1800
+    )
+
+
+def psycopg_conninfo(engine: AsyncEngine) -> str:
+    """The engine's URL as a plain libpq connection string (for LISTEN and COPY)."""
+    url = engine.url.set(drivername="postgresql")
+    return url.render_as_string(hide_password=False)
+
+
+def utcnow() -> datetime:
+    return datetime.now(UTC)
+
+
+def outbox_table(metadata: sa.MetaData) -> sa.Table:
+    """The transactional outbox of a service, in that service's schema."""
+    return sa.Table(
+        "outbox",
+        metadata,
+        sa.Column("id", pg.UUID(as_uuid=True), primary_key=True),
+        sa.Column("seq", sa.BigInteger, sa.Identity(), nullable=False, unique=True),
+        sa.Column("type", sa.Text, nullable=False),
+        sa.Column("subject", sa.Text, nullable=False),
+        sa.Column("actor", sa.Text, nullable=False, server_default=""),
+        sa.Column("data", pg.JSONB, nullable=False),
+        sa.Column("created_at", sa.DateTime(timezone=True), nullable=False),
+        sa.Column("status", sa.Text, nullable=False, server_default="pending"),
+        sa.Column("published_at", sa.DateTime(timezone=True)),
+        sa.Index("ix_outbox_pending", "seq", postgresql_where=sa.text("status = 'pending'")),
+        sa.Index("ix_outbox_created_at", "created_at"),
+    )
+
+
+def inbox_table(metadata: sa.MetaData) -> sa.Table:
+    """Ids of the events a consumer has applied, so a redelivery applies nothing twice."""
+    return sa.Table(
+        "processed_events",
+        metadata,
+        sa.Column("consumer", sa.Text, primary_key=True),
+        sa.Column("event_id", pg.UUID(as_uuid=True), primary_key=True),
+        sa.Column("processed_at", sa.DateTime(timezone=True), nullable=False),
+    )
+
+
+def notify_channel(schema: str) -> str:
+    return f"{schema}_outbox"
+
+
+@dataclass
+class PendingEvent:
+    """An event recorded by a unit of work, written to the outbox at commit."""
+
+    type: str
+    subject: str
+    data: dict[str, Any]
+    actor: str = ""
+    id: uuid.UUID = field(default_factory=uuid.uuid4)
+    time: datetime = field(default_factory=utcnow)
+
+
+class UnitOfWork:
+    """`async with uow:` opens a transaction; `emit` queues events; leaving commits both."""
+
+    def __init__(self, engine: AsyncEngine, outbox: sa.Table) -> None:
+        self._engine = engine
+        self._outbox = outbox
+        self._events: list[PendingEvent] = []
+        self._conn: AsyncConnection | None = None
+
+    @property
+    def conn(self) -> AsyncConnection:
+        if self._conn is None:
+            raise RuntimeError("unit of work used outside `async with`")
+        return self._conn
+
+    def emit(self, event: PendingEvent) -> None:
+        self._events.append(event)
+
+    async def __aenter__(self) -> UnitOfWork:
+        self._events = []
+        self._conn = await self._engine.connect()
+        await self._conn.begin()
+        return self
+
+    async def __aexit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None:
+        conn, self._conn = self.conn, None
+        try:
+            if exc_type is None:
+                await self._flush_events(conn)
+                await conn.commit()
+            else:
+                await conn.rollback()
+        finally:
+            await conn.close()
+
+    async def _flush_events(self, conn: AsyncConnection) -> None:
+        if not self._events:
+            return
+        await conn.execute(
+            self._outbox.insert(),
+            [
+                {
+                    "id": e.id,
+                    "type": e.type,
+                    "subject": e.subject,
+                    "actor": e.actor,
+                    "data": e.data,
+                    "created_at": e.time,
+                }
+                for e in self._events
+            ],
+        )
+        channel = notify_channel(self._outbox.schema or "public")
+        await conn.execute(sa.text(f"NOTIFY {channel}"))
+        self._events = []

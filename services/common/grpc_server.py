@@ -1,0 +1,165 @@
+"""gRPC server bootstrap shared by every service: health, reflection, one interceptor that
+maps domain errors to status codes, graceful stop on SIGTERM, background tasks."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import json
+import logging
+import signal
+import time
+from collections.abc import Awaitable, Callable, Sequence
+from typing import Any
+
+import grpc
+from grpc_health.v1 import health, health_pb2, health_pb2_grpc
+from grpc_reflection.v1alpha import reflection
+
+from services.common import metrics
+from services.common.errors import (
+    AlreadyExists,
+    Conflict,
+    DomainError,
+    NotFound,
+    PermissionDenied,
+    Unauthenticated,
+    ValidationFailed,
+)
+
+log = logging.getLogger(__name__)
+
+ACTOR_KEY = "x-actor-id"
+PROBLEM_KEY = "problem-bin"
+
+_STATUS: list[tuple[type[DomainError], grpc.StatusCode]] = [
+    (ValidationFailed, grpc.StatusCode.INVALID_ARGUMENT),
+    (NotFound, grpc.StatusCode.NOT_FOUND),
+    (AlreadyExists, grpc.StatusCode.ALREADY_EXISTS),
+    (Conflict, grpc.StatusCode.ABORTED),
+    (PermissionDenied, grpc.StatusCode.PERMISSION_DENIED),
+    (Unauthenticated, grpc.StatusCode.UNAUTHENTICATED),
+]
+
+
+def status_for(error: DomainError) -> grpc.StatusCode:
+    for kind, code in _STATUS:
+        if isinstance(error, kind):
+            return code
+    return grpc.StatusCode.FAILED_PRECONDITION
+
+
+def problem_payload(error: DomainError) -> bytes:
+    problems = getattr(error, "problems", [])
+    return json.dumps(
+        {
+            "code": error.code,
+            "message": error.message,
+            "problems": [{"field": p.field, "message": p.message} for p in problems],
+        }
+    ).encode()
+
+
+def actor_id(context: grpc.aio.ServicerContext[Any, Any]) -> int | None:
+    """The user on whose behalf the call is made (None for the system)."""
+    for key, value in context.invocation_metadata() or ():
+        if key == ACTOR_KEY and value:
+            try:
+                return int(value)
+            except ValueError:
+                return None
+    return None
+
+
+class DomainErrorInterceptor(grpc.aio.ServerInterceptor):  # type: ignore[misc]
+    """Turns a DomainError into its status code with the field problems in trailing
+    metadata, and counts every call per RPC and outcome."""
+
+    async def intercept_service(
+        self,
+        continuation: Callable[[grpc.HandlerCallDetails], Awaitable[grpc.RpcMethodHandler]],
+        details: grpc.HandlerCallDetails,
+    ) -> grpc.RpcMethodHandler:
+        handler = await continuation(details)
+        if handler is None or handler.unary_unary is None:
+            return handler
+        inner = handler.unary_unary
+        method = details.method
+
+        async def behavior(request: Any, context: grpc.aio.ServicerContext[Any, Any]) -> Any:
+            started = time.perf_counter()
+            code = "OK"
+            try:
+                return await inner(request, context)
+            except DomainError as exc:
+                status = status_for(exc)
+                code = status.name
+                await context.abort(
+                    status, exc.message, trailing_metadata=((PROBLEM_KEY, problem_payload(exc)),)
+                )
+            except asyncio.CancelledError:
+                code = "CANCELLED"
+                raise
+            except Exception:
+                if context.code() is None:  # abort() raises too; only log real faults
+                    code = "INTERNAL"
+                    log.exception("unhandled error in %s", method)
+                raise
+            finally:
+                metrics.observe_rpc(method, code, time.perf_counter() - started)
+
+        return grpc.unary_unary_rpc_method_handler(
+            behavior,
+            request_deserializer=handler.request_deserializer,
+            response_serializer=handler.response_serializer,
+        )
+
+
+Background = Callable[[asyncio.Event], Awaitable[None]]
+
+
+async def serve(
+    *,
+    name: str,
+    host: str,
+    port: int,
+    register: Callable[[grpc.aio.Server], Sequence[str]],
+    background: Sequence[Background] = (),
+    grace_seconds: float = 5.0,
+    on_stop: Callable[[], Awaitable[None]] | None = None,
+) -> None:
+    """Run a gRPC service until SIGTERM/SIGINT, then drain in-flight calls and stop.
+
+    `register` adds the servicers and returns their full service names (for health and
+    reflection); `background` tasks (outbox relay, consumers) get the stop event.
+    """
+    server = grpc.aio.server(interceptors=[DomainErrorInterceptor()])
+    service_names = list(register(server))
+    health_servicer = health.aio.HealthServicer()
+    health_pb2_grpc.add_HealthServicer_to_server(health_servicer, server)
+    reflection.enable_server_reflection(
+        [*service_names, health.SERVICE_NAME, reflection.SERVICE_NAME], server
+    )
+    bound = server.add_insecure_port(f"{host}:{port}")
+    await server.start()
+    for svc in ["", *service_names]:
+        await health_servicer.set(svc, health_pb2.HealthCheckResponse.SERVING)
+    log.info("%s listening", name, extra={"address": f"{host}:{bound}"})
+
+    stop = asyncio.Event()
+    loop = asyncio.get_running_loop()
+    for sig in (signal.SIGTERM, signal.SIGINT):
+        loop.add_signal_handler(sig, stop.set)
+    tasks = [asyncio.create_task(job(stop)) for job in background]
+    await stop.wait()
+
+    log.info("%s stopping", name)
+    for svc in ["", *service_names]:
+        await health_servicer.set(svc, health_pb2.HealthCheckResponse.NOT_SERVING)
+    await server.stop(grace_seconds)
+    for task in tasks:
+        with contextlib.suppress(asyncio.TimeoutError, asyncio.CancelledError):
+            await asyncio.wait_for(task, timeout=grace_seconds)
+    if on_stop is not None:
+        await on_stop()
+    log.info("%s stopped", name)

@@ -1,0 +1,146 @@
+"""NATS JetStream: connection, stream and durable-consumer provisioning, and a consumer
+that applies each event exactly once (inbox table + ack after commit)."""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from collections.abc import Awaitable, Callable
+from datetime import UTC, datetime
+
+import nats
+import sqlalchemy as sa
+from nats.aio.client import Client as NATS
+from nats.js import JetStreamContext
+from nats.js.api import AckPolicy, ConsumerConfig, DeliverPolicy, StorageType, StreamConfig
+from nats.js.errors import NotFoundError
+from sqlalchemy.dialects.postgresql import insert
+from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
+
+from services.common.errors import DomainError
+from services.common.events import STREAMS, Envelope
+
+log = logging.getLogger(__name__)
+
+Handler = Callable[[AsyncConnection, Envelope], Awaitable[None]]
+
+
+async def connect(url: str, *, name: str) -> NATS:
+    """Connect and keep reconnecting forever: a NATS restart must not end the process."""
+    return await nats.connect(
+        url, name=name, max_reconnect_attempts=-1, reconnect_time_wait=0.5, connect_timeout=5
+    )
+
+
+async def provision_streams(js: JetStreamContext) -> None:
+    """Create (or update) the file-backed streams every service publishes to."""
+    for name, subject in STREAMS.items():
+        config = StreamConfig(
+            name=name,
+            subjects=[subject],
+            storage=StorageType.FILE,
+            duplicate_window=120.0,
+            max_age=7 * 24 * 3600.0,
+        )
+        try:
+            await js.stream_info(name)
+            await js.update_stream(config)
+        except NotFoundError:
+            await js.add_stream(config)
+
+
+async def provision_consumer(
+    js: JetStreamContext, *, stream: str, durable: str, filter_subject: str
+) -> None:
+    """A durable pull consumer with bounded redelivery (ack_wait, max_deliver, backoff)."""
+    config = ConsumerConfig(
+        durable_name=durable,
+        ack_policy=AckPolicy.EXPLICIT,
+        deliver_policy=DeliverPolicy.ALL,
+        ack_wait=30.0,
+        max_deliver=20,
+        filter_subject=filter_subject,
+        max_ack_pending=1000,
+    )
+    await js.add_consumer(stream, config)
+
+
+class Consumer:
+    """Fetches from a durable consumer and applies each event once.
+
+    For every message: in one transaction, record the event id in the inbox table and run
+    the handler only if the id was new; commit; then ack. A redelivered or duplicated event
+    finds its id and is acked without effect. A malformed message or a domain error is
+    terminated (it will never succeed); anything else is nak'ed with a delay and retried.
+    """
+
+    def __init__(
+        self,
+        *,
+        js: JetStreamContext,
+        engine: AsyncEngine,
+        inbox: sa.Table,
+        stream: str,
+        durable: str,
+        filter_subject: str,
+        handler: Handler,
+        batch: int = 64,
+    ) -> None:
+        self._js, self._engine, self._inbox = js, engine, inbox
+        self._stream, self._durable, self._filter = stream, durable, filter_subject
+        self._handler = handler
+        self._batch = batch
+
+    async def run(self, stop: asyncio.Event) -> None:
+        await provision_consumer(
+            self._js, stream=self._stream, durable=self._durable, filter_subject=self._filter
+        )
+        sub = await self._js.pull_subscribe_bind(self._durable, stream=self._stream)
+        log.info("consumer started", extra={"durable": self._durable, "stream": self._stream})
+        while not stop.is_set():
+            try:
+                messages = await sub.fetch(self._batch, timeout=1.0)
+            except (TimeoutError, nats.errors.TimeoutError):
+                continue
+            except Exception:  # connection loss while NATS restarts: retry after a pause
+                log.warning("fetch failed; retrying", exc_info=True)
+                await asyncio.sleep(0.5)
+                continue
+            for msg in messages:
+                await self._process(msg)
+
+    async def _process(self, msg: nats.aio.msg.Msg) -> None:
+        try:
+            event = Envelope.from_json(msg.data)
+        except (ValueError, KeyError, TypeError):
+            log.error("malformed event terminated", extra={"subject": msg.subject})
+            await msg.term()
+            return
+        try:
+            await self.apply(event)
+        except DomainError as exc:
+            log.error(
+                "event rejected by handler; terminated",
+                extra={"event_id": str(event.id), "type": event.type, "error": exc.message},
+            )
+            await msg.term()
+            return
+        except Exception:
+            log.warning("event handling failed; will retry", exc_info=True)
+            await msg.nak(delay=1.0)
+            return
+        await msg.ack()
+
+    async def apply(self, event: Envelope) -> bool:
+        """Apply the event unless already applied; True when this call applied it."""
+        async with self._engine.begin() as conn:
+            inserted = await conn.execute(
+                insert(self._inbox)
+                .values(consumer=self._durable, event_id=event.id, processed_at=datetime.now(UTC))
+                .on_conflict_do_nothing()
+                .returning(self._inbox.c.event_id)
+            )
+            if inserted.first() is None:
+                return False
+            await self._handler(conn, event)
+            return True

@@ -1,0 +1,54 @@
+"""Runs a service process: gRPC server, outbox relay and event consumers, one lifecycle."""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Sequence
+from datetime import timedelta
+
+import grpc
+import sqlalchemy as sa
+from nats.js import JetStreamContext
+from sqlalchemy.ext.asyncio import AsyncEngine
+
+from services.common.grpc_server import Background, serve
+from services.common.nats import connect
+from services.common.outbox import OutboxRelay
+from services.common.settings import ServiceSettings
+
+ConsumerFactory = Callable[[JetStreamContext], Background]
+
+
+async def run_service(
+    *,
+    name: str,
+    settings: ServiceSettings,
+    engine: AsyncEngine,
+    outbox: sa.Table,
+    register: Callable[[grpc.aio.Server], Sequence[str]],
+    consumers: Sequence[ConsumerFactory] = (),
+) -> None:
+    """Serve until SIGTERM: the relay publishes this service's outbox to JetStream and each
+    consumer applies the events it subscribes to."""
+    nc = await connect(settings.nats_url, name=name)
+    js = nc.jetstream()
+    relay = OutboxRelay(
+        engine=engine,
+        outbox=outbox,
+        js=js,
+        source=name,
+        retention=timedelta(hours=settings.outbox_retention_hours),
+    )
+
+    async def close() -> None:
+        await nc.drain()
+        await engine.dispose()
+
+    await serve(
+        name=name,
+        host=settings.grpc_host,
+        port=settings.grpc_port,
+        register=register,
+        background=[relay.run, *(make(js) for make in consumers)],
+        grace_seconds=settings.shutdown_grace_seconds,
+        on_stop=close,
+    )
