@@ -14,7 +14,6 @@ import sys
 import warnings
 from pathlib import Path
 
-
 warnings.filterwarnings("ignore", module="platformdirs")
 SYSTEM_USER = "embedded_postgres"
 

@@ -29,6 +29,15 @@ def alembic_config(service: str, database_url: str) -> Config:
     cfg.set_main_option("script_location", str(ROOT / service / "migrations"))
     cfg.set_main_option("sqlalchemy.url", database_url.replace("%", "%%"))
     cfg.attributes["schema"] = service
+    # Generated revisions come out formatted and with sorted imports.
+    cfg.set_section_option("post_write_hooks", "hooks", "ruff_fix, ruff_format")
+    for hook, args in (
+        ("ruff_fix", "check --fix REVISION_SCRIPT_FILENAME"),
+        ("ruff_format", "format REVISION_SCRIPT_FILENAME"),
+    ):
+        cfg.set_section_option("post_write_hooks", f"{hook}.type", "exec")
+        cfg.set_section_option("post_write_hooks", f"{hook}.executable", "ruff")
+        cfg.set_section_option("post_write_hooks", f"{hook}.options", args)
     return cfg
 
 
