@@ -14,6 +14,7 @@ from services.common.grpc_server import Background, serve
 from services.common.nats import connect
 from services.common.outbox import OutboxRelay
 from services.common.settings import ServiceSettings
+from services.common.tracing import instrument_grpc_client, instrument_grpc_server, setup_tracing
 
 ConsumerFactory = Callable[[JetStreamContext], Background]
 
@@ -29,6 +30,9 @@ async def run_service(
 ) -> None:
     """Serve until SIGTERM: the relay publishes this service's outbox to JetStream and each
     consumer applies the events it subscribes to."""
+    if setup_tracing(name):
+        instrument_grpc_server()
+        instrument_grpc_client()
     nc = await connect(settings.nats_url, name=name)
     js = nc.jetstream()
     relay = OutboxRelay(
