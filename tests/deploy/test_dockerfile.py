@@ -57,8 +57,16 @@ def test_builder_generates_stubs_and_installs_the_project() -> None:
     assert "grpc_tools.protoc -I protos" in builder
     for flag in ("--python_out=", "--grpc_python_out=", "--pyi_out="):
         assert f"{flag}services/common/gen" in builder
-    assert re.search(r"pip install --no-cache-dir \.(\s|$)", builder)
-    assert "-e " not in builder  # the image runs an installed package, not a checkout
+    # Non-editable (the image runs an installed package, not a checkout), at the versions
+    # the tests ran against.
+    assert re.search(r"pip install --no-cache-dir -c constraints\.txt \.(\s|$)", builder)
+    assert "-e " not in builder
+
+
+def test_code_generator_pin_matches_constraints() -> None:
+    (pinned,) = re.findall(r"grpcio-tools==([\w.]+)", DOCKERFILE.read_text())
+    constraints = (DOCKERFILE.parents[2] / "constraints.txt").read_text()
+    assert f"grpcio-tools=={pinned}" in constraints.splitlines()
 
 
 def test_final_stage_runs_as_numeric_non_root_without_build_tools() -> None:

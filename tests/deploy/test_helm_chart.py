@@ -1,7 +1,8 @@
-"""The Helm chart, rendered by Helm's own engine, yields manifests a cluster accepts and runs safely."""
+"""The Helm chart, rendered by Helm's own engine, yields manifests a cluster accepts."""
 
 from __future__ import annotations
 
+import base64
 from pathlib import Path
 from typing import Any
 
@@ -168,15 +169,19 @@ def test_settings_reach_every_component(rendered: list[Manifest]) -> None:
         "NATS_URL",
         "TEMPORAL_ADDRESS",
         "TEMPORAL_NAMESPACE",
+        "DEALFLOW_TASK_QUEUE",
         "DEALFLOW_LOG_FORMAT",
         "DEALFLOW_LOG_LEVEL",
         "DEALFLOW_METRICS_PORT",
         "GATEWAY_PORT",
     } <= data.keys()
     assert data["DEALFLOW_METRICS_PORT"] == str(METRICS_PORT)
+    assert data["DEALFLOW_LOG_FORMAT"] in {"json", "text"}  # the only two the code accepts
     services = of_kind(rendered, "Service")
     for service, port in GRPC_PORTS.items():
         assert data[f"{service.upper()}_GRPC_PORT"] == str(port)
+        # The code listens on 127.0.0.1 unless told otherwise: unreachable for probes and peers.
+        assert data[f"{service.upper()}_GRPC_HOST"] in {"0.0.0.0", "[::]"}
         assert data[f"DEALFLOW_{service.upper()}_ADDR"] == (
             f"{services[service]['metadata']['name']}:{port}"
         )
@@ -248,14 +253,13 @@ def test_production_values_scale_expose_and_monitor(chart: Any) -> None:
 
 
 def test_generated_jwt_secret_is_strong_and_a_given_one_is_kept(chart: Any) -> None:
-    import base64
-
     def jwt(values: dict[str, Any] | None) -> str:
         (secret,) = [m for m in render(chart, values) if m["kind"] == "Secret" and not hook(m)]
         return base64.b64decode(secret["data"]["GATEWAY_JWT_SECRET"]).decode()
 
     assert len(jwt(None)) >= 32
-    assert jwt({"secrets": {"gatewayJwtSecret": "s3cret-from-vault"}}) == "s3cret-from-vault"
+    given = "x" * 40  # the gateway refuses HS256 keys under 32 characters
+    assert jwt({"secrets": {"gatewayJwtSecret": given}}) == given
 
 
 @pytest.mark.parametrize(
@@ -268,7 +272,8 @@ def test_generated_jwt_secret_is_strong_and_a_given_one_is_kept(chart: Any) -> N
         ({"image": {"pullPolicy": "Sometimes"}}, "pullPolicy"),
         ({"worker": {"resources": {"limits": {"memory": None}}}}, "memory"),
         ({"worker": {"autoscaling": {"enabled": "yes"}}}, "enabled"),
-        ({"config": {"logFormat": "xml"}}, "logFormat"),
+        ({"config": {"logFormat": "console"}}, "logFormat"),
+        ({"secrets": {"gatewayJwtSecret": "too-short-for-hs256"}}, "gatewayJwtSecret"),
         ({"config": {"temporal": {"address": "temporal"}}}, "address"),
         ({"serviceMonitor": {"enabled": True, "interval": "often"}}, "interval"),
         ({"ingress": {"enabled": True, "hosts": [{"host": "x.example.com"}]}}, "paths"),

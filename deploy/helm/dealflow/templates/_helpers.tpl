@@ -57,6 +57,7 @@ Non-secret settings as KEY: "value" lines: the ConfigMap's data, and the migrati
 NATS_URL: {{ .Values.config.natsUrl | quote }}
 TEMPORAL_ADDRESS: {{ .Values.config.temporal.address | quote }}
 TEMPORAL_NAMESPACE: {{ .Values.config.temporal.namespace | quote }}
+DEALFLOW_TASK_QUEUE: {{ .Values.config.temporal.taskQueue | quote }}
 DEALFLOW_LOG_FORMAT: {{ .Values.config.logFormat | quote }}
 DEALFLOW_LOG_LEVEL: {{ .Values.config.logLevel | quote }}
 DEALFLOW_METRICS_PORT: {{ .Values.config.metricsPort | quote }}
@@ -66,9 +67,11 @@ OTEL_EXPORTER_OTLP_ENDPOINT: {{ . | quote }}
 {{- range $svc := splitList " " (include "dealflow.grpcServices" .) }}
 {{- $port := (index $.Values $svc).port }}
 {{ upper $svc }}_GRPC_PORT: {{ $port | quote }}
+{{ upper $svc }}_GRPC_HOST: {{ $.Values.config.listenHost | quote }}
 DEALFLOW_{{ upper $svc }}_ADDR: {{ printf "%s:%d" (include "dealflow.componentName" (dict "root" $ "component" $svc)) (int $port) | quote }}
 {{- end }}
 GATEWAY_PORT: {{ .Values.gateway.port | quote }}
+GATEWAY_HOST: {{ .Values.config.listenHost | quote }}
 {{- end -}}
 
 {{- define "dealflow.podSecurityContext" -}}
