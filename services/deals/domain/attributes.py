@@ -1,0 +1,61 @@
+"""The plain attributes of a deal: title, responsible, amount and currency, names."""
+
+from __future__ import annotations
+
+import re
+from typing import Any
+
+from services.common.errors import FieldProblem, ValidationFailed
+from services.deals.domain.values import BadValue, decimal_of
+
+DEFAULT_CURRENCY = "RUB"
+_CURRENCY = re.compile(r"^[A-Z]{3}$")
+MAX_TITLE = 500
+MAX_NAME = 300
+# Attributes UpdateDeal may set (custom fields travel separately, in `fields`).
+SETTABLE = ("title", "responsible_id", "amount", "currency", "company_name", "contact_name")
+
+
+def clean_attributes(values: dict[str, Any]) -> dict[str, Any]:
+    """Validate and normalize deal attributes (title, responsible_id, amount, ...)."""
+    problems: list[FieldProblem] = []
+    clean: dict[str, Any] = {}
+    for name, raw in values.items():
+        try:
+            clean[name] = _attribute(name, raw)
+        except BadValue as exc:
+            problems.append(FieldProblem(name, str(exc)))
+    if problems:
+        raise ValidationFailed(problems)
+    return clean
+
+
+def _attribute(name: str, raw: Any) -> Any:
+    match name:
+        case "title":
+            title = str(raw).strip()
+            if not title or len(title) > MAX_TITLE:
+                raise BadValue(f"must be 1 to {MAX_TITLE} characters")
+            return title
+        case "amount":
+            if raw in (None, ""):
+                return None
+            amount = decimal_of(raw)
+            if amount < 0:
+                raise BadValue("must not be negative")
+            return amount
+        case "currency":
+            currency = str(raw or DEFAULT_CURRENCY).strip().upper()
+            if not _CURRENCY.match(currency):
+                raise BadValue("must be an ISO 4217 code of three letters")
+            return currency
+        case "company_name" | "contact_name":
+            text = str(raw).strip()
+            if len(text) > MAX_NAME:
+                raise BadValue(f"must be at most {MAX_NAME} characters")
+            return text
+        case "responsible_id":
+            if not isinstance(raw, int) or raw <= 0:
+                raise BadValue("must be a user id")
+            return raw
+    raise BadValue("cannot be set")

@@ -1,0 +1,157 @@
+"""The deals schema: pipelines, fields, deals, their history and timeline, org, lists."""
+
+from __future__ import annotations
+
+import sqlalchemy as sa
+from sqlalchemy.dialects import postgresql as pg
+
+from services.common.db import inbox_table, outbox_table
+
+SCHEMA = "deals"
+metadata = sa.MetaData(schema=SCHEMA)
+outbox = outbox_table(metadata)
+inbox = inbox_table(metadata)
+
+
+def _id() -> sa.Column[int]:
+    return sa.Column("id", sa.BigInteger, sa.Identity(), primary_key=True)
+
+
+def _created_at() -> sa.Column[object]:
+    return sa.Column("created_at", sa.DateTime(timezone=True), nullable=False)
+
+
+pipelines = sa.Table(
+    "pipelines",
+    metadata,
+    _id(),
+    sa.Column("name", sa.Text, nullable=False),
+    _created_at(),
+)
+
+stages = sa.Table(
+    "stages",
+    metadata,
+    _id(),
+    sa.Column("pipeline_id", sa.BigInteger, sa.ForeignKey(pipelines.c.id), nullable=False),
+    sa.Column("name", sa.Text, nullable=False),
+    sa.Column("semantic", sa.Text, nullable=False),
+    sa.Column("position", sa.Integer, nullable=False),
+    sa.Index("ix_stages_pipeline_position", "pipeline_id", "position"),
+)
+
+field_definitions = sa.Table(
+    "field_definitions",
+    metadata,
+    _id(),
+    sa.Column("pipeline_id", sa.BigInteger, sa.ForeignKey(pipelines.c.id), nullable=False),
+    sa.Column("code", sa.Text, nullable=False),
+    sa.Column("name", sa.Text, nullable=False),
+    sa.Column("type", sa.Text, nullable=False),
+    sa.Column("required_on_stages", pg.ARRAY(sa.BigInteger), nullable=False),
+    sa.Column("options", pg.ARRAY(sa.Text), nullable=False),
+    sa.Column("list_code", sa.Text, nullable=False, server_default=""),
+    _created_at(),
+    sa.UniqueConstraint("pipeline_id", "code", name="uq_field_definitions_pipeline_code"),
+)
+
+departments = sa.Table(
+    "departments",
+    metadata,
+    _id(),
+    sa.Column("name", sa.Text, nullable=False),
+    sa.Column("parent_id", sa.BigInteger, sa.ForeignKey("departments.id")),
+    # users and departments point at each other; this key is added after both exist.
+    sa.Column(
+        "head_id",
+        sa.BigInteger,
+        sa.ForeignKey("users.id", use_alter=True, name="fk_departments_head_id_users"),
+    ),
+    _created_at(),
+)
+
+users = sa.Table(
+    "users",
+    metadata,
+    _id(),
+    sa.Column("email", sa.Text, nullable=False),
+    sa.Column("name", sa.Text, nullable=False),
+    sa.Column("password_hash", sa.Text, nullable=False),
+    sa.Column("roles", pg.ARRAY(sa.Text), nullable=False),
+    sa.Column("department_id", sa.BigInteger, sa.ForeignKey(departments.c.id)),
+    sa.Column("active", sa.Boolean, nullable=False, server_default=sa.true()),
+    _created_at(),
+)
+sa.Index("uq_users_email_lower", sa.func.lower(users.c.email), unique=True)
+
+deals = sa.Table(
+    "deals",
+    metadata,
+    _id(),
+    sa.Column("pipeline_id", sa.BigInteger, sa.ForeignKey(pipelines.c.id), nullable=False),
+    sa.Column("stage_id", sa.BigInteger, sa.ForeignKey(stages.c.id), nullable=False),
+    sa.Column("title", sa.Text, nullable=False),
+    sa.Column("responsible_id", sa.BigInteger, sa.ForeignKey(users.c.id), nullable=False),
+    sa.Column("amount", sa.Numeric),
+    sa.Column("currency", sa.Text, nullable=False),
+    sa.Column("company_name", sa.Text, nullable=False, server_default=""),
+    sa.Column("contact_name", sa.Text, nullable=False, server_default=""),
+    sa.Column("fields", pg.JSONB, nullable=False),
+    sa.Column("version", sa.BigInteger, nullable=False),
+    _created_at(),
+    sa.Column("updated_at", sa.DateTime(timezone=True), nullable=False),
+    sa.Column("stage_entered_at", sa.DateTime(timezone=True), nullable=False),
+)
+sa.Index(
+    "ix_deals_board",
+    deals.c.pipeline_id,
+    deals.c.stage_id,
+    deals.c.responsible_id,
+    deals.c.id.desc(),
+)
+sa.Index("ix_deals_responsible", deals.c.responsible_id, deals.c.id)
+
+stage_history = sa.Table(
+    "stage_history",
+    metadata,
+    _id(),
+    sa.Column("deal_id", sa.BigInteger, sa.ForeignKey(deals.c.id), nullable=False),
+    sa.Column("stage_id", sa.BigInteger, sa.ForeignKey(stages.c.id), nullable=False),
+    sa.Column("entered_at", sa.DateTime(timezone=True), nullable=False),
+    sa.Column("left_at", sa.DateTime(timezone=True)),
+    sa.Column("actor_id", sa.BigInteger),
+    sa.Index("ix_stage_history_deal", "deal_id", "id"),
+)
+
+timeline = sa.Table(
+    "timeline",
+    metadata,
+    _id(),
+    sa.Column("deal_id", sa.BigInteger, sa.ForeignKey(deals.c.id), nullable=False),
+    sa.Column("kind", sa.Text, nullable=False),
+    sa.Column("text", sa.Text, nullable=False, server_default=""),
+    sa.Column("actor_id", sa.BigInteger),
+    sa.Column("data", pg.JSONB, nullable=False),
+    _created_at(),
+    sa.Column("idempotency_key", sa.Text, unique=True),
+    sa.Index("ix_timeline_deal", "deal_id", "id"),
+)
+
+lists = sa.Table(
+    "lists",
+    metadata,
+    sa.Column("code", sa.Text, primary_key=True),
+    sa.Column("name", sa.Text, nullable=False),
+    sa.Column("columns", pg.JSONB, nullable=False),
+    _created_at(),
+)
+
+list_items = sa.Table(
+    "list_items",
+    metadata,
+    _id(),
+    sa.Column("list_code", sa.Text, sa.ForeignKey(lists.c.code), nullable=False),
+    sa.Column("values", pg.JSONB, nullable=False),
+    _created_at(),
+    sa.Index("ix_list_items_list", "list_code", "id"),
+)
