@@ -1,0 +1,111 @@
+"""The gateway: the app factory and `python -m services.gateway.main`."""
+
+from __future__ import annotations
+
+import sys
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+
+import uvicorn
+from fastapi import FastAPI
+from pydantic import ValidationError
+
+from services.common.logging import configure_logging
+from services.gateway import problems
+from services.gateway.clients import Clients, open_clients
+from services.gateway.deps import ProcessApi
+from services.gateway.middleware import BodyLimitMiddleware, ObservabilityMiddleware
+from services.gateway.routes import (
+    auth,
+    deals,
+    health,
+    lists,
+    notifications,
+    pipelines,
+    processes,
+    tasks,
+    users,
+)
+from services.gateway.settings import GatewaySettings
+
+API_PREFIX = "/api/v1"
+
+TAGS = [
+    {"name": "auth", "description": "Bearer tokens (OAuth2 password flow)."},
+    {"name": "users", "description": "Users; admins create them."},
+    {"name": "pipelines", "description": "Pipelines, stages and custom fields (admin)."},
+    {"name": "deals", "description": "Deals, their moves, timeline and stage history."},
+    {"name": "processes", "description": "Long-running processes of a deal (Temporal)."},
+    {"name": "tasks", "description": "People's steps of processes, and plain tasks."},
+    {"name": "notifications", "description": "The caller's notification feed."},
+    {"name": "lists", "description": "Admin-editable lists."},
+    {"name": "health", "description": "Liveness, readiness and metrics."},
+]
+
+
+def create_app(
+    settings: GatewaySettings,
+    *,
+    clients: Clients | None = None,
+    processes_api: ProcessApi | None = None,
+) -> FastAPI:
+    """The gateway app. Given `clients` (fakes in tests) it uses them and opens nothing;
+    otherwise the lifespan opens the channels and the Temporal client once."""
+
+    @asynccontextmanager
+    async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+        if clients is not None:
+            yield
+            return
+        app.state.clients = open_clients(settings)
+        try:
+            yield
+        finally:
+            await app.state.clients.close()
+
+    app = FastAPI(
+        title="Dealflow API",
+        version="1.0.0",
+        description="CRM deals and their durable processes. Errors are RFC 9457 "
+        "`application/problem+json`.",
+        openapi_tags=TAGS,
+        lifespan=lifespan,
+    )
+    app.state.settings = settings
+    app.state.clients = clients
+    app.state.processes = processes_api
+    problems.install(app, retry_after_seconds=settings.retry_after_seconds)
+    problems.document_problems(app)
+    app.add_middleware(BodyLimitMiddleware, max_bytes=settings.max_body_bytes)
+    app.add_middleware(ObservabilityMiddleware)  # outermost: it also sees the 413s
+    for module in (auth, users, pipelines, deals, processes, tasks, notifications, lists):
+        app.include_router(module.router, prefix=API_PREFIX)
+    app.include_router(health.router)
+    return app
+
+
+def load_settings() -> GatewaySettings:
+    try:
+        return GatewaySettings()  # jwt_secret comes from the env
+    except ValidationError as exc:
+        for error in exc.errors():
+            name = "GATEWAY_" + "_".join(str(p) for p in error["loc"]).upper()
+            print(f"gateway: {name}: {error['msg']}", file=sys.stderr)
+        raise SystemExit(2) from None
+
+
+def main() -> None:
+    settings = load_settings()
+    configure_logging(settings.log_level, settings.log_format)
+    uvicorn.run(
+        create_app(settings),
+        host=settings.host,
+        port=settings.port,
+        log_config=None,
+        access_log=False,
+        timeout_graceful_shutdown=10,
+    )
+
+
+if __name__ == "__main__":
+    main()

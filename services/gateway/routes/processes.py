@@ -1,0 +1,53 @@
+"""The processes of a deal: start one, list them (Temporal workflows, through the client)."""
+
+from __future__ import annotations
+
+from dealflow.deals.v1 import deals_pb2
+from fastapi import APIRouter
+from temporalio.exceptions import WorkflowAlreadyStartedError
+
+from services.gateway.deps import CurrentUser, Deals, Processes, TemporalClient
+from services.gateway.problems import COMMON_RESPONSES, Problem, responses
+from services.gateway.schemas.deals import ProcessIn, ProcessOut, ProcessStarted
+
+router = APIRouter(prefix="/deals", tags=["processes"], responses=COMMON_RESPONSES)
+
+
+@router.post("/{deal_id}/processes", status_code=201, responses=responses(404, 409))
+async def start_process(
+    deal_id: int,
+    body: ProcessIn,
+    user: CurrentUser,
+    deals: Deals,
+    temporal: TemporalClient,
+    processes: Processes,
+) -> ProcessStarted:
+    # The deal must exist and be visible to the caller before a process hangs off it.
+    deal = await deals.GetDeal(deals_pb2.GetDealRequest(id=str(deal_id)))
+    try:
+        workflow_id = await processes.start_process(
+            temporal,
+            deal_id=str(deal_id),
+            pipeline_id=deal.pipeline_id,
+            process=body.process,
+            params=body.params,
+            initiator_id=str(user.id),
+        )
+    except ValueError as exc:
+        raise Problem(422, str(exc)) from exc
+    except WorkflowAlreadyStartedError as exc:
+        raise Problem(409, f"this process is already running: {exc}") from exc
+    return ProcessStarted(workflow_id=workflow_id, process=body.process, deal_id=deal_id)
+
+
+@router.get("/{deal_id}/processes", responses=responses(404))
+async def list_processes(
+    deal_id: int,
+    _: CurrentUser,
+    deals: Deals,
+    temporal: TemporalClient,
+    processes: Processes,
+) -> list[ProcessOut]:
+    await deals.GetDeal(deals_pb2.GetDealRequest(id=str(deal_id)))
+    found = await processes.list_processes(temporal, str(deal_id))
+    return [ProcessOut.model_validate(p) for p in found]

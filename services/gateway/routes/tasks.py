@@ -1,0 +1,125 @@
+"""Tasks: list and read them, and answer one. The answer to a process's task goes to the
+workflow waiting on it as the `complete_task` Update, whose validator decides at once."""
+
+from __future__ import annotations
+
+from typing import Annotated, Any
+
+from dealflow.notifications.v1 import notifications_pb2
+from fastapi import APIRouter, Query
+from temporalio.client import Client, WorkflowUpdateFailedError
+from temporalio.exceptions import ApplicationError
+from temporalio.service import RPCError, RPCStatusCode
+
+from services.common.errors import FieldProblem
+from services.common.protoconv import to_struct
+from services.gateway.auth import Principal
+from services.gateway.deps import CurrentUser, Notifications, TemporalClient
+from services.gateway.problems import COMMON_RESPONSES, Problem, responses
+from services.gateway.schemas.common import Page, RecordId, cursor_or_none
+from services.gateway.schemas.tasks import TaskComplete, TaskOut
+from workflows.contracts import (
+    COMPLETE_TASK_UPDATE,
+    AnswerRefused,
+    TaskAnswer,
+    TaskAnswerResult,
+)
+
+router = APIRouter(prefix="/tasks", tags=["tasks"], responses=COMMON_RESPONSES)
+
+_REFUSAL_STATUS = {
+    AnswerRefused.WRONG_ACTOR: 403,
+    AnswerRefused.TASK_NOT_OPEN: 409,
+    AnswerRefused.INVALID_OUTCOME: 422,
+    AnswerRefused.INVALID_DATA: 422,
+}
+_REFUSAL_FIELD = {AnswerRefused.INVALID_OUTCOME: "outcome", AnswerRefused.INVALID_DATA: "data"}
+
+
+@router.get("")
+async def list_tasks(
+    user: CurrentUser,
+    notifications: Notifications,
+    assignee: Annotated[
+        str | None, Query(pattern=r"^(me|\d+)$", description="`me` or a user id")
+    ] = None,
+    deal_id: RecordId | None = None,
+    status: str = "",
+    cursor: str = "",
+    limit: Annotated[int, Query(ge=1, le=200)] = 50,
+) -> Page[TaskOut]:
+    assignee_id = str(user.id) if assignee == "me" else (assignee or "")
+    reply = await notifications.ListTasks(
+        notifications_pb2.ListTasksRequest(
+            assignee_id=assignee_id,
+            deal_id=str(deal_id or ""),
+            status=status,
+            cursor=cursor,
+            limit=limit,
+        )
+    )
+    return Page(
+        items=[TaskOut.of(t) for t in reply.tasks], next_cursor=cursor_or_none(reply.next_cursor)
+    )
+
+
+@router.get("/{task_id}", responses=responses(404))
+async def get_task(task_id: int, _: CurrentUser, notifications: Notifications) -> TaskOut:
+    return TaskOut.of(
+        await notifications.GetTask(notifications_pb2.GetTaskRequest(id=str(task_id)))
+    )
+
+
+@router.post("/{task_id}/complete", responses=responses(403, 404, 409))
+async def complete_task(
+    task_id: int,
+    body: TaskComplete,
+    user: CurrentUser,
+    notifications: Notifications,
+    temporal: TemporalClient,
+) -> TaskOut:
+    """Answer a task with one of its outcomes (and the data the step asks for)."""
+    get = notifications_pb2.GetTaskRequest(id=str(task_id))
+    task = await notifications.GetTask(get)
+    if task.workflow_id:
+        await _answer_process(temporal, task.workflow_id, str(task_id), user, body)
+        return TaskOut.of(await notifications.GetTask(get))
+    if task.assignee_id != str(user.id):
+        raise Problem(403, "only the assignee may complete this task")
+    done = await notifications.CompleteTask(
+        notifications_pb2.CompleteTaskRequest(
+            id=str(task_id),
+            outcome=body.outcome,
+            result=to_struct(body.data),
+            completed_by=str(user.id),
+        )
+    )
+    return TaskOut.of(done)
+
+
+async def _answer_process(
+    temporal: Client, workflow_id: str, task_id: str, user: Principal, body: TaskComplete
+) -> None:
+    answer = TaskAnswer(
+        task_id=task_id, actor_id=str(user.id), outcome=body.outcome, data=body.data
+    )
+    try:
+        await temporal.get_workflow_handle(workflow_id).execute_update(
+            COMPLETE_TASK_UPDATE, answer, result_type=TaskAnswerResult
+        )
+    except WorkflowUpdateFailedError as exc:
+        raise refusal(exc.cause) from exc
+    except RPCError as exc:
+        if exc.status == RPCStatusCode.NOT_FOUND:
+            raise Problem(409, "the process waiting on this task has already finished") from exc
+        raise
+
+
+def refusal(cause: BaseException | Any) -> Exception:
+    """The problem answering a refused Update; anything but a refusal is a server fault."""
+    if not isinstance(cause, ApplicationError):
+        return RuntimeError(f"the complete_task update failed: {cause!r}")
+    status = _REFUSAL_STATUS.get(cause.type or "", 409)
+    field = _REFUSAL_FIELD.get(cause.type or "")
+    errors = [FieldProblem(field, cause.message)] if field else []
+    return Problem(status, cause.message, errors=errors)

@@ -1,0 +1,39 @@
+"""Gateway settings: GATEWAY_* for its own, the shared ones (service addresses, Temporal)
+from CommonSettings."""
+
+from __future__ import annotations
+
+from pydantic import SecretStr, field_validator
+from pydantic_settings import SettingsConfigDict
+
+from services.common.settings import CommonSettings
+
+
+class GatewaySettings(CommonSettings):
+    model_config = SettingsConfigDict(env_prefix="GATEWAY_", extra="ignore", populate_by_name=True)
+
+    host: str = "127.0.0.1"
+    port: int = 8000
+    # Required: a signing secret baked into code would sign tokens anyone can forge.
+    jwt_secret: SecretStr
+    access_token_minutes: int = 30
+    request_timeout_seconds: float = 10.0
+    readiness_timeout_seconds: float = 2.0
+    max_body_bytes: int = 1024 * 1024
+    # Every Retry-After the gateway sends when a dependency is down.
+    retry_after_seconds: int = 5
+
+    @field_validator("jwt_secret")
+    @classmethod
+    def _long_enough(cls, value: SecretStr) -> SecretStr:
+        # HS256 keys shorter than the hash output are brute-forceable (RFC 7518 §3.2).
+        if len(value.get_secret_value()) < 32:
+            raise ValueError("GATEWAY_JWT_SECRET must be at least 32 characters")
+        return value
+
+    @field_validator("access_token_minutes")
+    @classmethod
+    def _positive(cls, value: int) -> int:
+        if value <= 0:
+            raise ValueError("GATEWAY_ACCESS_TOKEN_MINUTES must be positive")
+        return value
