@@ -1,0 +1,161 @@
+"""The process registry the gateway and the worker share: which processes exist, how their
+parameters are checked, and how a run is started, listed and answered."""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any, Protocol
+
+from temporalio.client import Client
+from temporalio.common import SearchAttributePair, TypedSearchAttributes, WorkflowIDReusePolicy
+from temporalio.exceptions import WorkflowAlreadyStartedError
+
+from workflows import sample_return
+from workflows.contracts import (
+    COMPLETE_TASK_UPDATE,
+    DEAL_ID,
+    PIPELINE_ID,
+    PROCESS_NAME,
+    STAGE,
+    ProcessInput,
+    TaskAnswer,
+    TaskAnswerResult,
+    process_workflow_id,
+)
+
+DEFAULT_TASK_QUEUE = "dealflow"
+MAX_RUNS_PER_DEAL = 200  # of one process on one deal; bounds the search for a free id
+
+
+@dataclass(frozen=True)
+class ProcessDefinition:
+    name: str
+    workflow: type  # the @workflow.defn class
+    parse_params: Callable[[Mapping[str, Any]], object]  # raises ValueError
+
+
+PROCESSES: dict[str, ProcessDefinition] = {
+    sample_return.PROCESS: ProcessDefinition(
+        name=sample_return.PROCESS,
+        workflow=sample_return.SampleReturn,
+        parse_params=sample_return.parse_params,
+    ),
+}
+
+WORKFLOWS: Sequence[type] = [p.workflow for p in PROCESSES.values()]
+
+
+class UnknownProcess(ValueError):
+    """No process of that name."""
+
+
+class TooManyRuns(RuntimeError):
+    """Every workflow id for the process on this deal is taken."""
+
+
+class DealRef(Protocol):
+    """What start_process needs of a deal (a deals_pb2.Deal fits)."""
+
+    @property
+    def id(self) -> str | int: ...
+
+    @property
+    def pipeline_id(self) -> str | int: ...
+
+
+@dataclass
+class ProcessRun:
+    workflow_id: str
+    process: str
+    status: str  # running | completed | failed | canceled | terminated | continued_as_new | ...
+    started_at: datetime | None
+    closed_at: datetime | None
+    stage: str | None
+
+
+def get_process(name: str) -> ProcessDefinition:
+    try:
+        return PROCESSES[name]
+    except KeyError:
+        known = ", ".join(sorted(PROCESSES))
+        raise UnknownProcess(f"unknown process {name!r}; known: {known}") from None
+
+
+def validate_params(process: str, params: Mapping[str, Any]) -> None:
+    """UnknownProcess or ValueError with a message for the client when the start is bad."""
+    get_process(process).parse_params(params)
+
+
+async def start_process(
+    client: Client,
+    *,
+    deal: DealRef,
+    process: str,
+    params: Mapping[str, Any],
+    initiator_id: str | int,
+    task_queue: str = DEFAULT_TASK_QUEUE,
+) -> str:
+    """Start the next run of `process` on `deal` (`deal-42/sample-return/<n>`); its id."""
+    definition = get_process(process)
+    definition.parse_params(params)
+    start_input = ProcessInput(
+        deal_id=str(deal.id),
+        pipeline_id=str(deal.pipeline_id),
+        initiator_id=str(initiator_id),
+        params=dict(params),
+    )
+    attributes = TypedSearchAttributes(
+        [
+            SearchAttributePair(DEAL_ID, str(deal.id)),
+            SearchAttributePair(PIPELINE_ID, str(deal.pipeline_id)),
+            SearchAttributePair(PROCESS_NAME, process),
+        ]
+    )
+    for n in range(1, MAX_RUNS_PER_DEAL + 1):
+        workflow_id = process_workflow_id(deal.id, process, n)
+        try:
+            await client.start_workflow(
+                process,
+                start_input,
+                id=workflow_id,
+                task_queue=task_queue,
+                id_reuse_policy=WorkflowIDReusePolicy.REJECT_DUPLICATE,
+                search_attributes=attributes,
+            )
+        except WorkflowAlreadyStartedError:
+            continue
+        return workflow_id
+    raise TooManyRuns(f"deal {deal.id} already has {MAX_RUNS_PER_DEAL} runs of {process}")
+
+
+async def list_processes(client: Client, deal_id: str | int) -> list[ProcessRun]:
+    """The deal's process runs, oldest first (from Temporal visibility: eventually consistent)."""
+    quoted = str(deal_id).replace("\\", "\\\\").replace('"', '\\"')
+    runs = []
+    async for execution in client.list_workflows(f'DealId = "{quoted}"'):
+        attributes = execution.typed_search_attributes
+        runs.append(
+            ProcessRun(
+                workflow_id=execution.id,
+                process=attributes.get(PROCESS_NAME) or execution.workflow_type,
+                status=execution.status.name.lower() if execution.status else "unknown",
+                started_at=execution.start_time,
+                closed_at=execution.close_time,
+                stage=attributes.get(STAGE),
+            )
+        )
+    return sorted(runs, key=lambda r: (r.started_at is None, r.started_at or datetime.min))
+
+
+async def answer_task(client: Client, *, workflow_id: str, answer: TaskAnswer) -> TaskAnswerResult:
+    """Send a person's answer to the process waiting on the task.
+
+    A refusal raises temporalio.client.WorkflowUpdateFailedError whose `cause` is an
+    ApplicationError with `type` one of contracts.AnswerRefused."""
+    handle = client.get_workflow_handle(workflow_id)
+    result: TaskAnswerResult = await handle.execute_update(
+        COMPLETE_TASK_UPDATE, answer, result_type=TaskAnswerResult
+    )
+    return result

@@ -1,0 +1,110 @@
+"""The worker: runs the process workflows and the activities that call the services.
+
+`python -m workflows.worker`; settings from the environment (CommonSettings, WORKER_* for
+its own). Stops gracefully on SIGTERM/SIGINT: in-flight activities finish, then it exits.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+import signal
+from datetime import timedelta
+
+from dealflow.deals.v1 import deals_pb2_grpc
+from dealflow.notifications.v1 import notifications_pb2_grpc
+from pydantic import Field
+from pydantic_settings import SettingsConfigDict
+from temporalio.client import Client
+from temporalio.worker import Worker
+
+from services.common.grpc_client import channel
+from services.common.logging import configure_logging
+from services.common.metrics import serve_metrics
+from services.common.settings import CommonSettings
+from workflows.activities.services import ServiceActivities
+from workflows.processes import WORKFLOWS
+
+log = logging.getLogger("workflows.worker")
+
+
+class WorkerSettings(CommonSettings):
+    model_config = SettingsConfigDict(extra="ignore", populate_by_name=True)
+
+    connect_timeout_seconds: float = Field(60.0, validation_alias="WORKER_CONNECT_TIMEOUT_SECONDS")
+    shutdown_grace_seconds: float = Field(10.0, validation_alias="WORKER_SHUTDOWN_GRACE_SECONDS")
+    max_concurrent_activities: int = Field(100, validation_alias="WORKER_MAX_CONCURRENT_ACTIVITIES")
+
+
+async def connect_temporal(settings: WorkerSettings) -> Client:
+    """Connect, retrying while Temporal starts (the local stack starts everything at once)."""
+    loop = asyncio.get_running_loop()
+    deadline = loop.time() + settings.connect_timeout_seconds
+    delay = 0.5
+    while True:
+        try:
+            return await Client.connect(
+                settings.temporal_address, namespace=settings.temporal_namespace
+            )
+        except Exception as exc:  # the SDK raises RuntimeError for a refused connection
+            if loop.time() + delay > deadline:
+                raise
+            log.warning(
+                "temporal not reachable yet",
+                extra={"address": settings.temporal_address, "error": str(exc)},
+            )
+            await asyncio.sleep(delay)
+            delay = min(delay * 2, 5.0)
+
+
+async def run(settings: WorkerSettings) -> None:
+    client = await connect_temporal(settings)
+    deals_channel = channel(settings.deals_addr)
+    notifications_channel = channel(settings.notifications_addr)
+    activities = ServiceActivities(
+        deals_pb2_grpc.DealsServiceStub(deals_channel),
+        notifications_pb2_grpc.NotificationsServiceStub(notifications_channel),
+    )
+    worker = Worker(
+        client,
+        task_queue=settings.task_queue,
+        workflows=list(WORKFLOWS),
+        activities=activities.all(),
+        max_concurrent_activities=settings.max_concurrent_activities,
+        graceful_shutdown_timeout=timedelta(seconds=settings.shutdown_grace_seconds),
+    )
+    serve_metrics(settings.metrics_port)
+
+    stop = asyncio.Event()
+    loop = asyncio.get_running_loop()
+    for sig in (signal.SIGTERM, signal.SIGINT):
+        loop.add_signal_handler(sig, stop.set)
+
+    log.info(
+        "worker started",
+        extra={"task_queue": settings.task_queue, "temporal": settings.temporal_address},
+    )
+    running = asyncio.create_task(worker.run())
+    waiting = asyncio.create_task(stop.wait())
+    await asyncio.wait({running, waiting}, return_when=asyncio.FIRST_COMPLETED)
+    if not running.done():
+        log.info("stopping worker")
+        await worker.shutdown()
+    waiting.cancel()
+    with contextlib.suppress(asyncio.CancelledError):
+        await waiting
+    await running  # re-raises if the worker died on its own
+    await deals_channel.close()
+    await notifications_channel.close()
+    log.info("worker stopped")
+
+
+def main() -> None:
+    settings = WorkerSettings()
+    configure_logging(settings.log_level, settings.log_format)
+    asyncio.run(run(settings))
+
+
+if __name__ == "__main__":
+    main()
