@@ -39,6 +39,7 @@ class Deal:
     created_at: datetime
     updated_at: datetime
     stage_entered_at: datetime
+    stage_semantic: Semantic = Semantic.IN_PROGRESS
     events: list[DealEvent] = field(default_factory=list, compare=False, repr=False)
 
     def check_version(self, expected_version: int) -> None:
@@ -143,7 +144,7 @@ class Deal:
             )
         )
         self.pipeline_id, self.stage_id, self.fields = target.id, to_stage.id, fields
-        self.stage_entered_at = now
+        self.stage_entered_at, self.stage_semantic = now, to_stage.semantic
         self._bump(now)
 
     def _bump(self, now: datetime) -> None:
@@ -249,6 +250,7 @@ def new_deal(
         created_at=now,
         updated_at=now,
         stage_entered_at=now,
+        stage_semantic=stage.semantic,
         **attrs,
     )
     deal.events.append(DealCreated(actor_id))

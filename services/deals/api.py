@@ -1,0 +1,337 @@
+"""gRPC servicer of the deals service: proto <-> domain mapping only."""
+
+from __future__ import annotations
+
+from typing import Any, TypeAlias
+
+import grpc
+from dealflow.deals.v1 import deals_pb2 as pb
+from dealflow.deals.v1 import deals_pb2_grpc as pb_grpc
+
+from services.common.grpc_server import actor_id
+from services.common.ids import optional_id, parse_id
+from services.common.pagination import clamp_limit
+from services.common.protoconv import from_struct, to_struct, to_timestamp
+from services.deals.domain.attributes import SETTABLE
+from services.deals.domain.deals import Deal
+from services.deals.domain.history import StageVisit, TimelineEntry
+from services.deals.domain.lists import AdminList, ListItem
+from services.deals.domain.org import Department, User
+from services.deals.domain.pipelines import FieldDefinition, Pipeline
+from services.deals.repository import DealFilter
+from services.deals.service import DealsService
+
+Ctx: TypeAlias = grpc.aio.ServicerContext[Any, Any]
+
+
+class DealsApi(pb_grpc.DealsServiceServicer):  # type: ignore[misc]
+    def __init__(self, service: DealsService) -> None:
+        self._service = service
+        self._admin = service.admin
+
+    # ---- pipelines ----
+    async def CreatePipeline(self, request: pb.CreatePipelineRequest, context: Ctx) -> pb.Pipeline:
+        stages = [(s.name, s.semantic) for s in request.stages]
+        return pipeline_pb(await self._service.create_pipeline(name=request.name, stages=stages))
+
+    async def GetPipeline(self, request: pb.GetPipelineRequest, context: Ctx) -> pb.Pipeline:
+        pipeline_id = parse_id(request.id, "id")
+        return pipeline_pb(await self._service.get_pipeline(pipeline_id=pipeline_id))
+
+    async def ListPipelines(
+        self, request: pb.ListPipelinesRequest, context: Ctx
+    ) -> pb.ListPipelinesResponse:
+        pipelines = await self._service.list_pipelines()
+        return pb.ListPipelinesResponse(pipelines=[pipeline_pb(p) for p in pipelines])
+
+    async def AddStage(self, request: pb.AddStageRequest, context: Ctx) -> pb.Pipeline:
+        pipeline = await self._service.add_stage(
+            pipeline_id=parse_id(request.pipeline_id, "pipeline_id"),
+            name=request.stage.name,
+            semantic=request.stage.semantic,
+            position=request.position if request.HasField("position") else None,
+        )
+        return pipeline_pb(pipeline)
+
+    async def CreateField(self, request: pb.CreateFieldRequest, context: Ctx) -> pb.FieldDefinition:
+        definition = await self._service.create_field(
+            pipeline_id=parse_id(request.pipeline_id, "pipeline_id"),
+            code=request.code,
+            name=request.name,
+            type=request.type,
+            required_on_stages=[
+                parse_id(s, f"required_on_stages[{i}]")
+                for i, s in enumerate(request.required_on_stages)
+            ],
+            options=list(request.options),
+            list_code=request.list_code,
+        )
+        return field_pb(definition)
+
+    # ---- deals ----
+    async def CreateDeal(self, request: pb.CreateDealRequest, context: Ctx) -> pb.Deal:
+        deal = await self._service.create_deal(
+            actor_id=actor_id(context),
+            pipeline_id=parse_id(request.pipeline_id, "pipeline_id"),
+            title=request.title,
+            responsible_id=optional_id(request.responsible_id, "responsible_id"),
+            amount=request.amount,
+            currency=request.currency,
+            company_name=request.company_name,
+            contact_name=request.contact_name,
+            fields=from_struct(request.fields),
+            stage_id=optional_id(request.stage_id, "stage_id"),
+        )
+        return deal_pb(deal)
+
+    async def GetDeal(self, request: pb.GetDealRequest, context: Ctx) -> pb.Deal:
+        return deal_pb(await self._service.get_deal(deal_id=parse_id(request.id, "id")))
+
+    async def ListDeals(self, request: pb.ListDealsRequest, context: Ctx) -> pb.ListDealsResponse:
+        where = DealFilter(
+            pipeline_id=optional_id(request.pipeline_id, "pipeline_id"),
+            stage_id=optional_id(request.stage_id, "stage_id"),
+            responsible_id=optional_id(request.responsible_id, "responsible_id"),
+            q=request.q,
+        )
+        page = await self._service.list_deals(
+            where=where, cursor=request.cursor, limit=clamp_limit(request.limit)
+        )
+        return pb.ListDealsResponse(
+            deals=[deal_pb(d) for d in page.items], next_cursor=page.next_cursor
+        )
+
+    async def UpdateDeal(self, request: pb.UpdateDealRequest, context: Ctx) -> pb.Deal:
+        changes: dict[str, Any] = {}
+        for name in dict.fromkeys(request.set_fields):
+            if name == "fields":
+                continue  # custom fields are always merged from `fields`
+            if name == "responsible_id":
+                changes[name] = parse_id(request.responsible_id, "responsible_id")
+            else:
+                changes[name] = getattr(request, name) if name in SETTABLE else None
+        deal = await self._service.update_deal(
+            actor_id=actor_id(context),
+            deal_id=parse_id(request.id, "id"),
+            expected_version=request.expected_version,
+            changes=changes,
+            fields=from_struct(request.fields),
+        )
+        return deal_pb(deal)
+
+    async def MoveDeal(self, request: pb.MoveDealRequest, context: Ctx) -> pb.Deal:
+        deal = await self._service.move_deal(
+            actor_id=actor_id(context),
+            deal_id=parse_id(request.id, "id"),
+            stage_id=parse_id(request.stage_id, "stage_id"),
+            expected_version=request.expected_version,
+            comment=request.comment,
+            pipeline_id=optional_id(request.pipeline_id, "pipeline_id"),
+        )
+        return deal_pb(deal)
+
+    async def GetTimeline(
+        self, request: pb.GetTimelineRequest, context: Ctx
+    ) -> pb.GetTimelineResponse:
+        page = await self._service.timeline(
+            deal_id=parse_id(request.deal_id, "deal_id"),
+            cursor=request.cursor,
+            limit=clamp_limit(request.limit),
+        )
+        return pb.GetTimelineResponse(
+            entries=[entry_pb(e) for e in page.items], next_cursor=page.next_cursor
+        )
+
+    async def AddTimelineEntry(
+        self, request: pb.AddTimelineEntryRequest, context: Ctx
+    ) -> pb.TimelineEntry:
+        entry = await self._service.add_timeline_entry(
+            actor_id=actor_id(context),
+            deal_id=parse_id(request.deal_id, "deal_id"),
+            kind=request.kind,
+            text=request.text,
+            data=from_struct(request.data),
+            idempotency_key=request.idempotency_key,
+        )
+        return entry_pb(entry)
+
+    async def GetStageHistory(
+        self, request: pb.GetStageHistoryRequest, context: Ctx
+    ) -> pb.GetStageHistoryResponse:
+        visits, now = await self._service.stage_history(
+            deal_id=parse_id(request.deal_id, "deal_id")
+        )
+        return pb.GetStageHistoryResponse(visits=[visit_pb(v, v.seconds(now)) for v in visits])
+
+    # ---- org structure ----
+    async def CreateUser(self, request: pb.CreateUserRequest, context: Ctx) -> pb.User:
+        user = await self._admin.create_user(
+            email=request.email,
+            name=request.name,
+            password=request.password,
+            roles=list(request.roles),
+            department_id=optional_id(request.department_id, "department_id"),
+        )
+        return user_pb(user)
+
+    async def GetUser(self, request: pb.GetUserRequest, context: Ctx) -> pb.User:
+        return user_pb(await self._admin.get_user(user_id=parse_id(request.id, "id")))
+
+    async def Authenticate(self, request: pb.AuthenticateRequest, context: Ctx) -> pb.User:
+        user = await self._admin.authenticate(email=request.email, password=request.password)
+        return user_pb(user)
+
+    async def FindHead(self, request: pb.FindHeadRequest, context: Ctx) -> pb.User:
+        user_id = parse_id(request.user_id, "user_id")
+        return user_pb(await self._admin.find_head(user_id=user_id))
+
+    async def CreateDepartment(
+        self, request: pb.CreateDepartmentRequest, context: Ctx
+    ) -> pb.Department:
+        department = await self._admin.create_department(
+            name=request.name,
+            parent_id=optional_id(request.parent_id, "parent_id"),
+            head_id=optional_id(request.head_id, "head_id"),
+        )
+        return department_pb(department)
+
+    # ---- admin lists ----
+    async def CreateList(self, request: pb.CreateListRequest, context: Ctx) -> pb.AdminList:
+        columns = [(c.code, c.name, c.type) for c in request.columns]
+        admin_list = await self._admin.create_list(
+            code=request.code, name=request.name, columns=columns
+        )
+        return list_pb(admin_list)
+
+    async def GetList(self, request: pb.GetListRequest, context: Ctx) -> pb.AdminList:
+        return list_pb(await self._admin.get_list(code=request.code))
+
+    async def ListListItems(
+        self, request: pb.ListListItemsRequest, context: Ctx
+    ) -> pb.ListListItemsResponse:
+        page = await self._admin.list_items(
+            code=request.code, cursor=request.cursor, limit=clamp_limit(request.limit)
+        )
+        return pb.ListListItemsResponse(
+            items=[item_pb(i) for i in page.items], next_cursor=page.next_cursor
+        )
+
+    async def CreateListItem(self, request: pb.CreateListItemRequest, context: Ctx) -> pb.ListItem:
+        item = await self._admin.create_list_item(
+            code=request.code, values=from_struct(request.values)
+        )
+        return item_pb(item)
+
+    async def UpdateListItem(self, request: pb.UpdateListItemRequest, context: Ctx) -> pb.ListItem:
+        item = await self._admin.update_list_item(
+            code=request.code,
+            item_id=parse_id(request.id, "id"),
+            values=from_struct(request.values),
+        )
+        return item_pb(item)
+
+
+# ---- mappers ----
+def _id(value: int | None) -> str:
+    return "" if value is None else str(value)
+
+
+def field_pb(f: FieldDefinition) -> pb.FieldDefinition:
+    return pb.FieldDefinition(
+        id=str(f.id),
+        pipeline_id=str(f.pipeline_id),
+        code=f.code,
+        name=f.name,
+        type=f.type.value,
+        required_on_stages=[str(s) for s in f.required_on_stages],
+        options=list(f.options),
+        list_code=f.list_code,
+    )
+
+
+def pipeline_pb(p: Pipeline) -> pb.Pipeline:
+    return pb.Pipeline(
+        id=str(p.id),
+        name=p.name,
+        stages=[
+            pb.Stage(id=str(s.id), name=s.name, semantic=s.semantic.value, position=s.position)
+            for s in sorted(p.stages, key=lambda s: s.position)
+        ],
+        fields=[field_pb(f) for f in p.fields],
+    )
+
+
+def deal_pb(d: Deal) -> pb.Deal:
+    return pb.Deal(
+        id=str(d.id),
+        pipeline_id=str(d.pipeline_id),
+        stage_id=str(d.stage_id),
+        title=d.title,
+        responsible_id=str(d.responsible_id),
+        amount="" if d.amount is None else format(d.amount, "f"),
+        currency=d.currency,
+        company_name=d.company_name,
+        contact_name=d.contact_name,
+        fields=to_struct(d.fields),
+        version=d.version,
+        created_at=to_timestamp(d.created_at),
+        updated_at=to_timestamp(d.updated_at),
+        stage_entered_at=to_timestamp(d.stage_entered_at),
+        stage_semantic=d.stage_semantic.value,
+    )
+
+
+def entry_pb(e: TimelineEntry) -> pb.TimelineEntry:
+    return pb.TimelineEntry(
+        id=str(e.id),
+        deal_id=str(e.deal_id),
+        kind=e.kind,
+        text=e.text,
+        actor_id=_id(e.actor_id),
+        data=to_struct(e.data),
+        created_at=to_timestamp(e.created_at),
+    )
+
+
+def visit_pb(v: StageVisit, seconds: float) -> pb.StageVisit:
+    return pb.StageVisit(
+        stage_id=str(v.stage_id),
+        entered_at=to_timestamp(v.entered_at),
+        left_at=to_timestamp(v.left_at),  # None leaves it unset while in the stage
+        seconds_in_stage=seconds,
+        actor_id=_id(v.actor_id),
+    )
+
+
+def user_pb(u: User) -> pb.User:
+    return pb.User(
+        id=str(u.id),
+        email=u.email,
+        name=u.name,
+        roles=list(u.roles),
+        department_id=_id(u.department_id),
+        active=u.active,
+    )
+
+
+def department_pb(d: Department) -> pb.Department:
+    return pb.Department(
+        id=str(d.id), name=d.name, parent_id=_id(d.parent_id), head_id=_id(d.head_id)
+    )
+
+
+def list_pb(a: AdminList) -> pb.AdminList:
+    return pb.AdminList(
+        code=a.code,
+        name=a.name,
+        columns=[pb.ListColumn(code=c.code, name=c.name, type=c.type.value) for c in a.columns],
+    )
+
+
+def item_pb(i: ListItem) -> pb.ListItem:
+    return pb.ListItem(id=str(i.id), list_code=i.list_code, values=to_struct(i.values))
+
+
+def register(server: grpc.aio.Server, service: DealsService) -> list[str]:
+    pb_grpc.add_DealsServiceServicer_to_server(DealsApi(service), server)
+    return [pb.DESCRIPTOR.services_by_name["DealsService"].full_name]

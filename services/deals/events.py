@@ -1,0 +1,70 @@
+"""Deal domain events -> outbox events (`deals.deal.*`, subject `deal/<id>`)."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from services.common.db import PendingEvent
+from services.deals.domain.deals import Deal
+from services.deals.domain.events import DealCreated, DealEvent, DealStageChanged, DealUpdated
+
+CREATED = "deals.deal.created"
+UPDATED = "deals.deal.updated"
+STAGE_CHANGED = "deals.deal.stage_changed"
+
+
+def summary(deal: Deal) -> dict[str, Any]:
+    return {
+        "id": str(deal.id),
+        "title": deal.title,
+        "pipeline_id": str(deal.pipeline_id),
+        "stage_id": str(deal.stage_id),
+        "responsible_id": str(deal.responsible_id),
+    }
+
+
+def _actor(actor_id: int | None) -> str:
+    return "" if actor_id is None else str(actor_id)
+
+
+def to_pending(event: DealEvent, deal: Deal) -> PendingEvent:
+    """The outbox event for a domain event of `deal` (already stored, so it has an id)."""
+    subject = f"deal/{deal.id}"
+    match event:
+        case DealCreated(actor_id=actor_id):
+            data = {"deal": summary(deal), "after": deal.attributes()}
+            return PendingEvent(CREATED, subject, data, actor=_actor(actor_id))
+        case DealUpdated(actor_id=actor_id, before=before, after=after):
+            data = {"before": before, "after": after, "deal": summary(deal)}
+            return PendingEvent(UPDATED, subject, data, actor=_actor(actor_id))
+        case DealStageChanged():
+            return PendingEvent(
+                STAGE_CHANGED,
+                subject,
+                stage_changed_data(event, deal),
+                actor=_actor(event.actor_id),
+            )
+    raise AssertionError(f"unknown deal event {event!r}")
+
+
+def stage_changed_data(event: DealStageChanged, deal: Deal) -> dict[str, Any]:
+    before: dict[str, Any] = {"stage_id": str(event.from_stage_id)}
+    after: dict[str, Any] = {"stage_id": str(event.to_stage_id)}
+    if event.from_pipeline_id != event.to_pipeline_id:
+        before["pipeline_id"] = str(event.from_pipeline_id)
+        after["pipeline_id"] = str(event.to_pipeline_id)
+    if event.dropped_fields:
+        before["fields"] = dict(event.dropped_fields)
+        after["fields"] = dict.fromkeys(event.dropped_fields)
+    return {
+        "from_stage_id": str(event.from_stage_id),
+        "to_stage_id": str(event.to_stage_id),
+        "from_stage": event.from_stage,
+        "to_stage": event.to_stage,
+        "transition": event.transition,
+        "seconds_in_previous_stage": event.seconds_in_previous_stage,
+        "comment": event.comment,
+        "before": before,
+        "after": after,
+        "deal": summary(deal),
+    }

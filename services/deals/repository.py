@@ -1,0 +1,328 @@
+"""Pipelines, deals, stage history and timeline rows <-> domain objects (SQLAlchemy Core)."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any
+
+import sqlalchemy as sa
+from sqlalchemy.dialects.postgresql import insert
+from sqlalchemy.ext.asyncio import AsyncConnection
+
+from services.common.errors import AlreadyExists
+from services.deals.domain.deals import Deal
+from services.deals.domain.history import StageVisit, TimelineEntry
+from services.deals.domain.pipelines import (
+    FieldDefinition,
+    FieldType,
+    Pipeline,
+    Semantic,
+    Stage,
+    StageDraft,
+)
+from services.deals.tables import (
+    deals,
+    field_definitions,
+    pipelines,
+    stage_history,
+    stages,
+    timeline,
+)
+
+
+# ---- pipelines ----
+async def insert_pipeline(
+    conn: AsyncConnection, *, name: str, drafts: list[StageDraft], now: datetime
+) -> int:
+    pipeline_id = int(
+        (
+            await conn.execute(
+                pipelines.insert().values(name=name, created_at=now).returning(pipelines.c.id)
+            )
+        ).scalar_one()
+    )
+    await conn.execute(
+        stages.insert(),
+        [
+            {"pipeline_id": pipeline_id, "name": d.name, "semantic": d.semantic, "position": i}
+            for i, d in enumerate(drafts)
+        ],
+    )
+    return pipeline_id
+
+
+async def lock_pipeline(conn: AsyncConnection, pipeline_id: int) -> bool:
+    """Serialize structural changes of one pipeline (stage positions, field codes)."""
+    query = sa.select(pipelines.c.id).where(pipelines.c.id == pipeline_id).with_for_update()
+    return (await conn.execute(query)).first() is not None
+
+
+async def insert_stage(
+    conn: AsyncConnection, *, pipeline_id: int, draft: StageDraft, position: int
+) -> None:
+    await conn.execute(
+        stages.update()
+        .where(stages.c.pipeline_id == pipeline_id, stages.c.position >= position)
+        .values(position=stages.c.position + 1)
+    )
+    await conn.execute(
+        stages.insert().values(
+            pipeline_id=pipeline_id, name=draft.name, semantic=draft.semantic, position=position
+        )
+    )
+
+
+async def insert_field(
+    conn: AsyncConnection, definition: FieldDefinition, now: datetime
+) -> FieldDefinition:
+    row = (
+        await conn.execute(
+            insert(field_definitions)
+            .values(
+                pipeline_id=definition.pipeline_id,
+                code=definition.code,
+                name=definition.name,
+                type=definition.type,
+                required_on_stages=list(definition.required_on_stages),
+                options=list(definition.options),
+                list_code=definition.list_code,
+                created_at=now,
+            )
+            .on_conflict_do_nothing()
+            .returning(field_definitions)
+        )
+    ).first()
+    if row is None:
+        raise AlreadyExists(f"field {definition.code} exists in pipeline {definition.pipeline_id}")
+    return _field(row)
+
+
+async def load_pipelines(
+    conn: AsyncConnection, pipeline_ids: list[int] | None = None
+) -> list[Pipeline]:
+    """Pipelines with their stages (by position) and fields; all of them when ids is None."""
+    p_query = sa.select(pipelines).order_by(pipelines.c.id)
+    s_query = sa.select(stages).order_by(stages.c.pipeline_id, stages.c.position, stages.c.id)
+    f_query = sa.select(field_definitions).order_by(field_definitions.c.id)
+    if pipeline_ids is not None:
+        p_query = p_query.where(pipelines.c.id.in_(pipeline_ids))
+        s_query = s_query.where(stages.c.pipeline_id.in_(pipeline_ids))
+        f_query = f_query.where(field_definitions.c.pipeline_id.in_(pipeline_ids))
+    stage_rows = (await conn.execute(s_query)).all()
+    field_rows = (await conn.execute(f_query)).all()
+    result = []
+    for p in (await conn.execute(p_query)).all():
+        result.append(
+            Pipeline(
+                id=p.id,
+                name=p.name,
+                stages=tuple(
+                    Stage(s.id, s.name, Semantic(s.semantic), s.position)
+                    for s in stage_rows
+                    if s.pipeline_id == p.id
+                ),
+                fields=tuple(_field(f) for f in field_rows if f.pipeline_id == p.id),
+            )
+        )
+    return result
+
+
+async def get_pipeline(conn: AsyncConnection, pipeline_id: int) -> Pipeline | None:
+    found = await load_pipelines(conn, [pipeline_id])
+    return found[0] if found else None
+
+
+def _field(row: sa.Row[Any]) -> FieldDefinition:
+    return FieldDefinition(
+        id=row.id,
+        pipeline_id=row.pipeline_id,
+        code=row.code,
+        name=row.name,
+        type=FieldType(row.type),
+        required_on_stages=tuple(row.required_on_stages),
+        options=tuple(row.options),
+        list_code=row.list_code,
+    )
+
+
+# ---- deals ----
+def _deal_values(deal: Deal) -> dict[str, Any]:
+    return {
+        "pipeline_id": deal.pipeline_id,
+        "stage_id": deal.stage_id,
+        "title": deal.title,
+        "responsible_id": deal.responsible_id,
+        "amount": deal.amount,
+        "currency": deal.currency,
+        "company_name": deal.company_name,
+        "contact_name": deal.contact_name,
+        "fields": deal.fields,
+        "version": deal.version,
+        "created_at": deal.created_at,
+        "updated_at": deal.updated_at,
+        "stage_entered_at": deal.stage_entered_at,
+    }
+
+
+async def insert_deal(conn: AsyncConnection, deal: Deal) -> int:
+    query = deals.insert().values(**_deal_values(deal)).returning(deals.c.id)
+    return int((await conn.execute(query)).scalar_one())
+
+
+async def save_deal(conn: AsyncConnection, deal: Deal) -> None:
+    await conn.execute(deals.update().where(deals.c.id == deal.id).values(**_deal_values(deal)))
+
+
+_DEAL_SELECT = sa.select(deals, stages.c.semantic.label("stage_semantic")).join(
+    stages, stages.c.id == deals.c.stage_id
+)
+
+
+async def get_deal(conn: AsyncConnection, deal_id: int, *, for_update: bool = False) -> Deal | None:
+    query = _DEAL_SELECT.where(deals.c.id == deal_id)
+    if for_update:
+        query = query.with_for_update(of=deals)
+    row = (await conn.execute(query)).first()
+    return _deal(row) if row else None
+
+
+@dataclass(frozen=True)
+class DealFilter:
+    pipeline_id: int | None = None
+    stage_id: int | None = None
+    responsible_id: int | None = None
+    q: str = ""
+
+
+async def list_deals(
+    conn: AsyncConnection, where: DealFilter, *, before_id: int | None, limit: int
+) -> list[Deal]:
+    """Deals newest first, `limit` of them below `before_id`."""
+    query = _DEAL_SELECT.order_by(deals.c.id.desc()).limit(limit)
+    if where.pipeline_id is not None:
+        query = query.where(deals.c.pipeline_id == where.pipeline_id)
+    if where.stage_id is not None:
+        query = query.where(deals.c.stage_id == where.stage_id)
+    if where.responsible_id is not None:
+        query = query.where(deals.c.responsible_id == where.responsible_id)
+    if where.q.strip():
+        escaped = where.q.strip().replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
+        pattern = f"%{escaped}%"
+        query = query.where(
+            sa.or_(
+                deals.c.title.ilike(pattern, escape="\\"),
+                deals.c.company_name.ilike(pattern, escape="\\"),
+                deals.c.contact_name.ilike(pattern, escape="\\"),
+            )
+        )
+    if before_id is not None:
+        query = query.where(deals.c.id < before_id)
+    return [_deal(row) for row in (await conn.execute(query)).all()]
+
+
+def _deal(row: sa.Row[Any]) -> Deal:
+    return Deal(
+        id=row.id,
+        pipeline_id=row.pipeline_id,
+        stage_id=row.stage_id,
+        title=row.title,
+        responsible_id=row.responsible_id,
+        amount=row.amount,
+        currency=row.currency,
+        company_name=row.company_name,
+        contact_name=row.contact_name,
+        fields=dict(row.fields),
+        version=row.version,
+        created_at=row.created_at,
+        updated_at=row.updated_at,
+        stage_entered_at=row.stage_entered_at,
+        stage_semantic=Semantic(row.stage_semantic),
+    )
+
+
+# ---- stage history ----
+async def enter_stage(
+    conn: AsyncConnection, *, deal_id: int, stage_id: int, at: datetime, actor_id: int | None
+) -> None:
+    """Close the open visit of the deal (if any) and open one in `stage_id`."""
+    await conn.execute(
+        stage_history.update()
+        .where(stage_history.c.deal_id == deal_id, stage_history.c.left_at.is_(None))
+        .values(left_at=at)
+    )
+    await conn.execute(
+        stage_history.insert().values(
+            deal_id=deal_id, stage_id=stage_id, entered_at=at, actor_id=actor_id
+        )
+    )
+
+
+async def stage_visits(conn: AsyncConnection, deal_id: int) -> list[StageVisit]:
+    query = (
+        sa.select(stage_history)
+        .where(stage_history.c.deal_id == deal_id)
+        .order_by(stage_history.c.id)
+    )
+    return [
+        StageVisit(r.stage_id, r.entered_at, r.left_at, r.actor_id)
+        for r in (await conn.execute(query)).all()
+    ]
+
+
+# ---- timeline ----
+async def add_entry(
+    conn: AsyncConnection,
+    *,
+    deal_id: int,
+    kind: str,
+    text: str,
+    actor_id: int | None,
+    data: dict[str, Any],
+    at: datetime,
+    idempotency_key: str | None = None,
+) -> TimelineEntry | None:
+    """The new entry, or None when an entry with that idempotency key exists."""
+    row = (
+        await conn.execute(
+            insert(timeline)
+            .values(
+                deal_id=deal_id,
+                kind=kind,
+                text=text,
+                actor_id=actor_id,
+                data=data,
+                created_at=at,
+                idempotency_key=idempotency_key,
+            )
+            .on_conflict_do_nothing(index_elements=[timeline.c.idempotency_key])
+            .returning(timeline)
+        )
+    ).first()
+    return _entry(row) if row else None
+
+
+async def entry_by_key(conn: AsyncConnection, idempotency_key: str) -> TimelineEntry | None:
+    query = sa.select(timeline).where(timeline.c.idempotency_key == idempotency_key)
+    row = (await conn.execute(query)).first()
+    return _entry(row) if row else None
+
+
+async def list_entries(
+    conn: AsyncConnection, deal_id: int, *, before_id: int | None, limit: int
+) -> list[TimelineEntry]:
+    query = (
+        sa.select(timeline)
+        .where(timeline.c.deal_id == deal_id)
+        .order_by(timeline.c.id.desc())
+        .limit(limit)
+    )
+    if before_id is not None:
+        query = query.where(timeline.c.id < before_id)
+    return [_entry(r) for r in (await conn.execute(query)).all()]
+
+
+def _entry(row: sa.Row[Any]) -> TimelineEntry:
+    return TimelineEntry(
+        row.id, row.deal_id, row.kind, row.text, row.actor_id, dict(row.data), row.created_at
+    )

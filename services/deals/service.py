@@ -1,0 +1,319 @@
+"""Use cases of pipelines and deals: each change commits with its timeline and events."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
+
+from services.common.db import UnitOfWork, utcnow
+from services.common.errors import Conflict, FieldProblem, NotFound, ValidationFailed
+from services.common.pagination import Page, decode_cursor
+from services.deals import org_repository, repository
+from services.deals.admin_service import AdminService
+from services.deals.domain.deals import Deal, new_deal
+from services.deals.domain.events import DealCreated, DealStageChanged, DealUpdated
+from services.deals.domain.history import StageVisit, TimelineEntry, check_entry
+from services.deals.domain.pipelines import (
+    FieldDefinition,
+    Pipeline,
+    insert_position,
+    new_field,
+    new_pipeline,
+    require_pipeline,
+    stage_draft,
+)
+from services.deals.events import to_pending
+from services.deals.repository import DealFilter
+from services.deals.tables import outbox
+
+Clock = Callable[[], datetime]
+
+
+class DealsService:
+    def __init__(self, engine: AsyncEngine, *, clock: Clock = utcnow) -> None:
+        self._engine = engine
+        self._now = clock
+        self.admin = AdminService(engine, clock=clock)
+
+    def _uow(self) -> UnitOfWork:
+        return UnitOfWork(self._engine, outbox)
+
+    # ---- pipelines ----
+    async def create_pipeline(self, *, name: str, stages: list[tuple[str, str]]) -> Pipeline:
+        """A pipeline with its ordered stages."""
+        clean_name, drafts = new_pipeline(name, stages)
+        async with self._uow() as uow:
+            pipeline_id = await repository.insert_pipeline(
+                uow.conn, name=clean_name, drafts=drafts, now=self._now()
+            )
+            return await _pipeline(uow.conn, pipeline_id)
+
+    async def get_pipeline(self, *, pipeline_id: int) -> Pipeline:
+        """One pipeline with its stages and fields."""
+        async with self._engine.connect() as conn:
+            return await _pipeline(conn, pipeline_id)
+
+    async def list_pipelines(self) -> list[Pipeline]:
+        """Every pipeline, oldest first."""
+        async with self._engine.connect() as conn:
+            return await repository.load_pipelines(conn)
+
+    async def add_stage(
+        self, *, pipeline_id: int, name: str, semantic: str, position: int | None
+    ) -> Pipeline:
+        """Append a stage, or insert it at a 0-based position."""
+        draft = stage_draft(name, semantic, prefix="stage")
+        async with self._uow() as uow:
+            if not await repository.lock_pipeline(uow.conn, pipeline_id):
+                raise NotFound(f"pipeline {pipeline_id} not found")
+            pipeline = await _pipeline(uow.conn, pipeline_id)
+            at = insert_position(pipeline, draft, position)
+            await repository.insert_stage(
+                uow.conn, pipeline_id=pipeline_id, draft=draft, position=at
+            )
+            return await _pipeline(uow.conn, pipeline_id)
+
+    async def create_field(
+        self,
+        *,
+        pipeline_id: int,
+        code: str,
+        name: str,
+        type: str,
+        required_on_stages: list[int],
+        options: list[str],
+        list_code: str,
+    ) -> FieldDefinition:
+        """A custom field of a pipeline, optionally required on some of its stages."""
+        async with self._uow() as uow:
+            if not await repository.lock_pipeline(uow.conn, pipeline_id):
+                raise NotFound(f"pipeline {pipeline_id} not found")
+            pipeline = await _pipeline(uow.conn, pipeline_id)
+            exists = bool(list_code) and await org_repository.get_list(uow.conn, list_code)
+            definition = new_field(
+                pipeline,
+                code=code,
+                name=name,
+                type=type,
+                required_on_stages=required_on_stages,
+                options=options,
+                list_code=list_code,
+                list_exists=bool(exists),
+            )
+            return await repository.insert_field(uow.conn, definition, self._now())
+
+    # ---- deals ----
+    async def create_deal(
+        self,
+        *,
+        actor_id: int | None,
+        pipeline_id: int,
+        title: str,
+        responsible_id: int | None,
+        amount: str,
+        currency: str,
+        company_name: str,
+        contact_name: str,
+        fields: dict[str, Any],
+        stage_id: int | None,
+    ) -> Deal:
+        """A deal in the given stage or the pipeline's first; the actor by default is
+        responsible."""
+        responsible = responsible_id or actor_id
+        if responsible is None:
+            raise ValidationFailed(FieldProblem("responsible_id", "is required"))
+        now = self._now()
+        async with self._uow() as uow:
+            pipeline = await _pipeline(uow.conn, pipeline_id)
+            await _require_user(uow.conn, responsible)
+            deal = new_deal(
+                pipeline,
+                title=title,
+                responsible_id=responsible,
+                amount=amount,
+                currency=currency,
+                company_name=company_name,
+                contact_name=contact_name,
+                fields=fields,
+                stage_id=stage_id,
+                actor_id=actor_id,
+                now=now,
+            )
+            deal.id = await repository.insert_deal(uow.conn, deal)
+            await repository.enter_stage(
+                uow.conn, deal_id=deal.id, stage_id=deal.stage_id, at=now, actor_id=actor_id
+            )
+            await _record(uow, deal, now)
+            return deal
+
+    async def get_deal(self, *, deal_id: int) -> Deal:
+        """One deal."""
+        async with self._engine.connect() as conn:
+            return _found(await repository.get_deal(conn, deal_id), deal_id)
+
+    async def list_deals(self, *, where: DealFilter, cursor: str, limit: int) -> Page[Deal]:
+        """Deals newest first, filtered, one page at a time."""
+        before = decode_cursor(cursor) if cursor else None
+        async with self._engine.connect() as conn:
+            rows = await repository.list_deals(conn, where, before_id=before, limit=limit + 1)
+        return Page.of(rows, limit, key=lambda d: d.id)
+
+    async def update_deal(
+        self,
+        *,
+        actor_id: int | None,
+        deal_id: int,
+        expected_version: int,
+        changes: dict[str, Any],
+        fields: dict[str, Any],
+    ) -> Deal:
+        """Change the named attributes and merge custom fields (None clears one)."""
+        now = self._now()
+        async with self._uow() as uow:
+            deal = _found(await repository.get_deal(uow.conn, deal_id, for_update=True), deal_id)
+            pipeline = await _pipeline(uow.conn, deal.pipeline_id)
+            responsible = changes.get("responsible_id")
+            if isinstance(responsible, int) and responsible != deal.responsible_id:
+                await _require_user(uow.conn, responsible)
+            changed = deal.update(
+                pipeline,
+                changes=changes,
+                field_changes=fields,
+                expected_version=expected_version,
+                actor_id=actor_id,
+                now=now,
+            )
+            if changed:
+                await repository.save_deal(uow.conn, deal)
+                await _record(uow, deal, now)
+            return deal
+
+    async def move_deal(
+        self,
+        *,
+        actor_id: int | None,
+        deal_id: int,
+        stage_id: int,
+        expected_version: int,
+        comment: str,
+        pipeline_id: int | None,
+    ) -> Deal:
+        """Move a deal to a stage of its pipeline, or of `pipeline_id`."""
+        now = self._now()
+        async with self._uow() as uow:
+            deal = _found(await repository.get_deal(uow.conn, deal_id, for_update=True), deal_id)
+            current = await _pipeline(uow.conn, deal.pipeline_id)
+            target = current
+            if pipeline_id is not None and pipeline_id != current.id:
+                target = await _pipeline(uow.conn, pipeline_id)
+            deal.move(
+                current,
+                target,
+                stage_id=stage_id,
+                expected_version=expected_version,
+                actor_id=actor_id,
+                comment=comment.strip(),
+                now=now,
+            )
+            await repository.save_deal(uow.conn, deal)
+            await repository.enter_stage(
+                uow.conn, deal_id=deal.id, stage_id=deal.stage_id, at=now, actor_id=actor_id
+            )
+            await _record(uow, deal, now)
+            return deal
+
+    # ---- history ----
+    async def timeline(self, *, deal_id: int, cursor: str, limit: int) -> Page[TimelineEntry]:
+        """A deal's timeline, newest first."""
+        before = decode_cursor(cursor) if cursor else None
+        async with self._engine.connect() as conn:
+            _found(await repository.get_deal(conn, deal_id), deal_id)
+            rows = await repository.list_entries(conn, deal_id, before_id=before, limit=limit + 1)
+        return Page.of(rows, limit, key=lambda e: e.id)
+
+    async def add_timeline_entry(
+        self,
+        *,
+        actor_id: int | None,
+        deal_id: int,
+        kind: str,
+        text: str,
+        data: dict[str, Any],
+        idempotency_key: str,
+    ) -> TimelineEntry:
+        """Add an entry; a retry with the same idempotency key returns the first one."""
+        check_entry(kind, text, idempotency_key)
+        async with self._uow() as uow:
+            _found(await repository.get_deal(uow.conn, deal_id), deal_id)
+            entry = await repository.add_entry(
+                uow.conn,
+                deal_id=deal_id,
+                kind=kind,
+                text=text,
+                actor_id=actor_id,
+                data=data,
+                at=self._now(),
+                idempotency_key=idempotency_key or None,
+            )
+            if entry is None:
+                entry = await repository.entry_by_key(uow.conn, idempotency_key)
+                if entry is None or entry.deal_id != deal_id:
+                    raise Conflict("this idempotency key was used for another deal")
+            return entry
+
+    async def stage_history(self, *, deal_id: int) -> tuple[list[StageVisit], datetime]:
+        """The deal's visits to stages, oldest first, and the time they were measured at."""
+        async with self._engine.connect() as conn:
+            _found(await repository.get_deal(conn, deal_id), deal_id)
+            return await repository.stage_visits(conn, deal_id), self._now()
+
+
+async def _pipeline(conn: AsyncConnection, pipeline_id: int) -> Pipeline:
+    return require_pipeline(await repository.get_pipeline(conn, pipeline_id), pipeline_id)
+
+
+def _found(deal: Deal | None, deal_id: int) -> Deal:
+    if deal is None:
+        raise NotFound(f"deal {deal_id} not found")
+    return deal
+
+
+async def _require_user(conn: AsyncConnection, user_id: int) -> None:
+    user = await org_repository.get_user(conn, user_id)
+    if user is None or not user.active:
+        raise ValidationFailed(FieldProblem("responsible_id", "is not an active user"))
+
+
+async def _record(uow: UnitOfWork, deal: Deal, now: datetime) -> None:
+    """Turn the deal's recorded events into outbox events and timeline entries."""
+    for event in deal.events:
+        uow.emit(to_pending(event, deal))
+        data: dict[str, Any]
+        match event:
+            case DealCreated():
+                kind, text, data = "created", f"Deal created: {deal.title}", {}
+            case DealUpdated(before=before, after=after):
+                kind, text = "updated", "Changed " + ", ".join(after)
+                data = {"before": before, "after": after}
+            case DealStageChanged():
+                kind, text = "stage_changed", f"{event.from_stage} → {event.to_stage}"
+                text += f": {event.comment}" if event.comment else ""
+                data = {
+                    "from_stage_id": str(event.from_stage_id),
+                    "to_stage_id": str(event.to_stage_id),
+                    "seconds_in_previous_stage": event.seconds_in_previous_stage,
+                    "comment": event.comment,
+                }
+        await repository.add_entry(
+            uow.conn,
+            deal_id=deal.id,
+            kind=kind,
+            text=text,
+            actor_id=event.actor_id,
+            data=data,
+            at=now,
+        )
+    deal.events.clear()
