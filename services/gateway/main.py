@@ -28,8 +28,6 @@ from services.gateway.routes import (
 )
 from services.gateway.settings import GatewaySettings
 
-API_PREFIX = "/api/v1"
-
 TAGS = [
     {"name": "auth", "description": "Bearer tokens (OAuth2 password flow)."},
     {"name": "users", "description": "Users; admins create them."},
@@ -79,7 +77,7 @@ def create_app(
     app.add_middleware(BodyLimitMiddleware, max_bytes=settings.max_body_bytes)
     app.add_middleware(ObservabilityMiddleware)  # outermost: it also sees the 413s
     for module in (auth, users, pipelines, deals, processes, tasks, notifications, lists):
-        app.include_router(module.router, prefix=API_PREFIX)
+        app.include_router(module.router)
     app.include_router(health.router)
     return app
 

@@ -11,9 +11,10 @@ from fastapi.security import OAuth2PasswordRequestForm
 from services.gateway.auth import Principal, issue_token
 from services.gateway.deps import DealsAnonymous, Settings
 from services.gateway.problems import responses
+from services.gateway.routes import API_PREFIX
 from services.gateway.schemas.users import Token
 
-router = APIRouter(prefix="/auth", tags=["auth"], responses=responses(401, 422, 503))
+router = APIRouter(prefix=API_PREFIX + "/auth", tags=["auth"], responses=responses(401, 422, 503))
 
 
 @router.post("/token")

@@ -13,6 +13,7 @@ from services.common.errors import FieldProblem
 from services.common.protoconv import to_struct
 from services.gateway.deps import CurrentUser, Deals
 from services.gateway.problems import COMMON_RESPONSES, Problem, responses
+from services.gateway.routes import API_PREFIX
 from services.gateway.schemas.common import Page, RecordId, cursor_or_none
 from services.gateway.schemas.deals import (
     DealIn,
@@ -24,7 +25,7 @@ from services.gateway.schemas.deals import (
     TimelineEntryOut,
 )
 
-router = APIRouter(prefix="/deals", tags=["deals"], responses=COMMON_RESPONSES)
+router = APIRouter(prefix=API_PREFIX + "/deals", tags=["deals"], responses=COMMON_RESPONSES)
 
 Limit = Annotated[int, Query(ge=1, le=200)]
 IfMatch = Annotated[

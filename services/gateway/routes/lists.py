@@ -10,10 +10,11 @@ from fastapi import APIRouter, Query
 from services.common.protoconv import to_struct
 from services.gateway.deps import AdminUser, CurrentUser, Deals
 from services.gateway.problems import COMMON_RESPONSES, responses
+from services.gateway.routes import API_PREFIX
 from services.gateway.schemas.common import Page, cursor_or_none
 from services.gateway.schemas.lists import ListIn, ListItemIn, ListItemOut, ListOut
 
-router = APIRouter(prefix="/lists", tags=["lists"], responses=COMMON_RESPONSES)
+router = APIRouter(prefix=API_PREFIX + "/lists", tags=["lists"], responses=COMMON_RESPONSES)
 
 
 @router.post("", status_code=201, responses=responses(403, 409))

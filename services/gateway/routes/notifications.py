@@ -9,10 +9,13 @@ from fastapi import APIRouter, Query
 
 from services.gateway.deps import CurrentUser, Notifications
 from services.gateway.problems import COMMON_RESPONSES
+from services.gateway.routes import API_PREFIX
 from services.gateway.schemas.common import Page, cursor_or_none
 from services.gateway.schemas.tasks import NotificationOut
 
-router = APIRouter(prefix="/notifications", tags=["notifications"], responses=COMMON_RESPONSES)
+router = APIRouter(
+    prefix=API_PREFIX + "/notifications", tags=["notifications"], responses=COMMON_RESPONSES
+)
 
 
 @router.get("")

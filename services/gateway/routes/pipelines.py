@@ -7,9 +7,10 @@ from fastapi import APIRouter
 
 from services.gateway.deps import AdminUser, CurrentUser, Deals
 from services.gateway.problems import COMMON_RESPONSES, responses
+from services.gateway.routes import API_PREFIX
 from services.gateway.schemas.pipelines import FieldIn, FieldOut, PipelineIn, PipelineOut, StageAdd
 
-router = APIRouter(prefix="/pipelines", tags=["pipelines"], responses=COMMON_RESPONSES)
+router = APIRouter(prefix=API_PREFIX + "/pipelines", tags=["pipelines"], responses=COMMON_RESPONSES)
 
 
 @router.post("", status_code=201, responses=responses(403, 409))

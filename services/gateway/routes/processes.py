@@ -8,9 +8,10 @@ from temporalio.exceptions import WorkflowAlreadyStartedError
 
 from services.gateway.deps import CurrentUser, Deals, Processes, TemporalClient
 from services.gateway.problems import COMMON_RESPONSES, Problem, responses
+from services.gateway.routes import API_PREFIX
 from services.gateway.schemas.deals import ProcessIn, ProcessOut, ProcessStarted
 
-router = APIRouter(prefix="/deals", tags=["processes"], responses=COMMON_RESPONSES)
+router = APIRouter(prefix=API_PREFIX + "/deals", tags=["processes"], responses=COMMON_RESPONSES)
 
 
 @router.post("/{deal_id}/processes", status_code=201, responses=responses(404, 409))

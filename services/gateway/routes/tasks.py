@@ -16,6 +16,7 @@ from services.common.protoconv import to_struct
 from services.gateway.auth import Principal
 from services.gateway.deps import CurrentUser, Notifications, TemporalClient
 from services.gateway.problems import COMMON_RESPONSES, Problem, responses
+from services.gateway.routes import API_PREFIX
 from services.gateway.schemas.common import Page, RecordId, cursor_or_none
 from services.gateway.schemas.tasks import TaskComplete, TaskOut
 from workflows.contracts import (
@@ -25,7 +26,7 @@ from workflows.contracts import (
     TaskAnswerResult,
 )
 
-router = APIRouter(prefix="/tasks", tags=["tasks"], responses=COMMON_RESPONSES)
+router = APIRouter(prefix=API_PREFIX + "/tasks", tags=["tasks"], responses=COMMON_RESPONSES)
 
 _REFUSAL_STATUS = {
     AnswerRefused.WRONG_ACTOR: 403,

@@ -7,9 +7,10 @@ from fastapi import APIRouter
 
 from services.gateway.deps import AdminUser, CurrentUser, Deals
 from services.gateway.problems import COMMON_RESPONSES, responses
+from services.gateway.routes import API_PREFIX
 from services.gateway.schemas.users import UserIn, UserOut
 
-router = APIRouter(tags=["users"], responses=COMMON_RESPONSES)
+router = APIRouter(prefix=API_PREFIX, tags=["users"], responses=COMMON_RESPONSES)
 
 
 @router.post("/users", status_code=201, responses=responses(403, 409))

@@ -1,0 +1,154 @@
+"""The gateway app over fake gRPC stubs, a fake Temporal client and a fake process
+starter: no network, every test drives the real routes, handlers and middleware."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator, Callable
+from dataclasses import dataclass, field
+from typing import Any
+
+import httpx
+import pytest
+from dealflow.deals.v1 import deals_pb2
+from fastapi import FastAPI
+
+from services.gateway.auth import Principal, issue_token
+from services.gateway.clients import Clients, TemporalConnection
+from services.gateway.main import create_app
+from services.gateway.settings import GatewaySettings
+
+SECRET = "test-secret-" + "x" * 32
+ADMIN_ID = 1
+USER_ID = 7
+
+
+@dataclass
+class Call:
+    method: str
+    request: Any
+    metadata: tuple[tuple[str, str], ...]
+
+
+class FakeStub:
+    """Each RPC answers from `answers[name]`: a value, an exception to raise, or a
+    callable of the request. Every call is recorded with its metadata."""
+
+    def __init__(self) -> None:
+        self.answers: dict[str, Any] = {}
+        self.calls: list[Call] = []
+
+    def __getattr__(self, name: str) -> Callable[..., Any]:
+        async def rpc(request: Any, *, metadata: Any = (), timeout: float | None = None) -> Any:
+            self.calls.append(Call(name, request, tuple(metadata)))
+            if name not in self.answers:
+                raise AssertionError(f"unexpected RPC {name}")
+            answer = self.answers[name]
+            if isinstance(answer, BaseException):
+                raise answer
+            return answer(request) if callable(answer) else answer
+
+        return rpc
+
+    def called(self, name: str) -> list[Call]:
+        return [c for c in self.calls if c.method == name]
+
+
+class FakeHandle:
+    def __init__(self, temporal: FakeTemporal, workflow_id: str) -> None:
+        self.temporal = temporal
+        self.workflow_id = workflow_id
+
+    async def execute_update(self, update: str, arg: Any, *, result_type: Any = None) -> Any:
+        self.temporal.updates.append((self.workflow_id, update, arg))
+        if self.temporal.update_error is not None:
+            raise self.temporal.update_error
+        return self.temporal.update_result
+
+
+@dataclass
+class FakeTemporal:
+    updates: list[tuple[str, str, Any]] = field(default_factory=list)
+    update_error: BaseException | None = None
+    update_result: Any = None
+
+    def get_workflow_handle(self, workflow_id: str) -> FakeHandle:
+        return FakeHandle(self, workflow_id)
+
+
+@dataclass
+class FakeProcesses:
+    started: list[dict[str, Any]] = field(default_factory=list)
+    error: Exception | None = None
+    running: list[dict[str, Any]] = field(default_factory=list)
+
+    async def start_process(self, client: Any, **kwargs: Any) -> str:
+        if self.error is not None:
+            raise self.error
+        self.started.append(kwargs)
+        return f"deal-{kwargs['deal_id']}/{kwargs['process'].replace('_', '-')}/1"
+
+    async def list_processes(self, client: Any, deal_id: str) -> list[dict[str, Any]]:
+        return self.running
+
+
+@dataclass
+class World:
+    app: FastAPI
+    http: httpx.AsyncClient
+    deals: FakeStub
+    notifications: FakeStub
+    temporal: FakeTemporal
+    processes: FakeProcesses
+    probes: dict[str, Any]
+    settings: GatewaySettings
+
+    def token(self, user_id: int = USER_ID, roles: frozenset[str] = frozenset()) -> str:
+        return issue_token(
+            Principal(user_id, roles), secret=SECRET, minutes=self.settings.access_token_minutes
+        )
+
+    def auth(self, user_id: int = USER_ID, *, admin: bool = False) -> dict[str, str]:
+        roles = frozenset({"admin"}) if admin else frozenset({"sales"})
+        return {"Authorization": f"Bearer {self.token(user_id, roles)}"}
+
+
+@pytest.fixture
+def settings() -> GatewaySettings:
+    return GatewaySettings(jwt_secret=SECRET, max_body_bytes=4096, retry_after_seconds=7)
+
+
+@pytest.fixture
+async def world(settings: GatewaySettings) -> AsyncIterator[World]:
+    deals, notifications = FakeStub(), FakeStub()
+    temporal, processes = FakeTemporal(), FakeProcesses()
+
+    async def ok(timeout: float) -> None:
+        return None
+
+    probes: dict[str, Any] = dict.fromkeys(("deals", "notifications", "temporal"), ok)
+    clients = Clients(
+        deals=deals,
+        notifications=notifications,
+        temporal=TemporalConnection(temporal),  # type: ignore[arg-type]
+        probes=probes,
+    )
+    app = create_app(settings, clients=clients, processes_api=processes)
+    transport = httpx.ASGITransport(app=app, raise_app_exceptions=False)
+    async with httpx.AsyncClient(transport=transport, base_url="http://gw") as http:
+        yield World(app, http, deals, notifications, temporal, processes, probes, settings)
+
+
+def deal_msg(**overrides: Any) -> Any:
+    values: dict[str, Any] = {
+        "id": "42",
+        "pipeline_id": "3",
+        "stage_id": "11",
+        "title": "Cement for Alfa",
+        "responsible_id": str(USER_ID),
+        "amount": "1500.50",
+        "currency": "RUB",
+        "version": 3,
+        "stage_semantic": "in_progress",
+    }
+    values.update(overrides)
+    return deals_pb2.Deal(**values)

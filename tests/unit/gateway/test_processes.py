@@ -1,0 +1,74 @@
+"""Starting and listing the processes of a deal."""
+
+from __future__ import annotations
+
+from services.common.errors import NotFound
+from tests.unit.gateway.conftest import USER_ID, World, deal_msg
+
+
+async def test_start_process(world: World) -> None:
+    world.deals.answers["GetDeal"] = deal_msg()
+
+    reply = await world.http.post(
+        "/api/v1/deals/42/processes",
+        json={"process": "sample_return", "params": {"sample": "S-1"}},
+        headers=world.auth(),
+    )
+
+    assert reply.status_code == 201
+    assert reply.json() == {
+        "workflow_id": "deal-42/sample-return/1",
+        "process": "sample_return",
+        "deal_id": 42,
+    }
+    assert world.processes.started == [
+        {
+            "deal_id": "42",
+            "pipeline_id": "3",
+            "process": "sample_return",
+            "params": {"sample": "S-1"},
+            "initiator_id": str(USER_ID),
+        }
+    ]
+
+
+async def test_unknown_process_is_422(world: World) -> None:
+    world.deals.answers["GetDeal"] = deal_msg()
+    world.processes.error = ValueError("unknown process 'teleport'")
+
+    reply = await world.http.post(
+        "/api/v1/deals/42/processes", json={"process": "teleport"}, headers=world.auth()
+    )
+
+    assert reply.status_code == 422
+    assert reply.json()["detail"] == "unknown process 'teleport'"
+
+
+async def test_no_process_for_an_invisible_deal(world: World) -> None:
+    world.deals.answers["GetDeal"] = NotFound("deal 42 not found")
+
+    reply = await world.http.post(
+        "/api/v1/deals/42/processes", json={"process": "sample_return"}, headers=world.auth()
+    )
+
+    assert reply.status_code == 404
+    assert world.processes.started == []
+
+
+async def test_list_processes(world: World) -> None:
+    world.deals.answers["GetDeal"] = deal_msg()
+    world.processes.running = [
+        {
+            "id": "deal-42/sample-return/1",
+            "process": "sample_return",
+            "status": "RUNNING",
+            "started_at": "2026-11-02T10:00:00Z",
+            "stage": "hand_over",
+        }
+    ]
+
+    reply = await world.http.get("/api/v1/deals/42/processes", headers=world.auth())
+
+    assert reply.status_code == 200
+    assert reply.json()[0]["id"] == "deal-42/sample-return/1"
+    assert reply.json()[0]["stage"] == "hand_over"

@@ -1,0 +1,159 @@
+"""Answering tasks: a process's task goes to its workflow as an Update whose refusals map
+to statuses; a plain task is completed by the notifications service, by its assignee."""
+
+from __future__ import annotations
+
+import pytest
+from dealflow.notifications.v1 import notifications_pb2
+from temporalio.client import WorkflowUpdateFailedError
+from temporalio.exceptions import ApplicationError
+from temporalio.service import RPCError, RPCStatusCode
+
+from tests.unit.gateway.conftest import USER_ID, World
+from workflows.contracts import COMPLETE_TASK_UPDATE, AnswerRefused, TaskAnswer
+
+WF = "deal-42/sample-return/1"
+
+
+def task(**overrides: object) -> notifications_pb2.Task:
+    values: dict[str, object] = {
+        "id": "5",
+        "assignee_id": str(USER_ID),
+        "title": "Hand the sample over",
+        "deal_id": "42",
+        "status": "open",
+        "outcomes": ["handed_over", "refused"],
+        "workflow_id": WF,
+    }
+    values.update(overrides)
+    return notifications_pb2.Task(**values)  # type: ignore[arg-type]
+
+
+async def test_process_task_answer_goes_to_the_workflow(world: World) -> None:
+    answers = iter([task(), task(status="completed", outcome="handed_over")])
+    world.notifications.answers["GetTask"] = lambda request: next(answers)
+
+    reply = await world.http.post(
+        "/api/v1/tasks/5/complete",
+        json={"outcome": "handed_over", "data": {"tracking": "RA123"}},
+        headers=world.auth(),
+    )
+
+    assert reply.status_code == 200
+    assert reply.json()["status"] == "completed"  # the task as it is after the answer
+    assert world.temporal.updates == [
+        (
+            WF,
+            COMPLETE_TASK_UPDATE,
+            TaskAnswer("5", str(USER_ID), "handed_over", {"tracking": "RA123"}),
+        )
+    ]
+    assert world.notifications.called("CompleteTask") == []
+
+
+@pytest.mark.parametrize(
+    ("refusal", "status"),
+    [
+        (AnswerRefused.WRONG_ACTOR, 403),
+        (AnswerRefused.TASK_NOT_OPEN, 409),
+        (AnswerRefused.INVALID_OUTCOME, 422),
+        (AnswerRefused.INVALID_DATA, 422),
+    ],
+)
+async def test_refused_answer_maps_to_status(world: World, refusal: str, status: int) -> None:
+    world.notifications.answers["GetTask"] = task()
+    world.temporal.update_error = WorkflowUpdateFailedError(
+        ApplicationError(f"refused: {refusal}", type=refusal, non_retryable=True)
+    )
+
+    reply = await world.http.post(
+        "/api/v1/tasks/5/complete", json={"outcome": "maybe"}, headers=world.auth()
+    )
+
+    assert reply.status_code == status
+    assert reply.headers["content-type"] == "application/problem+json"
+    assert reply.json()["detail"] == f"refused: {refusal}"
+
+
+async def test_invalid_outcome_names_the_field(world: World) -> None:
+    world.notifications.answers["GetTask"] = task()
+    world.temporal.update_error = WorkflowUpdateFailedError(
+        ApplicationError("not one of handed_over, refused", type=AnswerRefused.INVALID_OUTCOME)
+    )
+
+    reply = await world.http.post(
+        "/api/v1/tasks/5/complete", json={"outcome": "maybe"}, headers=world.auth()
+    )
+
+    assert reply.json()["errors"] == [
+        {"field": "outcome", "message": "not one of handed_over, refused"}
+    ]
+
+
+async def test_answer_to_a_finished_process_is_409(world: World) -> None:
+    world.notifications.answers["GetTask"] = task()
+    world.temporal.update_error = RPCError(
+        "workflow execution already completed", RPCStatusCode.NOT_FOUND, b""
+    )
+
+    reply = await world.http.post(
+        "/api/v1/tasks/5/complete", json={"outcome": "handed_over"}, headers=world.auth()
+    )
+
+    assert reply.status_code == 409
+
+
+async def test_temporal_unreachable_is_503(world: World) -> None:
+    world.notifications.answers["GetTask"] = task()
+    world.temporal.update_error = RPCError("connection refused", RPCStatusCode.UNAVAILABLE, b"")
+
+    reply = await world.http.post(
+        "/api/v1/tasks/5/complete", json={"outcome": "handed_over"}, headers=world.auth()
+    )
+
+    assert reply.status_code == 503
+    assert "retry-after" in reply.headers
+
+
+async def test_plain_task_completed_by_its_assignee(world: World) -> None:
+    world.notifications.answers["GetTask"] = task(workflow_id="")
+    world.notifications.answers["CompleteTask"] = task(
+        workflow_id="", status="completed", outcome="done", completed_by=str(USER_ID)
+    )
+
+    reply = await world.http.post(
+        "/api/v1/tasks/5/complete",
+        json={"outcome": "done", "data": {"n": 2}},
+        headers=world.auth(),
+    )
+
+    assert reply.status_code == 200
+    assert reply.json()["completed_by"] == USER_ID
+    sent = world.notifications.called("CompleteTask")[0].request
+    assert (sent.id, sent.outcome, sent.completed_by) == ("5", "done", str(USER_ID))
+    assert world.temporal.updates == []
+
+
+async def test_plain_task_of_someone_else_is_403(world: World) -> None:
+    world.notifications.answers["GetTask"] = task(workflow_id="", assignee_id="99")
+
+    reply = await world.http.post(
+        "/api/v1/tasks/5/complete", json={"outcome": "done"}, headers=world.auth()
+    )
+
+    assert reply.status_code == 403
+    assert world.notifications.called("CompleteTask") == []
+
+
+async def test_my_tasks(world: World) -> None:
+    world.notifications.answers["ListTasks"] = notifications_pb2.ListTasksResponse(tasks=[task()])
+
+    reply = await world.http.get(
+        "/api/v1/tasks", params={"assignee": "me", "status": "open"}, headers=world.auth()
+    )
+
+    assert reply.status_code == 200
+    assert reply.json() == {"items": [reply.json()["items"][0]], "next_cursor": None}
+    assert reply.json()["items"][0]["workflow_id"] == WF
+    sent = world.notifications.called("ListTasks")[0].request
+    assert (sent.assignee_id, sent.status) == (str(USER_ID), "open")
