@@ -6,7 +6,7 @@ from __future__ import annotations
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime
-from typing import Any, Protocol
+from typing import Any, Protocol, TypedDict
 
 from temporalio.client import Client
 from temporalio.common import SearchAttributePair, TypedSearchAttributes, WorkflowIDReusePolicy
@@ -65,12 +65,13 @@ class DealRef(Protocol):
     def pipeline_id(self) -> str | int: ...
 
 
-@dataclass
-class ProcessRun:
-    workflow_id: str
+class ProcessRun(TypedDict):
+    """One run of a process on a deal (a dict, so the gateway can validate it as is)."""
+
+    id: str  # the workflow id
     process: str
-    status: str  # running | completed | failed | canceled | terminated | continued_as_new | ...
-    started_at: datetime | None
+    status: str  # running | completed | failed | canceled | terminated | timed_out | ...
+    started_at: datetime
     closed_at: datetime | None
     stage: str | None
 
@@ -91,30 +92,39 @@ def validate_params(process: str, params: Mapping[str, Any]) -> None:
 async def start_process(
     client: Client,
     *,
-    deal: DealRef,
     process: str,
     params: Mapping[str, Any],
     initiator_id: str | int,
+    deal: DealRef | None = None,
+    deal_id: str | int | None = None,
+    pipeline_id: str | int | None = None,
     task_queue: str = DEFAULT_TASK_QUEUE,
 ) -> str:
-    """Start the next run of `process` on `deal` (`deal-42/sample-return/<n>`); its id."""
+    """Start the next run of `process` on a deal (`deal-42/sample-return/<n>`); its id.
+
+    The deal is given either as `deal` (anything with `id` and `pipeline_id`, e.g. a
+    deals_pb2.Deal) or as `deal_id` + `pipeline_id`. Bad params raise ValueError."""
+    if deal is not None:
+        deal_id, pipeline_id = deal.id, deal.pipeline_id
+    if deal_id in (None, "") or pipeline_id in (None, ""):
+        raise TypeError("start_process needs `deal` or both `deal_id` and `pipeline_id`")
     definition = get_process(process)
     definition.parse_params(params)
     start_input = ProcessInput(
-        deal_id=str(deal.id),
-        pipeline_id=str(deal.pipeline_id),
+        deal_id=str(deal_id),
+        pipeline_id=str(pipeline_id),
         initiator_id=str(initiator_id),
         params=dict(params),
     )
     attributes = TypedSearchAttributes(
         [
-            SearchAttributePair(DEAL_ID, str(deal.id)),
-            SearchAttributePair(PIPELINE_ID, str(deal.pipeline_id)),
+            SearchAttributePair(DEAL_ID, str(deal_id)),
+            SearchAttributePair(PIPELINE_ID, str(pipeline_id)),
             SearchAttributePair(PROCESS_NAME, process),
         ]
     )
     for n in range(1, MAX_RUNS_PER_DEAL + 1):
-        workflow_id = process_workflow_id(deal.id, process, n)
+        workflow_id = process_workflow_id(str(deal_id), process, n)
         try:
             await client.start_workflow(
                 process,
@@ -127,18 +137,18 @@ async def start_process(
         except WorkflowAlreadyStartedError:
             continue
         return workflow_id
-    raise TooManyRuns(f"deal {deal.id} already has {MAX_RUNS_PER_DEAL} runs of {process}")
+    raise TooManyRuns(f"deal {deal_id} already has {MAX_RUNS_PER_DEAL} runs of {process}")
 
 
 async def list_processes(client: Client, deal_id: str | int) -> list[ProcessRun]:
     """The deal's process runs, oldest first (from Temporal visibility: eventually consistent)."""
     quoted = str(deal_id).replace("\\", "\\\\").replace('"', '\\"')
-    runs = []
+    runs: list[ProcessRun] = []
     async for execution in client.list_workflows(f'DealId = "{quoted}"'):
         attributes = execution.typed_search_attributes
         runs.append(
             ProcessRun(
-                workflow_id=execution.id,
+                id=execution.id,
                 process=attributes.get(PROCESS_NAME) or execution.workflow_type,
                 status=execution.status.name.lower() if execution.status else "unknown",
                 started_at=execution.start_time,
@@ -146,7 +156,7 @@ async def list_processes(client: Client, deal_id: str | int) -> list[ProcessRun]
                 stage=attributes.get(STAGE),
             )
         )
-    return sorted(runs, key=lambda r: (r.started_at is None, r.started_at or datetime.min))
+    return sorted(runs, key=lambda r: r["started_at"])
 
 
 async def answer_task(client: Client, *, workflow_id: str, answer: TaskAnswer) -> TaskAnswerResult:

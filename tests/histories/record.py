@@ -1,0 +1,58 @@
+"""Record the histories of completed process runs for the replay test.
+
+    .venv/bin/python -m tests.histories.record
+
+Run it when a process gains a new path (and keep the old files: running processes still
+have the old histories, so replaying them against the new code is the point). It writes
+`<process>_<scenario>.json` next to this file.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import uuid
+from collections.abc import Awaitable, Callable
+from datetime import timedelta
+from pathlib import Path
+
+from temporalio.testing import WorkflowEnvironment
+from temporalio.worker import Worker
+
+from tests.unit.workflows.fakes import FakeServices, run_happy_path, start_env, start_run
+from workflows.processes import WORKFLOWS
+
+HERE = Path(__file__).parent
+
+
+async def record(env: WorkflowEnvironment, name: str, *, due_in_days: int, overdue: bool) -> Path:
+    fakes = FakeServices()
+    task_queue = f"record-{uuid.uuid4().hex}"
+    async with Worker(
+        env.client, task_queue=task_queue, workflows=list(WORKFLOWS), activities=fakes.activities()
+    ):
+        return_by = (await env.get_current_time()).date() + timedelta(days=due_in_days)
+        handle = await start_run(
+            env.client, task_queue, return_by, workflow_id=f"deal-42/sample-return/{name}"
+        )
+        escalate: Callable[[], Awaitable[None]] | None = None
+        if overdue:
+            escalate = lambda: env.sleep(timedelta(days=due_in_days + 2))  # noqa: E731
+        await run_happy_path(handle, fakes, escalate=escalate)
+        await handle.result()
+        history = await handle.fetch_history()
+    path = HERE / f"sample_return_{name}.json"
+    path.write_text(history.to_json())
+    return path
+
+
+async def main() -> None:
+    env = await start_env()
+    try:
+        for name, overdue in (("happy", False), ("escalation", True)):
+            print(await record(env, name, due_in_days=5, overdue=overdue))
+    finally:
+        await env.shutdown()
+
+
+if __name__ == "__main__":
+    asyncio.run(main())

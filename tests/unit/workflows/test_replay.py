@@ -1,0 +1,29 @@
+"""Every recorded history replays against the current workflow code: a change that would
+break a running process fails here (record new ones with `python -m tests.histories.record`)."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+from temporalio.client import WorkflowHistory
+from temporalio.worker import Replayer
+
+from workflows.processes import PROCESSES, WORKFLOWS
+
+HISTORIES = Path(__file__).parents[2] / "histories"
+FILES = sorted(HISTORIES.glob("*.json"))
+
+
+@pytest.mark.parametrize("path", FILES, ids=[p.stem for p in FILES])
+async def test_history_replays(path: Path) -> None:
+    history = WorkflowHistory.from_json(path.stem, json.loads(path.read_text()))
+    result = await Replayer(workflows=list(WORKFLOWS)).replay_workflow(history)
+    assert result.replay_failure is None
+
+
+def test_every_process_has_a_recorded_history() -> None:
+    recorded = {path.stem for path in FILES}
+    for name in PROCESSES:
+        assert any(stem.startswith(f"{name}_") for stem in recorded), name

@@ -1,0 +1,76 @@
+"""The worker's composition: the sandbox accepts every workflow module, every activity the
+workflows call by name is registered, and SIGTERM stops it cleanly."""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import signal
+import subprocess
+import sys
+from pathlib import Path
+
+from temporalio.testing import WorkflowEnvironment
+from temporalio.worker import Worker
+
+from tests.unit.workflows.fakes import FakeServices
+from workflows.activities.services import ServiceActivities
+from workflows.processes import WORKFLOWS
+from workflows.worker import WorkerSettings
+
+ROOT = Path(__file__).parents[3]
+
+
+def activity_names(fns: list[object]) -> set[str]:
+    return {fn.__temporal_activity_definition.name for fn in fns}  # type: ignore[attr-defined]
+
+
+def test_fakes_mirror_the_real_activities() -> None:
+    real = ServiceActivities(object(), object())  # type: ignore[arg-type]
+    assert activity_names(real.all()) == activity_names(FakeServices().activities())
+
+
+async def test_sandbox_accepts_the_workflows(env: WorkflowEnvironment, task_queue: str) -> None:
+    real = ServiceActivities(object(), object())  # type: ignore[arg-type]
+    async with Worker(
+        env.client, task_queue=task_queue, workflows=list(WORKFLOWS), activities=real.all()
+    ):
+        pass  # constructing the worker validates every workflow in the sandbox
+
+
+def test_settings_read_the_environment(monkeypatch: object) -> None:
+    env = {
+        "TEMPORAL_ADDRESS": "temporal:7233",
+        "DEALFLOW_TASK_QUEUE": "q1",
+        "WORKER_CONNECT_TIMEOUT_SECONDS": "5",
+    }
+    for key, value in env.items():
+        monkeypatch.setenv(key, value)  # type: ignore[attr-defined]
+    settings = WorkerSettings()
+    assert (settings.temporal_address, settings.task_queue) == ("temporal:7233", "q1")
+    assert settings.connect_timeout_seconds == 5
+
+
+async def test_sigterm_stops_the_worker(env: WorkflowEnvironment) -> None:
+    address = env.client.service_client.config.target_host
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "workflows.worker"],
+        cwd=ROOT,
+        env={**os.environ, "TEMPORAL_ADDRESS": address, "DEALFLOW_TASK_QUEUE": "sigterm-test"},
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+        text=True,
+    )
+    try:
+        assert proc.stdout is not None
+        line = await asyncio.wait_for(asyncio.to_thread(proc.stdout.readline), 20)
+        while "worker started" not in line:
+            line = await asyncio.wait_for(asyncio.to_thread(proc.stdout.readline), 20)
+        proc.send_signal(signal.SIGTERM)
+        code = await asyncio.wait_for(asyncio.to_thread(proc.wait), 20)
+        rest = proc.stdout.read()
+        assert code == 0, rest
+        assert "worker stopped" in rest
+    finally:
+        if proc.poll() is None:
+            proc.kill()
