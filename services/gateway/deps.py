@@ -3,8 +3,7 @@ to the caller, the Temporal client, and the process starter."""
 
 from __future__ import annotations
 
-import importlib
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Mapping, Sequence
 from typing import Annotated, Any, Protocol, cast
 
 from fastapi import Depends, Request
@@ -16,26 +15,30 @@ from services.gateway.auth import Principal, decode_token
 from services.gateway.clients import Clients
 from services.gateway.problems import Problem, unauthenticated
 from services.gateway.settings import GatewaySettings
+from workflows import processes as process_registry
 
 TOKEN_URL = "/api/v1/auth/token"
 _bearer = OAuth2PasswordBearer(tokenUrl=TOKEN_URL, auto_error=False)
 
 
 class ProcessApi(Protocol):
-    """What the gateway needs of workflows/processes.py."""
+    """What the gateway needs of workflows/processes.py (a fake stands in for it in tests)."""
 
     async def start_process(
         self,
         client: Client,
         *,
+        process: str,
+        params: Mapping[str, Any],
+        initiator_id: str,
         deal_id: str,
         pipeline_id: str,
-        process: str,
-        params: dict[str, Any],
-        initiator_id: str,
+        task_queue: str,
     ) -> str: ...
 
-    async def list_processes(self, client: Client, deal_id: str) -> list[dict[str, Any]]: ...
+    async def list_processes(
+        self, client: Client, deal_id: str
+    ) -> Sequence[Mapping[str, object]]: ...
 
 
 class BoundStub:
@@ -105,12 +108,8 @@ def _temporal(clients: AppClients) -> Client:
 
 
 def _processes(request: Request) -> ProcessApi:
-    # Imported on first use: the gateway serves everything else without the workflows code.
-    api = getattr(request.app.state, "processes", None)
-    if api is None:
-        api = cast(ProcessApi, importlib.import_module("workflows.processes"))
-        request.app.state.processes = api
-    return cast(ProcessApi, api)
+    api: ProcessApi | None = request.app.state.processes
+    return process_registry if api is None else api
 
 
 Deals = Annotated[BoundStub, Depends(_deals)]

@@ -153,6 +153,13 @@ def _field(loc: Sequence[int | str]) -> str:
     return ".".join(str(p) for p in parts)
 
 
+def _request_problem(error: Mapping[str, Any]) -> FieldProblem:
+    if error.get("type") == "json_invalid":  # its loc is a character offset, not a field
+        reason = (error.get("ctx") or {}).get("error", "")
+        return FieldProblem("", f"the body is not valid JSON: {reason}".rstrip(": "))
+    return FieldProblem(_field(error.get("loc", ())), str(error.get("msg", "is invalid")))
+
+
 def install(app: FastAPI, *, retry_after_seconds: int) -> None:
     """Register the handlers that turn every error into a problem answer."""
 
@@ -183,10 +190,7 @@ def install(app: FastAPI, *, retry_after_seconds: int) -> None:
 
     async def on_request_validation(request: Request, exc: Exception) -> JSONResponse:
         assert isinstance(exc, RequestValidationError)
-        problems = [
-            FieldProblem(_field(e.get("loc", ())), str(e.get("msg", "is invalid")))
-            for e in exc.errors()
-        ]
+        problems = [_request_problem(e) for e in exc.errors()]
         return problem_response(422, "the request is not valid", errors=problems)
 
     async def on_http(request: Request, exc: Exception) -> JSONResponse:

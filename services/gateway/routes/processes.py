@@ -4,12 +4,12 @@ from __future__ import annotations
 
 from dealflow.deals.v1 import deals_pb2
 from fastapi import APIRouter
-from temporalio.exceptions import WorkflowAlreadyStartedError
 
-from services.gateway.deps import CurrentUser, Deals, Processes, TemporalClient
+from services.gateway.deps import CurrentUser, Deals, Processes, Settings, TemporalClient
 from services.gateway.problems import COMMON_RESPONSES, Problem, responses
 from services.gateway.routes import API_PREFIX
 from services.gateway.schemas.deals import ProcessIn, ProcessOut, ProcessStarted
+from workflows.processes import TooManyRuns
 
 router = APIRouter(prefix=API_PREFIX + "/deals", tags=["processes"], responses=COMMON_RESPONSES)
 
@@ -22,6 +22,7 @@ async def start_process(
     deals: Deals,
     temporal: TemporalClient,
     processes: Processes,
+    settings: Settings,
 ) -> ProcessStarted:
     # The deal must exist and be visible to the caller before a process hangs off it.
     deal = await deals.GetDeal(deals_pb2.GetDealRequest(id=str(deal_id)))
@@ -33,11 +34,12 @@ async def start_process(
             process=body.process,
             params=body.params,
             initiator_id=str(user.id),
+            task_queue=settings.task_queue,
         )
     except ValueError as exc:
         raise Problem(422, str(exc)) from exc
-    except WorkflowAlreadyStartedError as exc:
-        raise Problem(409, f"this process is already running: {exc}") from exc
+    except TooManyRuns as exc:
+        raise Problem(409, str(exc)) from exc
     return ProcessStarted(workflow_id=workflow_id, process=body.process, deal_id=deal_id)
 
 

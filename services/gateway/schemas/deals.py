@@ -149,5 +149,6 @@ class ProcessOut(BaseModel):
     id: str
     process: str
     status: str
-    started_at: datetime | str | None = None
+    started_at: datetime | None = None
+    closed_at: datetime | None = None
     stage: str | None = None

@@ -57,6 +57,7 @@ async def test_malformed_json_is_a_422_problem(world: World) -> None:
 
     assert reply.status_code == 422
     assert reply.headers["content-type"] == "application/problem+json"
+    assert reply.json()["errors"][0]["message"].startswith("the body is not valid JSON")
 
 
 async def test_get_missing_deal_is_404_problem(world: World) -> None:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from services.common.errors import NotFound
 from tests.unit.gateway.conftest import USER_ID, World, deal_msg
+from workflows.processes import TooManyRuns
 
 
 async def test_start_process(world: World) -> None:
@@ -28,6 +29,7 @@ async def test_start_process(world: World) -> None:
             "process": "sample_return",
             "params": {"sample": "S-1"},
             "initiator_id": str(USER_ID),
+            "task_queue": "dealflow",
         }
     ]
 
@@ -42,6 +44,17 @@ async def test_unknown_process_is_422(world: World) -> None:
 
     assert reply.status_code == 422
     assert reply.json()["detail"] == "unknown process 'teleport'"
+
+
+async def test_too_many_runs_is_409(world: World) -> None:
+    world.deals.answers["GetDeal"] = deal_msg()
+    world.processes.error = TooManyRuns("deal 42 already has 200 runs of sample_return")
+
+    reply = await world.http.post(
+        "/api/v1/deals/42/processes", json={"process": "sample_return"}, headers=world.auth()
+    )
+
+    assert reply.status_code == 409
 
 
 async def test_no_process_for_an_invisible_deal(world: World) -> None:
