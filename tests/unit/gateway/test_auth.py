@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from datetime import UTC, datetime, timedelta
 
+import pytest
 from dealflow.deals.v1 import deals_pb2
 
 from services.common.errors import Unauthenticated
@@ -115,3 +116,23 @@ async def test_admin_creates_pipeline(world: World) -> None:
         "stages": [{"id": 11, "name": "New", "semantic": "in_progress", "position": 0}],
         "fields": [],
     }
+
+
+@pytest.mark.parametrize(
+    ("path", "body"),
+    [
+        ("/api/v1/pipelines/3/stages", {"name": "Won", "semantic": "won"}),
+        ("/api/v1/pipelines/3/fields", {"code": "inn", "name": "INN", "type": "string"}),
+        (
+            "/api/v1/lists",
+            {"code": "ops", "name": "Operators", "columns": [{"code": "dir", "name": "Direction"}]},
+        ),
+        ("/api/v1/lists/ops/items", {"values": {"dir": "north"}}),
+        ("/api/v1/users", {"email": "bob@alfa.test", "name": "Bob", "password": "pw"}),
+    ],
+)
+async def test_only_admins_change_configuration(world: World, path: str, body: dict) -> None:  # type: ignore[type-arg]
+    reply = await world.http.post(path, json=body, headers=world.auth())
+
+    assert reply.status_code == 403
+    assert world.deals.calls == []
