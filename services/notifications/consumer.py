@@ -1,0 +1,36 @@
+"""The deal events the notifications service listens to, and what it does with them."""
+
+from __future__ import annotations
+
+from nats.js import JetStreamContext
+from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
+
+from services.common.db import utcnow
+from services.common.events import Envelope
+from services.common.nats import Consumer
+from services.notifications import repository as repo
+from services.notifications.domain.feed import notification_for_deal_event
+from services.notifications.tables import inbox
+
+DURABLE = "notifications-deals"
+STREAM = "DEALS"
+FILTER = "deals.deal.>"
+
+
+async def apply_deal_event(conn: AsyncConnection, event: Envelope) -> None:
+    """Record the notification a deal event gives (at most one per user and event)."""
+    new = notification_for_deal_event(event)
+    if new is not None:
+        await repo.insert_notification(conn, new, now=utcnow())
+
+
+def deal_events_consumer(js: JetStreamContext, engine: AsyncEngine) -> Consumer:
+    return Consumer(
+        js=js,
+        engine=engine,
+        inbox=inbox,
+        stream=STREAM,
+        durable=DURABLE,
+        filter_subject=FILTER,
+        handler=apply_deal_event,
+    )

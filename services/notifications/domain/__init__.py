@@ -1,0 +1,1 @@
+"""The notifications domain: tasks and the in-app feed, as plain data and rules."""

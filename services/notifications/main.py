@@ -1,0 +1,48 @@
+"""Composition root of the notifications service."""
+
+from __future__ import annotations
+
+import asyncio
+
+from nats.js import JetStreamContext
+from pydantic_settings import SettingsConfigDict
+
+from services.common.db import create_engine
+from services.common.grpc_server import Background
+from services.common.logging import configure_logging
+from services.common.metrics import serve_metrics
+from services.common.runtime import run_service
+from services.common.settings import ServiceSettings
+from services.notifications.api import register
+from services.notifications.consumer import deal_events_consumer
+from services.notifications.service import NotificationsService
+from services.notifications.tables import outbox
+
+
+class Settings(ServiceSettings):
+    model_config = SettingsConfigDict(env_prefix="NOTIFICATIONS_", extra="ignore")
+    grpc_port: int = 50054
+
+
+async def main() -> None:
+    settings = Settings()
+    configure_logging(settings.log_level, settings.log_format)
+    serve_metrics(settings.metrics_port)
+    engine = create_engine(settings.database_url)
+    service = NotificationsService(engine)
+
+    def deal_events(js: JetStreamContext) -> Background:
+        return deal_events_consumer(js, engine).run
+
+    await run_service(
+        name="notifications",
+        settings=settings,
+        engine=engine,
+        outbox=outbox,
+        register=lambda server: register(server, service),
+        consumers=[deal_events],
+    )
+
+
+if __name__ == "__main__":
+    asyncio.run(main())
