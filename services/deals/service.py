@@ -11,7 +11,7 @@ from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 from services.common.db import UnitOfWork, utcnow
 from services.common.errors import Conflict, FieldProblem, NotFound, ValidationFailed
 from services.common.pagination import Page, decode_cursor
-from services.deals import org_repository, repository
+from services.deals import history_repository, org_repository, repository
 from services.deals.admin_service import AdminService
 from services.deals.domain.deals import Deal, new_deal
 from services.deals.domain.events import DealCreated, DealStageChanged, DealUpdated
@@ -143,7 +143,7 @@ class DealsService:
                 now=now,
             )
             deal.id = await repository.insert_deal(uow.conn, deal)
-            await repository.enter_stage(
+            await history_repository.enter_stage(
                 uow.conn, deal_id=deal.id, stage_id=deal.stage_id, at=now, actor_id=actor_id
             )
             await _record(uow, deal, now)
@@ -219,7 +219,7 @@ class DealsService:
                 now=now,
             )
             await repository.save_deal(uow.conn, deal)
-            await repository.enter_stage(
+            await history_repository.enter_stage(
                 uow.conn, deal_id=deal.id, stage_id=deal.stage_id, at=now, actor_id=actor_id
             )
             await _record(uow, deal, now)
@@ -231,7 +231,9 @@ class DealsService:
         before = decode_cursor(cursor) if cursor else None
         async with self._engine.connect() as conn:
             _found(await repository.get_deal(conn, deal_id), deal_id)
-            rows = await repository.list_entries(conn, deal_id, before_id=before, limit=limit + 1)
+            rows = await history_repository.list_entries(
+                conn, deal_id, before_id=before, limit=limit + 1
+            )
         return Page.of(rows, limit, key=lambda e: e.id)
 
     async def add_timeline_entry(
@@ -244,11 +246,13 @@ class DealsService:
         data: dict[str, Any],
         idempotency_key: str,
     ) -> TimelineEntry:
-        """Add an entry; a retry with the same idempotency key returns the first one."""
+        """Add an entry (a note unless a kind is given); a retry with the same idempotency key
+        returns the first one."""
+        kind = kind or "note"
         check_entry(kind, text, idempotency_key)
         async with self._uow() as uow:
             _found(await repository.get_deal(uow.conn, deal_id), deal_id)
-            entry = await repository.add_entry(
+            entry = await history_repository.add_entry(
                 uow.conn,
                 deal_id=deal_id,
                 kind=kind,
@@ -259,7 +263,7 @@ class DealsService:
                 idempotency_key=idempotency_key or None,
             )
             if entry is None:
-                entry = await repository.entry_by_key(uow.conn, idempotency_key)
+                entry = await history_repository.entry_by_key(uow.conn, idempotency_key)
                 if entry is None or entry.deal_id != deal_id:
                     raise Conflict("this idempotency key was used for another deal")
             return entry
@@ -268,7 +272,7 @@ class DealsService:
         """The deal's visits to stages, oldest first, and the time they were measured at."""
         async with self._engine.connect() as conn:
             _found(await repository.get_deal(conn, deal_id), deal_id)
-            return await repository.stage_visits(conn, deal_id), self._now()
+            return await history_repository.stage_visits(conn, deal_id), self._now()
 
 
 async def _pipeline(conn: AsyncConnection, pipeline_id: int) -> Pipeline:
@@ -307,7 +311,7 @@ async def _record(uow: UnitOfWork, deal: Deal, now: datetime) -> None:
                     "seconds_in_previous_stage": event.seconds_in_previous_stage,
                     "comment": event.comment,
                 }
-        await repository.add_entry(
+        await history_repository.add_entry(
             uow.conn,
             deal_id=deal.id,
             kind=kind,

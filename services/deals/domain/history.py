@@ -9,7 +9,7 @@ from typing import Any
 
 from services.common.errors import FieldProblem, ValidationFailed
 
-KIND = re.compile(r"^[a-z][a-z0-9_]{0,62}$")
+KIND = re.compile(r"^[a-z][a-z0-9_.]{0,62}$")
 # Kinds the service writes itself as a deal changes; clients add the others.
 SYSTEM_KINDS = frozenset({"created", "updated", "stage_changed"})
 MAX_TEXT = 10_000
@@ -43,7 +43,7 @@ def check_entry(kind: str, text: str, idempotency_key: str) -> None:
     """A client's timeline entry: a known-shaped kind that is not one the service writes."""
     problems: list[FieldProblem] = []
     if not KIND.match(kind):
-        problems.append(FieldProblem("kind", "must match ^[a-z][a-z0-9_]{0,62}$"))
+        problems.append(FieldProblem("kind", "must match ^[a-z][a-z0-9_.]{0,62}$"))
     elif kind in SYSTEM_KINDS:
         problems.append(FieldProblem("kind", f"{kind} entries are written by the service"))
     if len(text) > MAX_TEXT:

@@ -231,8 +231,12 @@ async def test_timeline_entry_with_a_key_is_added_once(stub: Stub, admin: pb.Use
     first = await call(stub.AddTimelineEntry, request, actor=admin.id)
     again = await call(stub.AddTimelineEntry, request, actor=admin.id)
     assert first.id == again.id and from_struct(again.data) == {"n": 1}
+    note = await call(
+        stub.AddTimelineEntry, pb.AddTimelineEntryRequest(deal_id=deal.id, text="call back")
+    )
+    assert note.kind == "note" and note.actor_id == ""
     timeline = await call(stub.GetTimeline, pb.GetTimelineRequest(deal_id=deal.id))
-    assert [e.kind for e in timeline.entries] == ["task", "created"]
+    assert [e.kind for e in timeline.entries] == ["note", "task", "created"]
     with pytest.raises(ValidationFailed):
         await call(
             stub.AddTimelineEntry, pb.AddTimelineEntryRequest(deal_id=deal.id, kind="created")
