@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from datetime import datetime
+
 import sqlalchemy as sa
 from sqlalchemy.dialects import postgresql as pg
 
@@ -17,7 +19,7 @@ def _id() -> sa.Column[int]:
     return sa.Column("id", sa.BigInteger, sa.Identity(), primary_key=True)
 
 
-def _created_at() -> sa.Column[object]:
+def _created_at() -> sa.Column[datetime]:
     return sa.Column("created_at", sa.DateTime(timezone=True), nullable=False)
 
 
