@@ -23,6 +23,7 @@ from services.common.grpc_client import channel
 from services.common.logging import configure_logging
 from services.common.metrics import serve_metrics
 from services.common.settings import CommonSettings
+from services.common.tracing import instrument_grpc_client, setup_tracing, temporal_interceptors
 from workflows.activities.services import ServiceActivities
 from workflows.processes import WORKFLOWS
 
@@ -45,7 +46,9 @@ async def connect_temporal(settings: WorkerSettings) -> Client:
     while True:
         try:
             return await Client.connect(
-                settings.temporal_address, namespace=settings.temporal_namespace
+                settings.temporal_address,
+                namespace=settings.temporal_namespace,
+                interceptors=temporal_interceptors(),
             )
         except Exception as exc:  # the SDK raises RuntimeError for a refused connection
             if loop.time() + delay > deadline:
@@ -103,6 +106,8 @@ async def run(settings: WorkerSettings) -> None:
 def main() -> None:
     settings = WorkerSettings()
     configure_logging(settings.log_level, settings.log_format)
+    if setup_tracing("worker"):
+        instrument_grpc_client()
     asyncio.run(run(settings))
 
 

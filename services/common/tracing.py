@@ -8,6 +8,7 @@ off otherwise, at no cost. Log records carry the current trace id either way
 from __future__ import annotations
 
 import os
+from typing import Any
 
 from opentelemetry import trace
 from opentelemetry.sdk.resources import Resource
@@ -48,3 +49,12 @@ def current_trace_id() -> str:
     """The current trace id as 32 hex digits, or "" outside a sampled span."""
     context = trace.get_current_span().get_span_context()
     return format(context.trace_id, "032x") if context.is_valid else ""
+
+
+def temporal_interceptors() -> list[Any]:
+    """Temporal client interceptors: trace context through workflows and activities."""
+    if not isinstance(trace.get_tracer_provider(), TracerProvider):
+        return []
+    from temporalio.contrib.opentelemetry import TracingInterceptor
+
+    return [TracingInterceptor()]

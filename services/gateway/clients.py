@@ -19,6 +19,7 @@ from grpc_health.v1 import health_pb2, health_pb2_grpc
 from temporalio.client import Client
 
 from services.common.grpc_client import ServiceUnavailable, channel
+from services.common.tracing import temporal_interceptors
 from services.gateway.settings import GatewaySettings
 
 log = logging.getLogger(__name__)
@@ -50,7 +51,9 @@ class TemporalConnection:
         delay = 0.5
         while True:
             try:
-                self._client = await Client.connect(address, namespace=namespace)
+                self._client = await Client.connect(
+                    address, namespace=namespace, interceptors=temporal_interceptors()
+                )
             except Exception as exc:  # any failure to connect means: not there yet, retry
                 log.warning("Temporal not reachable, retrying in %.1fs: %s", delay, exc)
                 await asyncio.sleep(delay)

@@ -8,9 +8,11 @@ from contextlib import asynccontextmanager
 
 import uvicorn
 from fastapi import FastAPI
+from opentelemetry.instrumentation.fastapi import FastAPIInstrumentor
 from pydantic import ValidationError
 
 from services.common.logging import configure_logging
+from services.common.tracing import instrument_grpc_client, setup_tracing
 from services.gateway import problems
 from services.gateway.clients import Clients, open_clients
 from services.gateway.deps import ProcessApi
@@ -95,8 +97,12 @@ def load_settings() -> GatewaySettings:
 def main() -> None:
     settings = load_settings()
     configure_logging(settings.log_level, settings.log_format)
+    app = create_app(settings)
+    if setup_tracing("gateway"):
+        instrument_grpc_client()
+        FastAPIInstrumentor.instrument_app(app)
     uvicorn.run(
-        create_app(settings),
+        app,
         host=settings.host,
         port=settings.port,
         log_config=None,
