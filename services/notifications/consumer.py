@@ -24,13 +24,16 @@ async def apply_deal_event(conn: AsyncConnection, event: Envelope) -> None:
         await repo.insert_notification(conn, new, now=utcnow())
 
 
-def deal_events_consumer(js: JetStreamContext, engine: AsyncEngine) -> Consumer:
+def deal_events_consumer(
+    js: JetStreamContext, engine: AsyncEngine, *, durable: str = DURABLE
+) -> Consumer:
+    """The durable consumer that turns deal events into notifications, each event once."""
     return Consumer(
         js=js,
         engine=engine,
         inbox=inbox,
         stream=STREAM,
-        durable=DURABLE,
+        durable=durable,
         filter_subject=FILTER,
         handler=apply_deal_event,
     )

@@ -4,11 +4,12 @@ from __future__ import annotations
 
 import asyncio
 
+import grpc
 from nats.js import JetStreamContext
 from pydantic_settings import SettingsConfigDict
 
 from services.common.db import create_engine
-from services.common.grpc_server import Background
+from services.common.grpc_server import Background, DomainErrorInterceptor
 from services.common.logging import configure_logging
 from services.common.metrics import serve_metrics
 from services.common.runtime import run_service
@@ -22,6 +23,17 @@ from services.notifications.tables import outbox
 class Settings(ServiceSettings):
     model_config = SettingsConfigDict(env_prefix="NOTIFICATIONS_", extra="ignore")
     grpc_port: int = 50054
+
+
+async def start_server(
+    service: NotificationsService, *, host: str = "127.0.0.1", port: int = 0
+) -> tuple[grpc.aio.Server, int]:
+    """The servicer behind the shared error interceptor, started (for in-process tests)."""
+    server = grpc.aio.server(interceptors=[DomainErrorInterceptor()])
+    register(server, service)
+    bound = server.add_insecure_port(f"{host}:{port}")
+    await server.start()
+    return server, bound
 
 
 async def main() -> None:
