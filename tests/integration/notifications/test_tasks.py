@@ -3,6 +3,7 @@ and the status codes of a client's mistakes."""
 
 from __future__ import annotations
 
+import asyncio
 import uuid
 
 import pytest
@@ -217,3 +218,12 @@ async def test_list_default_limit_is_fifty(stub: Stub) -> None:
         stub.ListTasks, pb.ListTasksRequest(assignee_id="777", cursor=page.next_cursor)
     )
     assert [t.title for t in rest.tasks] == ["bulk 0"] and rest.next_cursor == ""
+
+
+async def test_concurrent_creates_with_one_key_make_one_task(
+    stub: Stub, engine: AsyncEngine
+) -> None:
+    k = key()
+    made = await asyncio.gather(*(create(stub, idempotency_key=k) for _ in range(8)))
+    assert len({t.id for t in made}) == 1
+    assert len(await events_of(engine, made[0].id)) == 1
