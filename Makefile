@@ -11,6 +11,7 @@ STAMP := $(VENV)/.installed
 $(STAMP): pyproject.toml constraints.txt
 	test -x $(PY) || $(PYTHON) -m venv $(VENV)
 	$(PY) -m pip install --quiet --upgrade pip
+	mkdir -p $(GEN)/dealflow  # the wheel maps it to `dealflow`; filled by `make proto`
 	$(PY) -m pip install --quiet -c constraints.txt -e '.[dev]'
 	touch $@
 
