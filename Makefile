@@ -29,7 +29,7 @@ up: $(GEN)/.stamp  ## start Temporal, NATS, PostgreSQL, every service, the worke
 down:  ## stop a stack started by `make up` in another terminal
 	$(PY) -m deploy.local.down
 
-test: $(GEN)/.stamp  ## the whole suite; starts what it needs itself
+test: lint  ## lint, then the whole suite; starts what it needs itself
 	$(PY) -m pytest -q
 
 unit: $(GEN)/.stamp
