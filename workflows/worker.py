@@ -17,11 +17,11 @@ from dealflow.notifications.v1 import notifications_pb2_grpc
 from pydantic import Field
 from pydantic_settings import SettingsConfigDict
 from temporalio.client import Client
+from temporalio.runtime import PrometheusConfig, Runtime, TelemetryConfig
 from temporalio.worker import Worker
 
 from services.common.grpc_client import channel
 from services.common.logging import configure_logging
-from services.common.metrics import serve_metrics
 from services.common.settings import CommonSettings
 from services.common.tracing import instrument_grpc_client, setup_tracing, temporal_interceptors
 from workflows.activities.services import ServiceActivities
@@ -38,7 +38,7 @@ class WorkerSettings(CommonSettings):
     max_concurrent_activities: int = Field(100, validation_alias="WORKER_MAX_CONCURRENT_ACTIVITIES")
 
 
-async def connect_temporal(settings: WorkerSettings) -> Client:
+async def connect_temporal(settings: WorkerSettings, runtime: Runtime | None = None) -> Client:
     """Connect, retrying while Temporal starts (the local stack starts everything at once)."""
     loop = asyncio.get_running_loop()
     deadline = loop.time() + settings.connect_timeout_seconds
@@ -49,6 +49,7 @@ async def connect_temporal(settings: WorkerSettings) -> Client:
                 settings.temporal_address,
                 namespace=settings.temporal_namespace,
                 interceptors=temporal_interceptors(),
+                runtime=runtime,
             )
         except Exception as exc:  # the SDK raises RuntimeError for a refused connection
             if loop.time() + delay > deadline:
@@ -61,8 +62,19 @@ async def connect_temporal(settings: WorkerSettings) -> Client:
             delay = min(delay * 2, 5.0)
 
 
+def metrics_runtime(port: int) -> Runtime | None:
+    """The SDK's own Prometheus exporter on the metrics port: workflow and activity
+    counts and latencies (temporal_workflow_completed, temporal_activity_execution_latency,
+    ...). None (the default runtime, no exporter) when metrics are off."""
+    if not port:
+        return None
+    return Runtime(
+        telemetry=TelemetryConfig(metrics=PrometheusConfig(bind_address=f"0.0.0.0:{port}"))
+    )
+
+
 async def run(settings: WorkerSettings) -> None:
-    client = await connect_temporal(settings)
+    client = await connect_temporal(settings, metrics_runtime(settings.metrics_port))
     deals_channel = channel(settings.deals_addr)
     notifications_channel = channel(settings.notifications_addr)
     activities = ServiceActivities(
@@ -77,7 +89,6 @@ async def run(settings: WorkerSettings) -> None:
         max_concurrent_activities=settings.max_concurrent_activities,
         graceful_shutdown_timeout=timedelta(seconds=settings.shutdown_grace_seconds),
     )
-    serve_metrics(settings.metrics_port)
 
     stop = asyncio.Event()
     loop = asyncio.get_running_loop()

@@ -4,6 +4,7 @@ that applies each event exactly once (inbox table + ack after commit)."""
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import logging
 from collections.abc import Awaitable, Callable
 from datetime import UTC, datetime
@@ -19,6 +20,7 @@ from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
 from services.common.errors import DomainError
 from services.common.events import STREAMS, Envelope
+from services.common.metrics import CONSUMER_LAG
 
 log = logging.getLogger(__name__)
 
@@ -101,6 +103,7 @@ class Consumer:
             try:
                 messages = await sub.fetch(self._batch, timeout=1.0)
             except (TimeoutError, nats.errors.TimeoutError):
+                await self._report_lag(sub)
                 continue
             except Exception:  # connection loss while NATS restarts: retry after a pause
                 log.warning("fetch failed; retrying", exc_info=True)
@@ -108,6 +111,11 @@ class Consumer:
                 continue
             for msg in messages:
                 await self._process(msg)
+
+    async def _report_lag(self, sub: JetStreamContext.PullSubscription) -> None:
+        with contextlib.suppress(Exception):
+            info = await sub.consumer_info()
+            CONSUMER_LAG.labels(self._durable).set(info.num_pending + info.num_ack_pending)
 
     async def _process(self, msg: nats.aio.msg.Msg) -> None:
         try:

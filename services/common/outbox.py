@@ -21,6 +21,7 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 
 from services.common.db import notify_channel, psycopg_conninfo
 from services.common.events import Envelope
+from services.common.metrics import OUTBOX_LAG
 
 log = logging.getLogger(__name__)
 
@@ -57,6 +58,8 @@ class OutboxRelay:
                     await asyncio.sleep(0.5)
                 if published >= self._batch:
                     continue
+                with contextlib.suppress(Exception):
+                    OUTBOX_LAG.labels(self._source).set(await self.pending_count())
                 if datetime.now(UTC) - last_purge > timedelta(minutes=10):
                     last_purge = datetime.now(UTC)
                     with contextlib.suppress(Exception):
@@ -122,6 +125,15 @@ class OutboxRelay:
                 .values(status="published", published_at=datetime.now(UTC))
             )
         return len(rows)
+
+    async def pending_count(self) -> int:
+        """Events committed but not yet published (the outbox lag)."""
+        t = self._outbox
+        async with self._engine.connect() as conn:
+            count = await conn.scalar(
+                sa.select(sa.func.count()).select_from(t).where(t.c.status == "pending")
+            )
+        return int(count or 0)
 
     async def purge_published(self) -> int:
         """Forget published events older than the retention window."""

@@ -12,6 +12,7 @@ from opentelemetry.instrumentation.fastapi import FastAPIInstrumentor
 from pydantic import ValidationError
 
 from services.common.logging import configure_logging
+from services.common.metrics import serve_metrics
 from services.common.tracing import instrument_grpc_client, setup_tracing
 from services.gateway import problems
 from services.gateway.clients import Clients, open_clients
@@ -97,6 +98,7 @@ def load_settings() -> GatewaySettings:
 def main() -> None:
     settings = load_settings()
     configure_logging(settings.log_level, settings.log_format)
+    serve_metrics(settings.metrics_port)  # the same registry as /metrics, on the scrape port
     app = create_app(settings)
     if setup_tracing("gateway"):
         instrument_grpc_client()
