@@ -11,7 +11,9 @@ STAMP := $(VENV)/.installed
 $(STAMP): pyproject.toml constraints.txt
 	test -x $(PY) || $(PYTHON) -m venv $(VENV)
 	$(PY) -m pip install --quiet --upgrade pip
-	mkdir -p $(GEN)/dealflow  # the wheel maps it to `dealflow`; filled by `make proto`
+	# The wheel maps $(GEN)/dealflow to `dealflow`; an editable install copies what is there,
+	# so install with it empty (imports then find the generated code through the .pth path).
+	rm -rf $(GEN) && mkdir -p $(GEN)/dealflow
 	$(PY) -m pip install --quiet -c constraints.txt -e '.[dev]'
 	touch $@
 

@@ -147,6 +147,11 @@ class AdminService:
                 raise AlreadyExists(f"list {code} exists")
         return admin_list
 
+    async def all_lists(self) -> list[AdminList]:
+        """Every admin list, by code (there are tens, not thousands)."""
+        async with self._engine.connect() as conn:
+            return await repo.all_lists(conn)
+
     async def get_list(self, *, code: str) -> AdminList:
         """One list and its columns."""
         async with self._engine.connect() as conn:

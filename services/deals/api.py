@@ -212,6 +212,9 @@ class DealsApi(pb_grpc.DealsServiceServicer):  # type: ignore[misc]
     async def GetList(self, request: pb.GetListRequest, context: Ctx) -> pb.AdminList:
         return list_pb(await self._admin.get_list(code=request.code))
 
+    async def ListLists(self, request: pb.ListListsRequest, context: Ctx) -> pb.ListListsResponse:
+        return pb.ListListsResponse(lists=[list_pb(x) for x in await self._admin.all_lists()])
+
     async def ListListItems(
         self, request: pb.ListListItemsRequest, context: Ctx
     ) -> pb.ListListItemsResponse:

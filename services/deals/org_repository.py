@@ -129,6 +129,12 @@ async def insert_list(conn: AsyncConnection, admin_list: AdminList, now: datetim
     return row is not None
 
 
+async def all_lists(conn: AsyncConnection) -> list[AdminList]:
+    rows = (await conn.execute(sa.select(lists.c.code).order_by(lists.c.code))).all()
+    found = [await get_list(conn, row.code) for row in rows]
+    return [item for item in found if item is not None]
+
+
 async def get_list(conn: AsyncConnection, code: str) -> AdminList | None:
     row = (await conn.execute(sa.select(lists).where(lists.c.code == code))).first()
     if row is None:

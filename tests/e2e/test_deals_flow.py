@@ -131,3 +131,34 @@ async def stage_changed_event(nats_url: str, deal_id: int) -> Envelope:
         return await eventually(found, what="the stage_changed event on JetStream")
     finally:
         await nc.close()
+
+
+async def test_admin_lists_drive_lookups(admin: httpx.AsyncClient) -> None:
+    code = f"directions_{uuid.uuid4().hex[:6]}"
+    operator = await create_user(admin, "operator")
+    resp = await admin.post(
+        "/lists",
+        json={
+            "code": code,
+            "name": "Shipping directions",
+            "columns": [
+                {"code": "direction", "name": "Direction", "type": "string"},
+                {"code": "operator", "name": "Operator", "type": "user"},
+            ],
+        },
+    )
+    assert resp.status_code == 201, resp.text
+    assert code in [item["code"] for item in (await admin.get("/lists")).json()]
+    resp = await admin.post(
+        f"/lists/{code}/items", json={"values": {"direction": "North", "operator": operator["id"]}}
+    )
+    assert resp.status_code == 201, resp.text
+    item = resp.json()
+    resp = await admin.patch(
+        f"/lists/{code}/items/{item['id']}", json={"values": {"direction": "North-West"}}
+    )
+    assert resp.status_code == 200, resp.text
+    rows = (await admin.get(f"/lists/{code}/items")).json()["items"]
+    assert [r["values"]["direction"] for r in rows] == ["North-West"]
+    resp = await admin.post(f"/lists/{code}/items", json={"values": {"colour": "red"}})
+    assert resp.status_code == 422 and problem(resp)["errors"][0]["field"].endswith("colour")

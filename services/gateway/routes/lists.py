@@ -31,6 +31,12 @@ async def create_list(body: ListIn, _: AdminUser, deals: Deals) -> ListOut:
     return ListOut.of(created)
 
 
+@router.get("")
+async def all_lists(_: CurrentUser, deals: Deals) -> list[ListOut]:
+    reply = await deals.ListLists(deals_pb2.ListListsRequest())
+    return [ListOut.of(x) for x in reply.lists]
+
+
 @router.get("/{code}", responses=responses(404))
 async def get_list(code: str, _: CurrentUser, deals: Deals) -> ListOut:
     return ListOut.of(await deals.GetList(deals_pb2.GetListRequest(code=code)))
