@@ -6,6 +6,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
+import time
 from collections.abc import Awaitable, Callable
 from datetime import UTC, datetime
 
@@ -92,6 +93,7 @@ class Consumer:
         self._stream, self._durable, self._filter = stream, durable, filter_subject
         self._handler = handler
         self._batch = batch
+        self._lag_reported = 0.0
 
     async def run(self, stop: asyncio.Event) -> None:
         await provision_consumer(
@@ -111,8 +113,11 @@ class Consumer:
                 continue
             for msg in messages:
                 await self._process(msg)
+            if time.monotonic() - self._lag_reported > 5.0:  # also while busy, not only idle
+                await self._report_lag(sub)
 
     async def _report_lag(self, sub: JetStreamContext.PullSubscription) -> None:
+        self._lag_reported = time.monotonic()
         with contextlib.suppress(Exception):
             info = await sub.consumer_info()
             CONSUMER_LAG.labels(self._durable).set(info.num_pending + info.num_ack_pending)
