@@ -163,3 +163,15 @@ async def serve(
     if on_stop is not None:
         await on_stop()
     log.info("%s stopped", name)
+
+
+async def start_in_process(
+    register: Callable[[grpc.aio.Server], Sequence[str]], *, host: str = "127.0.0.1", port: int = 0
+) -> tuple[grpc.aio.Server, int]:
+    """A servicer behind the shared error interceptor, started without signal handling
+    (for in-process tests); returns the server and its bound port."""
+    server = grpc.aio.server(interceptors=[DomainErrorInterceptor()])
+    register(server)
+    bound = server.add_insecure_port(f"{host}:{port}")
+    await server.start()
+    return server, bound

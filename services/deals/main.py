@@ -10,7 +10,7 @@ from pydantic import AliasChoices, Field, SecretStr, model_validator
 from pydantic_settings import SettingsConfigDict
 
 from services.common.db import create_engine
-from services.common.grpc_server import DomainErrorInterceptor
+from services.common.grpc_server import start_in_process
 from services.common.logging import configure_logging
 from services.common.metrics import serve_metrics
 from services.common.runtime import run_service
@@ -56,12 +56,8 @@ async def ensure_bootstrap_admin(service: DealsService, settings: Settings) -> N
 async def start_server(
     service: DealsService, *, host: str = "127.0.0.1", port: int = 0
 ) -> tuple[grpc.aio.Server, int]:
-    """The servicer behind the shared error interceptor, started (for in-process tests)."""
-    server = grpc.aio.server(interceptors=[DomainErrorInterceptor()])
-    register(server, service)
-    bound = server.add_insecure_port(f"{host}:{port}")
-    await server.start()
-    return server, bound
+    """The service in process, for tests."""
+    return await start_in_process(lambda server: register(server, service), host=host, port=port)
 
 
 async def main() -> None:

@@ -9,7 +9,7 @@ from nats.js import JetStreamContext
 from pydantic_settings import SettingsConfigDict
 
 from services.common.db import create_engine
-from services.common.grpc_server import Background, DomainErrorInterceptor
+from services.common.grpc_server import Background, start_in_process
 from services.common.logging import configure_logging
 from services.common.metrics import serve_metrics
 from services.common.runtime import run_service
@@ -28,12 +28,8 @@ class Settings(ServiceSettings):
 async def start_server(
     service: NotificationsService, *, host: str = "127.0.0.1", port: int = 0
 ) -> tuple[grpc.aio.Server, int]:
-    """The servicer behind the shared error interceptor, started (for in-process tests)."""
-    server = grpc.aio.server(interceptors=[DomainErrorInterceptor()])
-    register(server, service)
-    bound = server.add_insecure_port(f"{host}:{port}")
-    await server.start()
-    return server, bound
+    """The service in process, for tests."""
+    return await start_in_process(lambda server: register(server, service), host=host, port=port)
 
 
 async def main() -> None:
