@@ -12,6 +12,7 @@ from services.common.grpc_server import actor_id
 from services.common.ids import optional_id, parse_id
 from services.common.pagination import clamp_limit
 from services.common.protoconv import from_struct
+from services.deals.access_api import AccessApi
 from services.deals.api_mappers import (
     deal_pb,
     department_pb,
@@ -30,10 +31,11 @@ from services.deals.service import DealsService
 Ctx: TypeAlias = grpc.aio.ServicerContext[Any, Any]
 
 
-class DealsApi(pb_grpc.DealsServiceServicer):  # type: ignore[misc]
+class DealsApi(AccessApi, pb_grpc.DealsServiceServicer):  # type: ignore[misc]
     def __init__(self, service: DealsService) -> None:
         self._service = service
         self._admin = service.admin
+        self._access = service.access
 
     # ---- pipelines ----
     async def CreatePipeline(self, request: pb.CreatePipelineRequest, context: Ctx) -> pb.Pipeline:

@@ -66,6 +66,7 @@ async def main() -> None:
     serve_metrics(settings.metrics_port)
     engine = create_engine(settings.database_url)
     service = DealsService(engine)
+    await service.access.ensure_default_roles()
     await ensure_bootstrap_admin(service, settings)
     await run_service(
         name="deals",

@@ -49,6 +49,11 @@ async def insert_pipeline(
     return pipeline_id
 
 
+async def pipeline_exists(conn: AsyncConnection, pipeline_id: int) -> bool:
+    query = sa.select(pipelines.c.id).where(pipelines.c.id == pipeline_id)
+    return (await conn.execute(query)).first() is not None
+
+
 async def lock_pipeline(conn: AsyncConnection, pipeline_id: int) -> bool:
     """Serialize structural changes of one pipeline (stage positions, field codes)."""
     query = sa.select(pipelines.c.id).where(pipelines.c.id == pipeline_id).with_for_update()

@@ -12,6 +12,7 @@ from services.common.db import UnitOfWork, utcnow
 from services.common.errors import Conflict, FieldProblem, NotFound, ValidationFailed
 from services.common.pagination import Page, decode_cursor
 from services.deals import history_repository, org_repository, repository
+from services.deals.access_service import AccessService
 from services.deals.admin_service import AdminService
 from services.deals.domain.deals import Deal, new_deal
 from services.deals.domain.events import DealCreated, DealStageChanged, DealUpdated
@@ -37,6 +38,7 @@ class DealsService:
         self._engine = engine
         self._now = clock
         self.admin = AdminService(engine, clock=clock)
+        self.access = AccessService(engine, clock=clock)
 
     def _uow(self) -> UnitOfWork:
         return UnitOfWork(self._engine, outbox)

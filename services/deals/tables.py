@@ -83,8 +83,105 @@ users = sa.Table(
     sa.Column("department_id", sa.BigInteger, sa.ForeignKey(departments.c.id)),
     sa.Column("active", sa.Boolean, nullable=False, server_default=sa.true()),
     _created_at(),
+    sa.Column("absent", sa.Boolean, nullable=False, server_default=sa.false()),
+    sa.Column(
+        "substitute_id",
+        sa.BigInteger,
+        sa.ForeignKey("users.id", name="fk_users_substitute_id_users"),
+    ),
 )
 sa.Index("uq_users_email_lower", sa.func.lower(users.c.email), unique=True)
+sa.Index("ix_users_department", users.c.department_id)
+
+roles = sa.Table(
+    "roles",
+    metadata,
+    sa.Column("code", sa.Text, primary_key=True),
+    sa.Column("name", sa.Text, nullable=False),
+    sa.Column("visibility", sa.Text, nullable=False),
+    sa.Column("permissions", pg.ARRAY(sa.Text), nullable=False),
+    _created_at(),
+)
+
+role_pipeline_access = sa.Table(
+    "role_pipeline_access",
+    metadata,
+    sa.Column(
+        "role_code",
+        sa.Text,
+        sa.ForeignKey(roles.c.code, ondelete="CASCADE"),
+        primary_key=True,
+    ),
+    sa.Column("pipeline_id", sa.BigInteger, sa.ForeignKey(pipelines.c.id), primary_key=True),
+    sa.Column("visibility", sa.Text, nullable=False),
+    sa.Column("move_to_stage_ids", pg.ARRAY(sa.BigInteger), nullable=False),
+)
+
+sessions = sa.Table(
+    "sessions",
+    metadata,
+    sa.Column("id", sa.Text, primary_key=True),
+    sa.Column("user_id", sa.BigInteger, sa.ForeignKey(users.c.id), nullable=False),
+    sa.Column("refresh_hash", sa.Text, nullable=False, unique=True),
+    _created_at(),
+    sa.Column("expires_at", sa.DateTime(timezone=True), nullable=False),
+    sa.Column("revoked_at", sa.DateTime(timezone=True)),
+    sa.Index("ix_sessions_user", "user_id"),
+)
+
+# A rotated refresh token stays here so that its reuse (a stolen copy) ends the session.
+used_refresh_tokens = sa.Table(
+    "used_refresh_tokens",
+    metadata,
+    sa.Column("refresh_hash", sa.Text, primary_key=True),
+    sa.Column("session_id", sa.Text, sa.ForeignKey(sessions.c.id), nullable=False),
+)
+
+api_tokens = sa.Table(
+    "api_tokens",
+    metadata,
+    _id(),
+    sa.Column("user_id", sa.BigInteger, sa.ForeignKey(users.c.id), nullable=False),
+    sa.Column("name", sa.Text, nullable=False),
+    sa.Column("scopes", pg.ARRAY(sa.Text), nullable=False),
+    sa.Column("token_hash", sa.Text, nullable=False, unique=True),
+    _created_at(),
+    sa.Column("expires_at", sa.DateTime(timezone=True)),
+    sa.Column("revoked_at", sa.DateTime(timezone=True)),
+    sa.Column("last_used_at", sa.DateTime(timezone=True)),
+    sa.Index("ix_api_tokens_user", "user_id"),
+)
+
+login_failures = sa.Table(
+    "login_failures",
+    metadata,
+    _id(),
+    sa.Column("email", sa.Text, nullable=False),
+    sa.Column("client_address", sa.Text, nullable=False),
+    sa.Column("at", sa.DateTime(timezone=True), nullable=False),
+    sa.Index("ix_login_failures_email", "email", "at"),
+    sa.Index("ix_login_failures_address", "client_address", "at"),
+)
+
+audit_log = sa.Table(
+    "audit_log",
+    metadata,
+    _id(),
+    sa.Column("at", sa.DateTime(timezone=True), nullable=False),
+    sa.Column("actor_id", sa.BigInteger),
+    sa.Column("action", sa.Text, nullable=False),
+    sa.Column("subject_type", sa.Text, nullable=False),
+    sa.Column("subject_id", sa.Text, nullable=False),
+    sa.Column("before", pg.JSONB),
+    sa.Column("after", pg.JSONB),
+    sa.Column("source", sa.Text, nullable=False),
+    sa.Column("client_address", sa.Text, nullable=False, server_default=""),
+    # events from other services land here once, however often they are delivered
+    sa.Column("event_id", sa.Text, unique=True),
+    sa.Index("ix_audit_log_actor", "actor_id", "id"),
+    sa.Index("ix_audit_log_action", "action", "id"),
+    sa.Index("ix_audit_log_subject", "subject_type", "subject_id", "id"),
+)
 
 deals = sa.Table(
     "deals",

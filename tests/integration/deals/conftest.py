@@ -27,7 +27,9 @@ async def engine(database_url: str) -> AsyncIterator[AsyncEngine]:
 
 @pytest.fixture(scope="module")
 async def service(engine: AsyncEngine) -> DealsService:
-    return DealsService(engine)
+    service = DealsService(engine)
+    await service.access.ensure_default_roles()
+    return service
 
 
 @pytest.fixture(scope="module")
