@@ -1,0 +1,1 @@
+"""Approval rules as plain Python: chain templates, quorum, contract status transitions."""

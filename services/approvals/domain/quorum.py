@@ -1,0 +1,27 @@
+"""When a step's decisions settle it: approvals reach the quorum, or rejections make the
+quorum unreachable."""
+
+from __future__ import annotations
+
+from services.approvals.domain.templates import Quorum
+
+
+def needed(quorum: str, approvers: int) -> int:
+    """How many approvals a step of `approvers` people needs."""
+    match quorum:
+        case Quorum.ANY:
+            return 1 if approvers else 0
+        case Quorum.MAJORITY:
+            return approvers // 2 + 1
+        case _:
+            return approvers
+
+
+def step_outcome(quorum: str, approvers: int, approvals: int, rejections: int) -> str | None:
+    """ "approved", "rejected", or None while the step is still open."""
+    need = needed(quorum, approvers)
+    if approvals >= need:
+        return "approved"
+    if approvers - rejections < need:
+        return "rejected"
+    return None
