@@ -254,3 +254,27 @@ list_items = sa.Table(
     _created_at(),
     sa.Index("ix_list_items_list", "list_code", "id"),
 )
+
+# ---- files (FilesService): metadata of blobs kept in the blob store ----
+files = sa.Table(
+    "files",
+    metadata,
+    _id(),
+    sa.Column("deal_id", sa.BigInteger, sa.ForeignKey(deals.c.id), nullable=False, index=True),
+    sa.Column("name", sa.Text, nullable=False),
+    sa.Column("content_type", sa.Text, nullable=False),
+    sa.Column("size", sa.BigInteger, nullable=False),
+    sa.Column("sha256", sa.Text, nullable=False),
+    sa.Column("storage_key", sa.Text, nullable=False, unique=True),
+    sa.Column("uploaded_by", sa.BigInteger),
+    _created_at(),
+)
+
+file_attachments = sa.Table(
+    "file_attachments",
+    metadata,
+    sa.Column("file_id", sa.BigInteger, sa.ForeignKey(files.c.id), primary_key=True),
+    sa.Column("kind", sa.Text, primary_key=True),  # deal | task | decision | contract
+    sa.Column("target_id", sa.Text, primary_key=True),
+    sa.Index("ix_file_attachments_target", "kind", "target_id"),
+)
