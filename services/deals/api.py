@@ -15,27 +15,28 @@ from services.common.protoconv import from_struct
 from services.deals.access_api import AccessApi
 from services.deals.api_mappers import (
     deal_pb,
-    department_pb,
     entry_pb,
     field_pb,
     item_pb,
     list_pb,
     pipeline_pb,
-    user_pb,
     visit_pb,
 )
 from services.deals.domain.attributes import SETTABLE
+from services.deals.org_api import OrgApi
 from services.deals.repository import DealFilter
 from services.deals.service import DealsService
 
 Ctx: TypeAlias = grpc.aio.ServicerContext[Any, Any]
 
 
-class DealsApi(AccessApi, pb_grpc.DealsServiceServicer):  # type: ignore[misc]
+class DealsApi(AccessApi, OrgApi, pb_grpc.DealsServiceServicer):  # type: ignore[misc]
     def __init__(self, service: DealsService) -> None:
         self._service = service
         self._admin = service.admin
         self._access = service.access
+        self._org = service.org
+        self._auth = service.auth
 
     # ---- pipelines ----
     async def CreatePipeline(self, request: pb.CreatePipelineRequest, context: Ctx) -> pb.Pipeline:
@@ -170,38 +171,6 @@ class DealsApi(AccessApi, pb_grpc.DealsServiceServicer):  # type: ignore[misc]
             deal_id=parse_id(request.deal_id, "deal_id")
         )
         return pb.GetStageHistoryResponse(visits=[visit_pb(v, v.seconds(now)) for v in visits])
-
-    # ---- org structure ----
-    async def CreateUser(self, request: pb.CreateUserRequest, context: Ctx) -> pb.User:
-        user = await self._admin.create_user(
-            email=request.email,
-            name=request.name,
-            password=request.password,
-            roles=list(request.roles),
-            department_id=optional_id(request.department_id, "department_id"),
-        )
-        return user_pb(user)
-
-    async def GetUser(self, request: pb.GetUserRequest, context: Ctx) -> pb.User:
-        return user_pb(await self._admin.get_user(user_id=parse_id(request.id, "id")))
-
-    async def Authenticate(self, request: pb.AuthenticateRequest, context: Ctx) -> pb.User:
-        user = await self._admin.authenticate(email=request.email, password=request.password)
-        return user_pb(user)
-
-    async def FindHead(self, request: pb.FindHeadRequest, context: Ctx) -> pb.User:
-        user_id = parse_id(request.user_id, "user_id")
-        return user_pb(await self._admin.find_head(user_id=user_id))
-
-    async def CreateDepartment(
-        self, request: pb.CreateDepartmentRequest, context: Ctx
-    ) -> pb.Department:
-        department = await self._admin.create_department(
-            name=request.name,
-            parent_id=optional_id(request.parent_id, "parent_id"),
-            head_id=optional_id(request.head_id, "head_id"),
-        )
-        return department_pb(department)
 
     # ---- admin lists ----
     async def CreateList(self, request: pb.CreateListRequest, context: Ctx) -> pb.AdminList:

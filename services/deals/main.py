@@ -47,7 +47,7 @@ async def ensure_bootstrap_admin(service: DealsService, settings: Settings) -> N
     """Create the configured administrator unless that user exists already."""
     if not settings.admin_email:
         return
-    user = await service.admin.ensure_admin(
+    user = await service.org.ensure_admin(
         email=settings.admin_email, password=settings.admin_password.get_secret_value()
     )
     log.info("bootstrap admin ready", extra={"user_id": user.id})

@@ -14,6 +14,7 @@ from services.common.pagination import Page, decode_cursor
 from services.deals import history_repository, org_repository, repository
 from services.deals.access_service import AccessService
 from services.deals.admin_service import AdminService
+from services.deals.auth_service import AuthService
 from services.deals.domain.deals import Deal, new_deal
 from services.deals.domain.events import DealCreated, DealStageChanged, DealUpdated
 from services.deals.domain.history import StageVisit, TimelineEntry, check_entry
@@ -27,6 +28,7 @@ from services.deals.domain.pipelines import (
     stage_draft,
 )
 from services.deals.events import to_pending
+from services.deals.org_service import OrgService
 from services.deals.repository import DealFilter
 from services.deals.tables import outbox
 
@@ -39,6 +41,8 @@ class DealsService:
         self._now = clock
         self.admin = AdminService(engine, clock=clock)
         self.access = AccessService(engine, clock=clock)
+        self.org = OrgService(engine, clock=clock)
+        self.auth = AuthService(engine, clock=clock)
 
     def _uow(self) -> UnitOfWork:
         return UnitOfWork(self._engine, outbox)
