@@ -49,6 +49,9 @@ class TaskSpec:
     awaited: bool = True
     # The process stage an outcome moves to (set when the answer is recorded).
     next_stage: dict[str, str] = field(default_factory=dict)
+    # Others who may answer besides the assignee: the absent approver whose substitute got
+    # the task may still answer it themselves.
+    also_answered_by: list[str] = field(default_factory=list)
 
 
 @dataclass
@@ -144,8 +147,9 @@ class HumanTasks:
         return task
 
     def may_answer(self, task: OpenTask, actor_id: str) -> bool:
-        """Only the assignee answers; substitutes (holidays, sick leave) will plug in here."""
-        return actor_id == task.spec.assignee_id
+        """The assignee answers (a substitute is made the assignee while the person is away),
+        and whoever the step names in `also_answered_by`."""
+        return actor_id == task.spec.assignee_id or actor_id in task.spec.also_answered_by
 
     async def complete(self, answer: TaskAnswer) -> OpenTask:
         """The Update handler's body: complete the task in notifications, record the answer."""

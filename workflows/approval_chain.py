@@ -1,0 +1,504 @@
+"""The approval chain: one generic child workflow any process starts with a template code.
+
+Each round walks the template's steps in order. A step gives every approver it resolves to
+(a user, a role, the initiator's head, a look-up in an admin list; a substitute while the
+approver is absent) a task; decisions arrive as the `complete_task` Update, whose validator
+refuses a wrong approver, a rejection without a comment and fields the step may not change
+or that do not fit the deal's field definitions. Approved field changes land on the deal.
+The step's quorum settles it; a deadline sends a reminder and then tells the approver's head.
+A rejection closes the round, moves the deal back (if the template says so) and gives the
+initiator a task: restart (a new round; earlier ones stay in the history) or lose the deal
+with a reason. A full approval runs the template's final actions.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta
+from typing import Any
+
+from temporalio import workflow
+from temporalio.exceptions import ActivityError
+
+from workflows.activities import calls
+from workflows.human_task import AnswerField, HumanTasks, OpenTask, TaskSpec, refuse
+
+with workflow.unsafe.imports_passed_through():
+    from services.approvals.domain.quorum import step_outcome
+    from services.approvals.domain.templates import ChainTemplate, StepTemplate
+    from workflows import approval_rules as rules
+    from workflows.activities import approval_calls as ac
+    from workflows.activities.approval_types import (
+        Approver,
+        AssignmentInfo,
+        AssignStepInput,
+        CheckFilesInput,
+        CloseRoundInput,
+        DealRefInput,
+        GetTemplateInput,
+        MoveDealInput,
+        OpenRequestInput,
+        PipelineLayout,
+        RecordDecisionInput,
+        ResolveApproversInput,
+        RoundInput,
+    )
+    from workflows.activities.types import (
+        AddTimelineEntryInput,
+        CreateNotificationInput,
+        CreateTaskInput,
+        DealInfo,
+        FindHeadInput,
+        GetDealInput,
+        UpdateDealFieldsInput,
+    )
+    from workflows.contracts import (
+        ASSIGNEE,
+        COMPLETE_TASK_UPDATE,
+        STAGE,
+        STATE_QUERY,
+        AnswerRefused,
+        TaskAnswer,
+        TaskAnswerResult,
+    )
+
+PROCESS = "approval_chain"
+APPROVED, LOST = "approved", "lost"
+
+
+@dataclass
+class ChainInput:
+    deal_id: str
+    pipeline_id: str
+    initiator_id: str
+    template_code: str
+    title: str = ""
+    contract_id: str = ""
+    return_stage_id: str = ""  # where a rejection sends the deal; "" -> its previous stage
+
+
+@dataclass
+class DecisionRecord:
+    round: int
+    step: str
+    approver_id: str
+    actor_id: str
+    outcome: str
+    comment: str = ""
+    fields: dict[str, Any] = field(default_factory=dict)
+    file_ids: list[str] = field(default_factory=list)
+    at: datetime | None = None
+
+
+@dataclass
+class ChainResult:
+    request_id: str
+    outcome: str  # approved | lost
+    rounds: int
+    reason: str = ""
+    fields: dict[str, Any] = field(default_factory=dict)  # the deal's fields at the end
+    decisions: list[DecisionRecord] = field(default_factory=list)
+
+
+@dataclass
+class ChainState:
+    request_id: str
+    round: int
+    step: str
+    open_task_ids: list[str]
+    decisions: list[DecisionRecord]
+
+
+@dataclass
+class Ballot:
+    """An approver's open say in a step."""
+
+    step_index: int
+    approver_id: str
+
+
+@workflow.defn(name=PROCESS)
+class ApprovalChain:
+    @workflow.init
+    def __init__(self, inp: ChainInput) -> None:
+        self._input = inp
+        self.tasks = HumanTasks(inp.deal_id)
+        self._template = ChainTemplate(code=inp.template_code, name="", steps=[])
+        self._layout = PipelineLayout(id=inp.pipeline_id)
+        self._fields: dict[str, Any] = {}
+        self._request_id = ""
+        self._round = 0
+        self._stage = "starting"
+        self._ballots: dict[str, Ballot] = {}  # task id -> ballot
+        self._votes: dict[str, str] = {}  # approver id -> outcome, in the current step
+        self.decisions: list[DecisionRecord] = []
+
+    @workflow.run
+    async def run(self, inp: ChainInput) -> ChainResult:
+        self._template = template = await ac.get_approval_template(
+            GetTemplateInput(inp.template_code)
+        )
+        deal = await self._load_deal()
+        self._layout = await ac.get_pipeline_layout(DealRefInput(inp.deal_id))
+        chain_stage, return_stage = deal.stage_id, ""
+        if template.on_reject.return_to_previous_stage:
+            return_stage = inp.return_stage_id or await ac.previous_stage(DealRefInput(deal.id))
+        opened = await ac.open_request(
+            OpenRequestInput(
+                deal_id=deal.id,
+                template_code=template.code,
+                workflow_id=workflow.info().workflow_id,
+                initiator_id=inp.initiator_id,
+                title=inp.title or f"{template.name}: {deal.title}",
+                contract_id=inp.contract_id,
+            )
+        )
+        self._request_id = opened.id
+        await self._timeline("started", f"Approval '{template.name}' started")
+        while True:
+            self._round += 1
+            await ac.start_round(RoundInput(self._request_id, self._round))
+            rejected: StepTemplate | None = None
+            for index, step in enumerate(template.steps):
+                if await self._run_step(index, step, deal) == "rejected":
+                    rejected = step
+                    break
+            if rejected is None:
+                await self._close(APPROVED, APPROVED)
+                await self._approved(deal)
+                return await self._result(APPROVED)
+            await self._close("rejected", "returned")
+            comment = "; ".join(
+                d.comment
+                for d in self.decisions
+                if d.round == self._round and d.outcome == rules.REJECT
+            )
+            if return_stage:
+                note = f"Rejected at '{rejected.name}': {comment}"
+                await ac.move_deal(MoveDealInput(deal.id, return_stage, note))
+            answer = await self._return_to_initiator(deal, rejected, comment)
+            if answer.outcome == rules.LOSE:
+                reason = rules.check_return_answer(answer.outcome, answer.data, True)
+                if lost := self._layout.lost_stage():
+                    await ac.move_deal(MoveDealInput(deal.id, lost, reason))
+                await self._close("rejected", "rejected")
+                await self._timeline("lost", f"Approval '{template.name}' given up: {reason}")
+                return await self._result(LOST, reason)
+            if return_stage:
+                await ac.move_deal(MoveDealInput(deal.id, chain_stage, "Resubmitted"))
+            deal = await self._load_deal()  # the initiator may have set new terms
+            await self._timeline(f"r{self._round + 1}", f"Resubmitted: round {self._round + 1}")
+
+    # ---- a person's answer: an approver's decision, or the initiator's after a rejection ----
+    @workflow.update(name=COMPLETE_TASK_UPDATE)
+    async def complete_task(self, answer: TaskAnswer) -> TaskAnswerResult:
+        self.validate_answer(answer)
+        ballot = self._ballots.get(answer.task_id)
+        if ballot is None:
+            await self.tasks.complete(answer)
+            await self._record(answer, "return", self._input.initiator_id, {}, {})
+            return TaskAnswerResult(answer.task_id, answer.outcome, self._stage)
+        step = self._template.steps[ballot.step_index]
+        data = rules.decision_data(answer.data)
+        changes = self._changes(step, answer)
+        if data.file_ids and answer.outcome == rules.APPROVE:
+            try:
+                await ac.check_files(CheckFilesInput(self._input.deal_id, data.file_ids))
+            except ActivityError as exc:
+                message = str(exc.cause.message if exc.cause else exc)  # type: ignore[attr-defined]
+                raise refuse(message, AnswerRefused.INVALID_DATA) from exc
+        await self.tasks.complete(answer)
+        before = {code: self._fields.get(code) for code in changes}
+        if changes:
+            await calls.update_deal_fields(UpdateDealFieldsInput(self._input.deal_id, changes))
+            self._fields.update(changes)
+        await self._record(answer, step.code, ballot.approver_id, before, changes)
+        self._votes[ballot.approver_id] = answer.outcome
+        verb = "approved" if answer.outcome == rules.APPROVE else "rejected"
+        text = f"{step.name}: {verb}" + (f" — {data.comment}" if data.comment else "")
+        if changes:
+            text += "; changed " + ", ".join(f"{k}: {before[k]} → {v}" for k, v in changes.items())
+        await self._timeline(f"r{self._round}/{step.code}/{ballot.approver_id}", text)
+        return TaskAnswerResult(answer.task_id, answer.outcome, self._stage)
+
+    @complete_task.validator
+    def validate_answer(self, answer: TaskAnswer) -> None:
+        self.tasks.validate(answer)
+        try:
+            if answer.task_id in self._ballots:
+                self._changes(
+                    self._template.steps[self._ballots[answer.task_id].step_index], answer
+                )
+            else:
+                allow = self._template.on_reject.allow_lose
+                rules.check_return_answer(answer.outcome, answer.data, allow)
+        except rules.DecisionRefused as exc:
+            raise refuse(str(exc), AnswerRefused.INVALID_DATA) from None
+
+    def _changes(self, step: StepTemplate, answer: TaskAnswer) -> dict[str, Any]:
+        data = rules.decision_data(answer.data)
+        return rules.check_decision(step, self._layout.fields, answer.outcome, data, self._fields)
+
+    @workflow.query(name=STATE_QUERY)
+    def state(self) -> ChainState:
+        return ChainState(
+            self._request_id, self._round, self._stage, list(self.tasks.open), self.decisions
+        )
+
+    # ---- steps ----
+    async def _run_step(self, index: int, step: StepTemplate, deal: DealInfo) -> str:
+        approvers = await ac.resolve_approvers(
+            ResolveApproversInput(deal.id, self._input.initiator_id, step.approvers, self._fields)
+        )
+        due = None
+        if step.deadline_hours:
+            due = workflow.now() + timedelta(hours=step.deadline_hours)
+        self._set_stage(step.code)
+        self._votes = {}
+        opened: list[tuple[Approver, OpenTask]] = []
+        for approver in approvers:
+            task = await self.tasks.start(
+                TaskSpec(
+                    step=f"r{self._round}/{step.code}/{approver.user_id}",
+                    kind=f"approval.{step.code}",
+                    assignee_id=approver.stand_in_id or approver.user_id,
+                    also_answered_by=[approver.user_id] if approver.stand_in_id else [],
+                    title=f"Approve: {deal.title} — {step.name}",
+                    description=self._describe(step, approver),
+                    outcomes=[rules.APPROVE, rules.REJECT],
+                    deadline=due,
+                )
+            )
+            self._ballots[task.task_id] = Ballot(index, approver.user_id)
+            opened.append((approver, task))
+        await self._assign(index, step, [(a, t, "open") for a, t in opened], due)
+        outcome = await self._settled(step, [a for a, _ in opened], due)
+        left = [(a, t) for a, t in opened if t.task_id in self.tasks.open]
+        for _, task in left:
+            await self.tasks.cancel(task, f"step '{step.name}' is {outcome}")
+        if left:
+            await self._assign(index, step, [(a, t, "cancelled") for a, t in left], due)
+        return outcome
+
+    async def _settled(self, step: StepTemplate, approvers: list[Approver], due: Any) -> str:
+        """Wait for the quorum; a reminder before the deadline, the head told after it."""
+        reminded = escalated = False
+        while True:
+            outcome = self._outcome(step, len(approvers))
+            if outcome is not None:
+                return outcome
+            timer = None
+            if due is not None and step.remind_before_hours and not reminded:
+                timer = due - timedelta(hours=step.remind_before_hours)
+            elif due is not None and step.escalate and not escalated:
+                timer = due
+            timeout = None if timer is None else max(timer - workflow.now(), timedelta(0))
+            try:
+                await workflow.wait_condition(
+                    lambda: self._outcome(step, len(approvers)) is not None, timeout=timeout
+                )
+            except TimeoutError:
+                waiting = [a for a in approvers if a.user_id not in self._votes]
+                if not reminded and step.remind_before_hours:
+                    reminded = True
+                    await self._notify_each(step, waiting, due, escalate=False)
+                else:
+                    escalated = True
+                    await self._notify_each(step, waiting, due, escalate=True)
+
+    def _outcome(self, step: StepTemplate, approvers: int) -> str | None:
+        votes = list(self._votes.values())
+        return step_outcome(
+            step.quorum, approvers, votes.count(rules.APPROVE), votes.count(rules.REJECT)
+        )
+
+    async def _notify_each(
+        self, step: StepTemplate, waiting: list[Approver], due: datetime, *, escalate: bool
+    ) -> None:
+        what = "escalated" if escalate else "reminded"
+        for approver in waiting:
+            to = approver.stand_in_id or approver.user_id
+            title = f"Approval due {due:%Y-%m-%d %H:%M} UTC: {step.name}"
+            if escalate:
+                to = (await calls.find_head(FindHeadInput(approver.user_id))).id
+                title = f"Approval overdue: {approver.name} has not decided '{step.name}'"
+            await calls.create_notification(
+                CreateNotificationInput(
+                    idempotency_key=self._key(
+                        f"r{self._round}/{step.code}/{approver.user_id}/{what}"
+                    ),
+                    user_id=to,
+                    kind=f"approval.{'overdue' if escalate else 'reminder'}",
+                    title=title,
+                    deal_id=self._input.deal_id,
+                )
+            )
+            if escalate:
+                await self._timeline(
+                    f"r{self._round}/{step.code}/{approver.user_id}/{what}",
+                    f"{step.name}: overdue, escalated to the head of {approver.name}",
+                )
+
+    async def _return_to_initiator(
+        self, deal: DealInfo, step: StepTemplate, comment: str
+    ) -> TaskAnswer:
+        self._set_stage("returned")
+        allow_lose = self._template.on_reject.allow_lose
+        task = await self.tasks.start(
+            TaskSpec(
+                step=f"r{self._round}/return",
+                kind="approval.returned",
+                assignee_id=self._input.initiator_id,
+                title=f"Rejected at '{step.name}': {deal.title}",
+                description=f"Comment: {comment}. Change the terms and restart the approval"
+                + (", or lose the deal with a reason." if allow_lose else "."),
+                outcomes=[rules.RESTART, rules.LOSE] if allow_lose else [rules.RESTART],
+                fields=[AnswerField("reason", required=False)],
+            )
+        )
+        answer = await self.tasks.answer_of(task)
+        assert answer is not None
+        return TaskAnswer(task.task_id, answer.actor_id, answer.outcome, answer.data)
+
+    async def _approved(self, deal: DealInfo) -> None:
+        """The template's final actions: move the deal, a task and a notification."""
+        self._set_stage(APPROVED)
+        final = self._template.on_approve
+        if final.move_to_stage_id:
+            await ac.move_deal(MoveDealInput(deal.id, final.move_to_stage_id, "Approved"))
+        if final.task_title:  # a plain task: nobody waits on it once the chain is done
+            await calls.create_task(
+                CreateTaskInput(
+                    idempotency_key=self._key("approved/task"),
+                    workflow_id="",
+                    deal_id=deal.id,
+                    kind="approval.approved",
+                    assignee_id=self._input.initiator_id,
+                    title=f"{final.task_title}: {deal.title}",
+                    outcomes=["done"],
+                )
+            )
+        if final.notify:
+            await calls.create_notification(
+                CreateNotificationInput(
+                    idempotency_key=self._key("approved/notice"),
+                    user_id=self._input.initiator_id,
+                    kind="approval.approved",
+                    title=f"Approved: {self._template.name} — {deal.title}",
+                    deal_id=deal.id,
+                )
+            )
+        await self._timeline("approved", f"Approval '{self._template.name}' passed")
+
+    # ---- helpers ----
+    async def _load_deal(self) -> DealInfo:
+        deal = await calls.get_deal(GetDealInput(self._input.deal_id))
+        self._fields = dict(deal.fields)
+        return deal
+
+    async def _assign(
+        self,
+        index: int,
+        step: StepTemplate,
+        items: list[tuple[Approver, OpenTask, str]],
+        due: datetime | None,
+    ) -> None:
+        await ac.assign_step(
+            AssignStepInput(
+                request_id=self._request_id,
+                round=self._round,
+                step_code=step.code,
+                step_index=index,
+                assignments=[
+                    AssignmentInfo(a.user_id, a.stand_in_id, t.task_id, status, due)
+                    for a, t, status in items
+                ],
+            )
+        )
+
+    async def _record(
+        self,
+        answer: TaskAnswer,
+        step: str,
+        approver_id: str,
+        before: dict[str, Any],
+        after: dict[str, Any],
+    ) -> None:
+        data = answer.data
+        comment = str(data.get("comment") or data.get("reason") or "")
+        file_ids = [str(f) for f in data.get("file_ids") or []]
+        await ac.record_decision(
+            RecordDecisionInput(
+                idempotency_key=self._key(f"decision/{answer.task_id}"),
+                request_id=self._request_id,
+                round=self._round,
+                step_code=step,
+                approver_id=approver_id,
+                actor_id=answer.actor_id,
+                outcome=answer.outcome,
+                comment=comment,
+                fields_before=before,
+                fields_after=after,
+                file_ids=file_ids,
+                task_id=answer.task_id,
+            )
+        )
+        self.decisions.append(
+            DecisionRecord(
+                self._round,
+                step,
+                approver_id,
+                answer.actor_id,
+                answer.outcome,
+                comment,
+                dict(after),
+                file_ids,
+                workflow.now(),
+            )
+        )
+
+    async def _close(self, round_status: str, request_status: str) -> None:
+        await ac.close_round(
+            CloseRoundInput(self._request_id, self._round, round_status, request_status)
+        )
+
+    async def _result(self, outcome: str, reason: str = "") -> ChainResult:
+        workflow.upsert_search_attributes([ASSIGNEE.value_unset()])
+        await workflow.wait_condition(workflow.all_handlers_finished)
+        return ChainResult(
+            self._request_id, outcome, self._round, reason, dict(self._fields), self.decisions
+        )
+
+    def _describe(self, step: StepTemplate, approver: Approver) -> str:
+        parts = [f"Step '{step.name}' of '{self._template.name}', round {self._round}."]
+        if approver.stand_in_id:
+            parts.append(f"You stand in for {approver.name}, who is away.")
+        if step.editable_fields:
+            parts.append("You may change: " + ", ".join(step.editable_fields) + ".")
+        if step.requires_file:
+            parts.append("Attach the document to approve.")
+        return " ".join(parts)
+
+    async def _timeline(self, step: str, text: str) -> None:
+        await calls.add_timeline_entry(
+            AddTimelineEntryInput(
+                idempotency_key=self._key(step),
+                deal_id=self._input.deal_id,
+                text=text,
+                kind="approval",
+                data={
+                    "process": PROCESS,
+                    "workflow_id": workflow.info().workflow_id,
+                    "request_id": self._request_id,
+                    "round": self._round,
+                    "step": step,
+                },
+            )
+        )
+
+    def _key(self, step: str) -> str:
+        return f"{workflow.info().workflow_id}/{step}"
+
+    def _set_stage(self, stage: str) -> None:
+        self._stage = stage
+        workflow.upsert_search_attributes([STAGE.value_set(stage)])
