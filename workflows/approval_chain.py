@@ -18,6 +18,7 @@ from datetime import datetime, timedelta
 from typing import Any
 
 from temporalio import workflow
+from temporalio.common import SearchAttributePair, TypedSearchAttributes
 from temporalio.exceptions import ActivityError
 
 from workflows.activities import calls
@@ -55,6 +56,9 @@ with workflow.unsafe.imports_passed_through():
     from workflows.contracts import (
         ASSIGNEE,
         COMPLETE_TASK_UPDATE,
+        DEAL_ID,
+        PIPELINE_ID,
+        PROCESS_NAME,
         STAGE,
         STATE_QUERY,
         AnswerRefused,
@@ -502,3 +506,21 @@ class ApprovalChain:
     def _set_stage(self, stage: str) -> None:
         self._stage = stage
         workflow.upsert_search_attributes([STAGE.value_set(stage)])
+
+
+async def run_chain(inp: ChainInput) -> ChainResult:
+    """Run the chain as a child of the calling process: `<parent id>/approval-chain`, with
+    the deal's search attributes, so an operator finds it from the deal's id."""
+    result: ChainResult = await workflow.execute_child_workflow(
+        ApprovalChain.run,
+        inp,
+        id=f"{workflow.info().workflow_id}/approval-chain",
+        search_attributes=TypedSearchAttributes(
+            [
+                SearchAttributePair(DEAL_ID, inp.deal_id),
+                SearchAttributePair(PIPELINE_ID, inp.pipeline_id),
+                SearchAttributePair(PROCESS_NAME, PROCESS),
+            ]
+        ),
+    )
+    return result

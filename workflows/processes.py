@@ -12,7 +12,7 @@ from temporalio.client import Client
 from temporalio.common import SearchAttributePair, TypedSearchAttributes, WorkflowIDReusePolicy
 from temporalio.exceptions import WorkflowAlreadyStartedError
 
-from workflows import sample_return
+from workflows import approval_chain, client_onboarding, contract_approval, sample_return
 from workflows.contracts import (
     COMPLETE_TASK_UPDATE,
     DEAL_ID,
@@ -42,9 +42,23 @@ PROCESSES: dict[str, ProcessDefinition] = {
         workflow=sample_return.SampleReturn,
         parse_params=sample_return.parse_params,
     ),
+    client_onboarding.PROCESS: ProcessDefinition(
+        name=client_onboarding.PROCESS,
+        workflow=client_onboarding.ClientOnboarding,
+        parse_params=client_onboarding.parse_params,
+    ),
+    contract_approval.PROCESS: ProcessDefinition(
+        name=contract_approval.PROCESS,
+        workflow=contract_approval.ContractApproval,
+        parse_params=contract_approval.parse_params,
+    ),
 }
 
-WORKFLOWS: Sequence[type] = [p.workflow for p in PROCESSES.values()]
+# Workflows the worker runs: the startable processes and the pieces they start as children.
+WORKFLOWS: Sequence[type] = [
+    *(p.workflow for p in PROCESSES.values()),
+    approval_chain.ApprovalChain,
+]
 
 
 class UnknownProcess(ValueError):

@@ -12,7 +12,8 @@ import logging
 import signal
 from datetime import timedelta
 
-from dealflow.deals.v1 import deals_pb2_grpc
+from dealflow.approvals.v1 import approvals_pb2_grpc
+from dealflow.deals.v1 import deals_pb2_grpc, files_pb2_grpc
 from dealflow.notifications.v1 import notifications_pb2_grpc
 from pydantic import Field
 from pydantic_settings import SettingsConfigDict
@@ -24,6 +25,7 @@ from services.common.grpc_client import channel
 from services.common.logging import configure_logging
 from services.common.settings import CommonSettings
 from services.common.tracing import instrument_grpc_client, setup_tracing, temporal_interceptors
+from workflows.activities.approvals import ApprovalActivities
 from workflows.activities.services import ServiceActivities
 from workflows.processes import WORKFLOWS
 
@@ -77,15 +79,21 @@ async def run(settings: WorkerSettings) -> None:
     client = await connect_temporal(settings, metrics_runtime(settings.metrics_port))
     deals_channel = channel(settings.deals_addr)
     notifications_channel = channel(settings.notifications_addr)
+    approvals_channel = channel(settings.approvals_addr)
     activities = ServiceActivities(
         deals_pb2_grpc.DealsServiceStub(deals_channel),
         notifications_pb2_grpc.NotificationsServiceStub(notifications_channel),
+    )
+    approval_activities = ApprovalActivities(
+        approvals_pb2_grpc.ApprovalsServiceStub(approvals_channel),
+        deals_pb2_grpc.DealsServiceStub(deals_channel),
+        files_pb2_grpc.FilesServiceStub(deals_channel),
     )
     worker = Worker(
         client,
         task_queue=settings.task_queue,
         workflows=list(WORKFLOWS),
-        activities=activities.all(),
+        activities=[*activities.all(), *approval_activities.all()],
         max_concurrent_activities=settings.max_concurrent_activities,
         graceful_shutdown_timeout=timedelta(seconds=settings.shutdown_grace_seconds),
     )
@@ -111,6 +119,7 @@ async def run(settings: WorkerSettings) -> None:
     await running  # re-raises if the worker died on its own
     await deals_channel.close()
     await notifications_channel.close()
+    await approvals_channel.close()
     log.info("worker stopped")
 
 
