@@ -123,7 +123,7 @@ class HumanTasks:
             raise refuse(
                 f"task {answer.task_id} is not open in this process", AnswerRefused.TASK_NOT_OPEN
             )
-        if not self.may_answer(task, answer.actor_id):
+        if not self.may_answer(task, answer.actor_id, answer.stands_in_for):
             raise refuse(
                 f"task {answer.task_id} is assigned to user {task.spec.assignee_id}",
                 AnswerRefused.WRONG_ACTOR,
@@ -143,9 +143,10 @@ class HumanTasks:
             raise refuse("; ".join(problems), AnswerRefused.INVALID_DATA)
         return task
 
-    def may_answer(self, task: OpenTask, actor_id: str) -> bool:
-        """Only the assignee answers; substitutes (holidays, sick leave) will plug in here."""
-        return actor_id == task.spec.assignee_id
+    def may_answer(self, task: OpenTask, actor_id: str, stands_in_for: str = "") -> bool:
+        """The assignee answers, or the substitute of an absent assignee (the gateway checks
+        the substitution with the org structure before it sends `stands_in_for`)."""
+        return task.spec.assignee_id in (actor_id, stands_in_for)
 
     async def complete(self, answer: TaskAnswer) -> OpenTask:
         """The Update handler's body: complete the task in notifications, record the answer."""

@@ -9,13 +9,13 @@ from __future__ import annotations
 import hashlib
 import time
 from collections.abc import Awaitable, Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import jwt
 
-from services.common.access import Permission
+from services.common.access import Permission, Scope
 from services.gateway.problems import unauthenticated
 
 ALGORITHM = "HS256"
@@ -34,6 +34,8 @@ class Principal:
     permissions: frozenset[str] = frozenset()
     session_id: str = ""
     scopes: frozenset[str] = frozenset({"read", "write"})
+    # whose records the user sees (the default visibility of their roles)
+    scope: Scope = field(default_factory=lambda: Scope.only())
 
     @property
     def is_admin(self) -> bool:

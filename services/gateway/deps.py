@@ -11,6 +11,7 @@ from fastapi import Depends, Request
 from fastapi.security import OAuth2PasswordBearer
 from temporalio.client import Client
 
+from services.common.access_client import access_from_pb
 from services.common.errors import Unauthenticated
 from services.common.grpc_client import call
 from services.gateway.auth import (
@@ -117,6 +118,7 @@ async def _session_principal(clients: Clients, claims: Claims, timeout: float) -
         roles=frozenset(access.roles),
         permissions=frozenset(access.permissions),
         session_id=claims.session_id,
+        scope=access_from_pb(access).scope,
     )
 
 
@@ -139,6 +141,7 @@ async def _api_token_principal(clients: Clients, token: str, timeout: float) -> 
         roles=frozenset(access.roles),
         permissions=frozenset(access.permissions),
         scopes=frozenset(found.scopes),
+        scope=access_from_pb(access).scope,
     )
 
 
