@@ -51,6 +51,8 @@ class TaskAnswer:
     actor_id: str
     outcome: str
     data: dict[str, Any] = field(default_factory=dict)
+    # Set by the gateway after it checked that the actor stands in for this absent user.
+    stands_in_for: str = ""
 
 
 @dataclass

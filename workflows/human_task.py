@@ -126,7 +126,7 @@ class HumanTasks:
             raise refuse(
                 f"task {answer.task_id} is not open in this process", AnswerRefused.TASK_NOT_OPEN
             )
-        if not self.may_answer(task, answer.actor_id):
+        if not self.may_answer(task, answer.actor_id, answer.stands_in_for):
             raise refuse(
                 f"task {answer.task_id} is assigned to user {task.spec.assignee_id}",
                 AnswerRefused.WRONG_ACTOR,
@@ -146,10 +146,14 @@ class HumanTasks:
             raise refuse("; ".join(problems), AnswerRefused.INVALID_DATA)
         return task
 
-    def may_answer(self, task: OpenTask, actor_id: str) -> bool:
-        """The assignee answers (a substitute is made the assignee while the person is away),
-        and whoever the step names in `also_answered_by`."""
-        return actor_id == task.spec.assignee_id or actor_id in task.spec.also_answered_by
+    def may_answer(self, task: OpenTask, actor_id: str, stands_in_for: str = "") -> bool:
+        """The assignee answers, or the substitute of an absent assignee (the gateway checks
+        the substitution with the org structure before it sends `stands_in_for`), or whoever
+        the step names in `also_answered_by` (the absent approver whose substitute got it)."""
+        return (
+            task.spec.assignee_id in (actor_id, stands_in_for)
+            or actor_id in task.spec.also_answered_by
+        )
 
     async def complete(self, answer: TaskAnswer) -> OpenTask:
         """The Update handler's body: complete the task in notifications, record the answer."""

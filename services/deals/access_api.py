@@ -9,6 +9,7 @@ from typing import Any, TypeAlias
 import grpc
 from dealflow.deals.v1 import access_pb2 as apb
 
+from services.common.access import Permission
 from services.common.access_client import access_pb
 from services.common.errors import FieldProblem, ValidationFailed
 from services.common.grpc_server import actor_id
@@ -165,6 +166,7 @@ class AccessApi:
         return apb.ListRolesResponse(roles=[role_pb(r) for r in await self._access.list_roles()])
 
     async def PutRole(self, request: apb.PutRoleRequest, context: Ctx) -> apb.Role:
+        await self._access.require(actor_id(context), Permission.ORG_ADMIN)
         role = request.role
         pipelines = [
             (

@@ -8,6 +8,7 @@ import grpc
 from dealflow.deals.v1 import deals_pb2 as pb
 from dealflow.deals.v1 import deals_pb2_grpc as pb_grpc
 
+from services.common.access import Permission
 from services.common.grpc_server import actor_id
 from services.common.ids import optional_id, parse_id
 from services.common.pagination import clamp_limit
@@ -38,8 +39,12 @@ class DealsApi(AccessApi, OrgApi, pb_grpc.DealsServiceServicer):  # type: ignore
         self._org = service.org
         self._auth = service.auth
 
+    async def _admin_only(self, context: Ctx) -> None:
+        await self._access.require(actor_id(context), Permission.ORG_ADMIN)
+
     # ---- pipelines ----
     async def CreatePipeline(self, request: pb.CreatePipelineRequest, context: Ctx) -> pb.Pipeline:
+        await self._admin_only(context)
         stages = [(s.name, s.semantic) for s in request.stages]
         return pipeline_pb(await self._service.create_pipeline(name=request.name, stages=stages))
 
@@ -54,6 +59,7 @@ class DealsApi(AccessApi, OrgApi, pb_grpc.DealsServiceServicer):  # type: ignore
         return pb.ListPipelinesResponse(pipelines=[pipeline_pb(p) for p in pipelines])
 
     async def AddStage(self, request: pb.AddStageRequest, context: Ctx) -> pb.Pipeline:
+        await self._admin_only(context)
         pipeline = await self._service.add_stage(
             pipeline_id=parse_id(request.pipeline_id, "pipeline_id"),
             name=request.stage.name,
@@ -63,6 +69,7 @@ class DealsApi(AccessApi, OrgApi, pb_grpc.DealsServiceServicer):  # type: ignore
         return pipeline_pb(pipeline)
 
     async def CreateField(self, request: pb.CreateFieldRequest, context: Ctx) -> pb.FieldDefinition:
+        await self._admin_only(context)
         definition = await self._service.create_field(
             pipeline_id=parse_id(request.pipeline_id, "pipeline_id"),
             code=request.code,
@@ -94,7 +101,11 @@ class DealsApi(AccessApi, OrgApi, pb_grpc.DealsServiceServicer):  # type: ignore
         return deal_pb(deal)
 
     async def GetDeal(self, request: pb.GetDealRequest, context: Ctx) -> pb.Deal:
-        return deal_pb(await self._service.get_deal(deal_id=parse_id(request.id, "id")))
+        return deal_pb(
+            await self._service.get_deal(
+                actor_id=actor_id(context), deal_id=parse_id(request.id, "id")
+            )
+        )
 
     async def ListDeals(self, request: pb.ListDealsRequest, context: Ctx) -> pb.ListDealsResponse:
         where = DealFilter(
@@ -104,7 +115,10 @@ class DealsApi(AccessApi, OrgApi, pb_grpc.DealsServiceServicer):  # type: ignore
             q=request.q,
         )
         page = await self._service.list_deals(
-            where=where, cursor=request.cursor, limit=clamp_limit(request.limit)
+            actor_id=actor_id(context),
+            where=where,
+            cursor=request.cursor,
+            limit=clamp_limit(request.limit),
         )
         return pb.ListDealsResponse(
             deals=[deal_pb(d) for d in page.items], next_cursor=page.next_cursor
@@ -143,6 +157,7 @@ class DealsApi(AccessApi, OrgApi, pb_grpc.DealsServiceServicer):  # type: ignore
         self, request: pb.GetTimelineRequest, context: Ctx
     ) -> pb.GetTimelineResponse:
         page = await self._service.timeline(
+            actor_id=actor_id(context),
             deal_id=parse_id(request.deal_id, "deal_id"),
             cursor=request.cursor,
             limit=clamp_limit(request.limit),
@@ -168,12 +183,13 @@ class DealsApi(AccessApi, OrgApi, pb_grpc.DealsServiceServicer):  # type: ignore
         self, request: pb.GetStageHistoryRequest, context: Ctx
     ) -> pb.GetStageHistoryResponse:
         visits, now = await self._service.stage_history(
-            deal_id=parse_id(request.deal_id, "deal_id")
+            actor_id=actor_id(context), deal_id=parse_id(request.deal_id, "deal_id")
         )
         return pb.GetStageHistoryResponse(visits=[visit_pb(v, v.seconds(now)) for v in visits])
 
     # ---- admin lists ----
     async def CreateList(self, request: pb.CreateListRequest, context: Ctx) -> pb.AdminList:
+        await self._admin_only(context)
         columns = [(c.code, c.name, c.type) for c in request.columns]
         admin_list = await self._admin.create_list(
             code=request.code, name=request.name, columns=columns
@@ -197,12 +213,14 @@ class DealsApi(AccessApi, OrgApi, pb_grpc.DealsServiceServicer):  # type: ignore
         )
 
     async def CreateListItem(self, request: pb.CreateListItemRequest, context: Ctx) -> pb.ListItem:
+        await self._admin_only(context)
         item = await self._admin.create_list_item(
             code=request.code, values=from_struct(request.values)
         )
         return item_pb(item)
 
     async def UpdateListItem(self, request: pb.UpdateListItemRequest, context: Ctx) -> pb.ListItem:
+        await self._admin_only(context)
         item = await self._admin.update_list_item(
             code=request.code,
             item_id=parse_id(request.id, "id"),

@@ -86,12 +86,13 @@ class AuthService:
             if user is None or not ok or not user.active:
                 await repo.add_failure(uow.conn, email=email, address=client_address, at=now)
                 await repo.purge_failures(uow.conn, before=now - 4 * self._limits.window)
+            signed_in = user is not None and ok and user.active
             await record(
                 uow.conn,
                 at=now,
-                actor_id=user.id if user else None,
-                action="auth.sign_in" if user and ok and user.active else "auth.sign_in_failed",
-                subject=("user", user.id if user else email),
+                actor_id=user.id if user is not None and signed_in else None,
+                action="auth.sign_in" if signed_in else "auth.sign_in_failed",
+                subject=("user", user.id) if user is not None else ("email", email),
                 client_address=client_address,
             )
         if user is None or not ok or not user.active:

@@ -8,9 +8,11 @@ from typing import Any, TypeAlias
 import grpc
 from dealflow.deals.v1 import deals_pb2 as pb
 
+from services.common.access import Permission
 from services.common.grpc_server import actor_id
 from services.common.ids import optional_id, parse_id
 from services.common.pagination import clamp_limit
+from services.deals.access_service import AccessService
 from services.deals.api_mappers import department_pb, user_pb
 from services.deals.auth_service import AuthService
 from services.deals.org_service import OrgService
@@ -24,9 +26,11 @@ def _peer_address(context: Ctx, given: str) -> str:
 
 class OrgApi:
     _org: OrgService
+    _access: AccessService
     _auth: AuthService
 
     async def CreateUser(self, request: pb.CreateUserRequest, context: Ctx) -> pb.User:
+        await self._access.require(actor_id(context), Permission.ORG_ADMIN)
         user = await self._org.create_user(
             actor_id=actor_id(context),
             email=request.email,
@@ -41,6 +45,7 @@ class OrgApi:
         return user_pb(await self._org.get_user(user_id=parse_id(request.id, "id")))
 
     async def UpdateUser(self, request: pb.UpdateUserRequest, context: Ctx) -> pb.User:
+        await self._access.require(actor_id(context), Permission.ORG_ADMIN)
         changes: dict[str, object] = {}
         for name in request.set_fields:
             match name:
@@ -90,6 +95,7 @@ class OrgApi:
     async def CreateDepartment(
         self, request: pb.CreateDepartmentRequest, context: Ctx
     ) -> pb.Department:
+        await self._access.require(actor_id(context), Permission.ORG_ADMIN)
         department = await self._org.create_department(
             actor_id=actor_id(context),
             name=request.name,
@@ -101,6 +107,7 @@ class OrgApi:
     async def UpdateDepartment(
         self, request: pb.UpdateDepartmentRequest, context: Ctx
     ) -> pb.Department:
+        await self._access.require(actor_id(context), Permission.ORG_ADMIN)
         changes: dict[str, object] = {}
         for name in request.set_fields:
             match name:

@@ -4,11 +4,13 @@ to statuses; a plain task is completed by the notifications service, by its assi
 from __future__ import annotations
 
 import pytest
+from dealflow.deals.v1 import deals_pb2
 from dealflow.notifications.v1 import notifications_pb2
 from temporalio.client import WorkflowUpdateFailedError
 from temporalio.exceptions import ApplicationError
 from temporalio.service import RPCError, RPCStatusCode
 
+from services.common.errors import NotFound
 from tests.unit.gateway.conftest import USER_ID, World
 from workflows.contracts import COMPLETE_TASK_UPDATE, AnswerRefused, TaskAnswer
 
@@ -136,6 +138,8 @@ async def test_plain_task_completed_by_its_assignee(world: World) -> None:
 
 async def test_plain_task_of_someone_else_is_403(world: World) -> None:
     world.notifications.answers["GetTask"] = task(workflow_id="", assignee_id="99")
+    world.deals.answers["GetDeal"] = deals_pb2.Deal(id="42")  # the caller sees the deal
+    world.deals.answers["FindStandIn"] = deals_pb2.User(id="99")  # 99 is not away
 
     reply = await world.http.post(
         "/api/v1/tasks/5/complete", json={"outcome": "done"}, headers=world.auth()
@@ -143,6 +147,52 @@ async def test_plain_task_of_someone_else_is_403(world: World) -> None:
 
     assert reply.status_code == 403
     assert world.notifications.called("CompleteTask") == []
+
+
+async def test_the_substitute_of_an_absent_assignee_completes_the_task(world: World) -> None:
+    world.notifications.answers["GetTask"] = task(workflow_id="", assignee_id="99")
+    world.notifications.answers["CompleteTask"] = task(workflow_id="", status="completed")
+    world.deals.answers["GetDeal"] = NotFound("deal 42 not found")
+    world.deals.answers["FindStandIn"] = deals_pb2.User(id=str(USER_ID))
+
+    reply = await world.http.post(
+        "/api/v1/tasks/5/complete", json={"outcome": "done"}, headers=world.auth()
+    )
+
+    assert reply.status_code == 200, reply.text
+    assert world.notifications.called("CompleteTask")[0].request.completed_by == str(USER_ID)
+
+
+async def test_a_substitute_answers_a_process_task_for_the_assignee(world: World) -> None:
+    answers = iter([task(assignee_id="99"), task(status="completed")])
+    world.notifications.answers["GetTask"] = lambda request: next(answers)
+    world.deals.answers["GetDeal"] = deals_pb2.Deal(id="42")
+    world.deals.answers["FindStandIn"] = deals_pb2.User(id=str(USER_ID))
+
+    reply = await world.http.post(
+        "/api/v1/tasks/5/complete", json={"outcome": "handed_over"}, headers=world.auth()
+    )
+
+    assert reply.status_code == 200, reply.text
+    ((_, _, answer),) = world.temporal.updates
+    assert (answer.actor_id, answer.stands_in_for) == (str(USER_ID), "99")
+
+
+async def test_a_task_nobody_lets_you_see_is_404(world: World) -> None:
+    world.notifications.answers["GetTask"] = task(assignee_id="99")
+    world.deals.answers["GetDeal"] = NotFound("deal 42 not found")
+    world.deals.answers["FindStandIn"] = deals_pb2.User(id="99")
+
+    reply = await world.http.get("/api/v1/tasks/5", headers=world.auth())
+
+    assert reply.status_code == 404
+
+
+async def test_listing_another_users_tasks_needs_to_see_their_records(world: World) -> None:
+    reply = await world.http.get("/api/v1/tasks", params={"assignee": "99"}, headers=world.auth())
+
+    assert reply.status_code == 403
+    assert world.notifications.called("ListTasks") == []
 
 
 async def test_my_tasks(world: World) -> None:
