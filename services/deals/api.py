@@ -24,6 +24,7 @@ from services.deals.api_mappers import (
     visit_pb,
 )
 from services.deals.domain.attributes import SETTABLE
+from services.deals.files_api import register_files
 from services.deals.org_api import OrgApi
 from services.deals.repository import DealFilter
 from services.deals.service import DealsService
@@ -231,4 +232,7 @@ class DealsApi(AccessApi, OrgApi, pb_grpc.DealsServiceServicer):  # type: ignore
 
 def register(server: grpc.aio.Server, service: DealsService) -> list[str]:
     pb_grpc.add_DealsServiceServicer_to_server(DealsApi(service), server)
-    return [pb.DESCRIPTOR.services_by_name["DealsService"].full_name]
+    return [
+        pb.DESCRIPTOR.services_by_name["DealsService"].full_name,
+        register_files(server, service),
+    ]

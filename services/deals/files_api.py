@@ -1,0 +1,87 @@
+"""gRPC servicer of FilesService (a second service of the deals process)."""
+
+from __future__ import annotations
+
+from typing import Any, TypeAlias
+
+import grpc
+from dealflow.deals.v1 import files_pb2 as pb
+from dealflow.deals.v1 import files_pb2_grpc as pb_grpc
+
+from services.common.grpc_server import actor_id
+from services.common.ids import parse_id
+from services.common.pagination import clamp_limit
+from services.common.protoconv import to_timestamp
+from services.deals.files_service import Attachment, FilesService, StoredFile
+from services.deals.service import DealsService
+
+Ctx: TypeAlias = grpc.aio.ServicerContext[Any, Any]
+
+
+def file_pb(f: StoredFile) -> pb.File:
+    return pb.File(
+        id=str(f.id),
+        deal_id=str(f.deal_id),
+        name=f.name,
+        content_type=f.content_type,
+        size=f.size,
+        sha256=f.sha256,
+        storage_key=f.storage_key,
+        uploaded_by=str(f.uploaded_by or ""),
+        created_at=to_timestamp(f.created_at),
+        attachments=[pb.Attachment(kind=a.kind, id=a.target_id) for a in f.attachments],
+    )
+
+
+class FilesApi(pb_grpc.FilesServiceServicer):  # type: ignore[misc]
+    def __init__(self, service: FilesService) -> None:
+        self._service = service
+
+    async def CreateFile(self, request: pb.CreateFileRequest, context: Ctx) -> pb.File:
+        stored = await self._service.create_file(
+            actor_id=actor_id(context),
+            deal_id=parse_id(request.deal_id, "deal_id"),
+            name=request.name,
+            content_type=request.content_type,
+            size=request.size,
+            sha256=request.sha256,
+            storage_key=request.storage_key,
+            attachments=[Attachment(a.kind, a.id) for a in request.attachments],
+        )
+        return file_pb(stored)
+
+    async def GetFile(self, request: pb.GetFileRequest, context: Ctx) -> pb.File:
+        stored = await self._service.get_file(
+            actor_id=actor_id(context), file_id=parse_id(request.id, "id")
+        )
+        return file_pb(stored)
+
+    async def ListFiles(self, request: pb.ListFilesRequest, context: Ctx) -> pb.ListFilesResponse:
+        attached = None
+        if request.HasField("attached_to"):
+            attached = Attachment(request.attached_to.kind, request.attached_to.id)
+        page = await self._service.list_files(
+            actor_id=actor_id(context),
+            deal_id=parse_id(request.deal_id, "deal_id"),
+            attached_to=attached,
+            cursor=request.cursor,
+            limit=clamp_limit(request.limit),
+        )
+        return pb.ListFilesResponse(
+            files=[file_pb(f) for f in page.items], next_cursor=page.next_cursor
+        )
+
+    async def AttachFile(self, request: pb.AttachFileRequest, context: Ctx) -> pb.File:
+        stored = await self._service.attach_file(
+            actor_id=actor_id(context),
+            file_id=parse_id(request.id, "id"),
+            attachment=Attachment(request.attachment.kind, request.attachment.id),
+        )
+        return file_pb(stored)
+
+
+def register_files(server: grpc.aio.Server, deals: DealsService) -> str:
+    """Add FilesService next to DealsService; its full name (for health and reflection)."""
+    service = FilesService(deals._engine, deals)  # the deals service's own database
+    pb_grpc.add_FilesServiceServicer_to_server(FilesApi(service), server)
+    return str(pb.DESCRIPTOR.services_by_name["FilesService"].full_name)

@@ -1,0 +1,234 @@
+"""Files of deals: metadata of blobs in the blob store, attached to a deal and optionally to
+its tasks, decisions and contracts. A file is seen by whoever sees its deal."""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import Any
+
+import sqlalchemy as sa
+from sqlalchemy.dialects.postgresql import insert
+from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
+
+from services.common.access import Permission
+from services.common.db import PendingEvent, UnitOfWork, utcnow
+from services.common.errors import FieldProblem, NotFound, ValidationFailed
+from services.common.pagination import Page, decode_cursor
+from services.deals.service import DealsService
+from services.deals.tables import file_attachments, files, outbox
+
+KINDS = ("deal", "task", "decision", "contract")
+_SHA256 = re.compile(r"^[0-9a-f]{64}$")
+MAX_NAME = 255
+
+
+@dataclass(frozen=True)
+class Attachment:
+    kind: str
+    target_id: str
+
+
+@dataclass
+class StoredFile:
+    id: int
+    deal_id: int
+    name: str
+    content_type: str
+    size: int
+    sha256: str
+    storage_key: str
+    uploaded_by: int | None
+    created_at: datetime
+    attachments: list[Attachment] = field(default_factory=list)
+
+
+class FilesService:
+    def __init__(self, engine: AsyncEngine, deals: DealsService) -> None:
+        self._engine = engine
+        self._deals = deals
+
+    async def _may_upload(self, actor_id: int | None, deal_id: int) -> None:
+        await self._deals.get_deal(actor_id=actor_id, deal_id=deal_id)  # NotFound if unseen
+        if actor_id is not None:
+            access = await self._deals.access.access_of(user_id=actor_id)
+            access.require(Permission.FILES_UPLOAD)
+
+    async def create_file(
+        self,
+        *,
+        actor_id: int | None,
+        deal_id: int,
+        name: str,
+        content_type: str,
+        size: int,
+        sha256: str,
+        storage_key: str,
+        attachments: Sequence[Attachment],
+    ) -> StoredFile:
+        """Record an uploaded blob as a file of a deal the actor sees."""
+        problems = _check(name, content_type, size, sha256, storage_key, attachments)
+        if problems:
+            raise ValidationFailed(problems)
+        await self._may_upload(actor_id, deal_id)
+        async with UnitOfWork(self._engine, outbox) as uow:
+            file_id = (
+                await uow.conn.execute(
+                    files.insert()
+                    .values(
+                        deal_id=deal_id,
+                        name=name.strip(),
+                        content_type=content_type,
+                        size=size,
+                        sha256=sha256,
+                        storage_key=storage_key,
+                        uploaded_by=actor_id,
+                        created_at=utcnow(),
+                    )
+                    .returning(files.c.id)
+                )
+            ).scalar_one()
+            for a in [Attachment("deal", str(deal_id)), *attachments]:
+                await _attach(uow.conn, file_id, a)
+            stored = await _load(uow.conn, file_id)
+            uow.emit(
+                PendingEvent(
+                    type="deals.file.uploaded",
+                    subject=f"deal:{deal_id}",
+                    actor=str(actor_id or ""),
+                    data={
+                        "file_id": str(file_id),
+                        "deal_id": str(deal_id),
+                        "name": stored.name,
+                        "size": size,
+                        "sha256": sha256,
+                        "attachments": [a.__dict__ for a in stored.attachments],
+                    },
+                )
+            )
+            return stored
+
+    async def get_file(self, *, actor_id: int | None, file_id: int) -> StoredFile:
+        """A file whose deal the actor sees (NotFound otherwise: no existence leak)."""
+        async with self._engine.connect() as conn:
+            stored = await _load(conn, file_id)
+        try:
+            await self._deals.get_deal(actor_id=actor_id, deal_id=stored.deal_id)
+        except NotFound:
+            raise NotFound(f"file {file_id} not found") from None
+        return stored
+
+    async def list_files(
+        self,
+        *,
+        actor_id: int | None,
+        deal_id: int,
+        attached_to: Attachment | None,
+        cursor: str,
+        limit: int,
+    ) -> Page[StoredFile]:
+        """A deal's files (or those attached to one of its records), newest first."""
+        await self._deals.get_deal(actor_id=actor_id, deal_id=deal_id)
+        query = (
+            sa.select(files.c.id)
+            .where(files.c.deal_id == deal_id)
+            .order_by(files.c.id.desc())
+            .limit(limit + 1)
+        )
+        if attached_to is not None:
+            query = query.where(
+                files.c.id.in_(
+                    sa.select(file_attachments.c.file_id).where(
+                        file_attachments.c.kind == attached_to.kind,
+                        file_attachments.c.target_id == attached_to.target_id,
+                    )
+                )
+            )
+        if cursor:
+            query = query.where(files.c.id < decode_cursor(cursor))
+        async with self._engine.connect() as conn:
+            ids = (await conn.execute(query)).scalars().all()
+            items = [await _load(conn, i) for i in ids]
+        return Page.of(items, limit, key=lambda f: f.id)
+
+    async def attach_file(
+        self, *, actor_id: int | None, file_id: int, attachment: Attachment
+    ) -> StoredFile:
+        """Attach a file to another record of its deal (a task, a decision, a contract)."""
+        problems = _attachment_problems([attachment])
+        if problems:
+            raise ValidationFailed(problems)
+        stored = await self.get_file(actor_id=actor_id, file_id=file_id)
+        await self._may_upload(actor_id, stored.deal_id)
+        async with self._engine.begin() as conn:
+            await _attach(conn, file_id, attachment)
+            return await _load(conn, file_id)
+
+
+def _check(
+    name: str,
+    content_type: str,
+    size: int,
+    sha256: str,
+    storage_key: str,
+    attachments: Sequence[Attachment],
+) -> list[FieldProblem]:
+    problems = _attachment_problems(attachments)
+    if not name.strip() or len(name) > MAX_NAME or "/" in name or "\\" in name:
+        problems.append(FieldProblem("name", f"must be a file name of 1-{MAX_NAME} characters"))
+    if not content_type or "/" not in content_type:
+        problems.append(FieldProblem("content_type", "must be a media type"))
+    if size < 0:
+        problems.append(FieldProblem("size", "must not be negative"))
+    if not _SHA256.match(sha256):
+        problems.append(FieldProblem("sha256", "must be a hex SHA-256"))
+    if not storage_key:
+        problems.append(FieldProblem("storage_key", "is required"))
+    return problems
+
+
+def _attachment_problems(attachments: Sequence[Attachment]) -> list[FieldProblem]:
+    problems = []
+    for i, a in enumerate(attachments):
+        if a.kind not in KINDS:
+            problems.append(
+                FieldProblem(f"attachments[{i}].kind", "must be one of " + ", ".join(KINDS))
+            )
+        if not a.target_id:
+            problems.append(FieldProblem(f"attachments[{i}].id", "is required"))
+    return problems
+
+
+async def _attach(conn: AsyncConnection, file_id: int, a: Attachment) -> None:
+    await conn.execute(
+        insert(file_attachments)
+        .values(file_id=file_id, kind=a.kind, target_id=a.target_id)
+        .on_conflict_do_nothing()
+    )
+
+
+async def _load(conn: AsyncConnection, file_id: int) -> StoredFile:
+    row: Any = (await conn.execute(sa.select(files).where(files.c.id == file_id))).first()
+    if row is None:
+        raise NotFound(f"file {file_id} not found")
+    links = (
+        await conn.execute(
+            sa.select(file_attachments)
+            .where(file_attachments.c.file_id == file_id)
+            .order_by(file_attachments.c.kind, file_attachments.c.target_id)
+        )
+    ).all()
+    return StoredFile(
+        id=row.id,
+        deal_id=row.deal_id,
+        name=row.name,
+        content_type=row.content_type,
+        size=row.size,
+        sha256=row.sha256,
+        storage_key=row.storage_key,
+        uploaded_by=row.uploaded_by,
+        created_at=row.created_at,
+        attachments=[Attachment(link.kind, link.target_id) for link in links],
+    )
