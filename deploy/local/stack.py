@@ -147,6 +147,7 @@ class Stack:
             "DEALFLOW_ADMIN_EMAIL": self.admin_email,
             "DEALFLOW_ADMIN_PASSWORD": self.admin_password,
             "PYTHONUNBUFFERED": "1",
+            "DEALFLOW_FILES_DIR": str(self.data_dir / "files"),
             **self.extra_env,
         }
         for service in SERVICES:

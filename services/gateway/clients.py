@@ -13,11 +13,13 @@ from datetime import timedelta
 from typing import Any
 
 import grpc
-from dealflow.deals.v1 import deals_pb2_grpc
+from dealflow.approvals.v1 import approvals_pb2_grpc
+from dealflow.deals.v1 import deals_pb2_grpc, files_pb2_grpc
 from dealflow.notifications.v1 import notifications_pb2_grpc
 from grpc_health.v1 import health_pb2, health_pb2_grpc
 from temporalio.client import Client
 
+from services.common.blobs import blob_store
 from services.common.grpc_client import ServiceUnavailable, channel
 from services.common.tracing import temporal_interceptors
 from services.gateway.settings import GatewaySettings
@@ -83,6 +85,9 @@ class Clients:
     temporal: TemporalConnection
     probes: dict[str, Probe] = field(default_factory=dict)
     channels: list[grpc.aio.Channel] = field(default_factory=list)
+    approvals: Any = None
+    files: Any = None  # FilesService, served by the deals process
+    blobs: Any = None  # services.common.blobs.BlobStore
 
     async def close(self) -> None:
         await self.temporal.close()
@@ -123,4 +128,7 @@ def open_clients(settings: GatewaySettings) -> Clients:
         temporal=temporal,
         probes=probes,
         channels=list(channels.values()),
+        approvals=approvals_pb2_grpc.ApprovalsServiceStub(channels["approvals"]),
+        files=files_pb2_grpc.FilesServiceStub(channels["deals"]),
+        blobs=blob_store(),
     )

@@ -12,6 +12,7 @@ from fastapi.security import OAuth2PasswordBearer
 from temporalio.client import Client
 
 from services.common.access_client import access_from_pb
+from services.common.blobs import BlobStore
 from services.common.errors import Unauthenticated
 from services.common.grpc_client import call
 from services.gateway.auth import (
@@ -169,6 +170,18 @@ def _notifications(user: CurrentUser, clients: AppClients, settings: Settings) -
     return BoundStub(clients.notifications, actor=user.id, timeout=settings.request_timeout_seconds)
 
 
+def _approvals(user: CurrentUser, clients: AppClients, settings: Settings) -> BoundStub:
+    return BoundStub(clients.approvals, actor=user.id, timeout=settings.request_timeout_seconds)
+
+
+def _files(user: CurrentUser, clients: AppClients, settings: Settings) -> BoundStub:
+    return BoundStub(clients.files, actor=user.id, timeout=settings.request_timeout_seconds)
+
+
+def _blobs(clients: AppClients) -> BlobStore:
+    return cast(BlobStore, clients.blobs)
+
+
 def _temporal(clients: AppClients) -> Client:
     return clients.temporal.get()
 
@@ -181,5 +194,8 @@ def _processes(request: Request) -> ProcessApi:
 Deals = Annotated[BoundStub, Depends(_deals)]
 DealsAnonymous = Annotated[BoundStub, Depends(_deals_anonymous)]
 Notifications = Annotated[BoundStub, Depends(_notifications)]
+Approvals = Annotated[BoundStub, Depends(_approvals)]
+Files = Annotated[BoundStub, Depends(_files)]
+Blobs = Annotated[BlobStore, Depends(_blobs)]
 TemporalClient = Annotated[Client, Depends(_temporal)]
 Processes = Annotated[ProcessApi, Depends(_processes)]

@@ -20,8 +20,13 @@ from services.gateway.clients import Clients, open_clients
 from services.gateway.deps import ProcessApi
 from services.gateway.middleware import BodyLimitMiddleware, ObservabilityMiddleware
 from services.gateway.routes import (
+    API_PREFIX,
+    approval_templates,
+    approvals,
     auth,
+    contracts,
     deals,
+    files,
     health,
     lists,
     notifications,
@@ -43,6 +48,10 @@ TAGS = [
     {"name": "tasks", "description": "People's steps of processes, and plain tasks."},
     {"name": "notifications", "description": "The caller's notification feed."},
     {"name": "lists", "description": "Admin-editable lists."},
+    {"name": "approvals", "description": "Approval requests, their rounds and decisions."},
+    {"name": "approval templates", "description": "Approval chains as data."},
+    {"name": "contracts", "description": "The contract registry and contract types."},
+    {"name": "files", "description": "Uploads and downloads of deal files."},
     {"name": "health", "description": "Liveness, readiness and metrics."},
 ]
 
@@ -81,11 +90,18 @@ def create_app(
     app.state.principals = PrincipalCache(settings.auth_cache_seconds)
     problems.install(app, retry_after_seconds=settings.retry_after_seconds)
     problems.document_problems(app)
-    app.add_middleware(BodyLimitMiddleware, max_bytes=settings.max_body_bytes)
+    app.add_middleware(
+        BodyLimitMiddleware,
+        max_bytes=settings.max_body_bytes,
+        # multipart framing on top of the file's own limit (checked while it is stored)
+        limits={API_PREFIX + "/files": settings.max_upload_bytes + 64 * 1024},
+    )
     app.add_middleware(ObservabilityMiddleware)  # outermost: it also sees the 413s
     for module in (auth, users, org, pipelines, deals, processes, tasks, notifications, lists):
         app.include_router(module.router)
     app.include_router(auth.tokens)
+    for module in (approvals, approval_templates, contracts, files):
+        app.include_router(module.router)
     app.include_router(health.router)
     return app
 

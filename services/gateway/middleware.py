@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import logging
 import time
+from collections.abc import Mapping
 from typing import Any
 
 from prometheus_client import Counter, Histogram
@@ -27,21 +28,29 @@ class BodyLimitMiddleware:
     """Refuses a body over `max_bytes` with 413 before the app reads any of it (declared
     length) or once it grows past the limit (chunked), buffering at most `max_bytes`."""
 
-    def __init__(self, app: ASGIApp, *, max_bytes: int) -> None:
+    def __init__(
+        self, app: ASGIApp, *, max_bytes: int, limits: Mapping[str, int] | None = None
+    ) -> None:
         self.app = app
         self.max_bytes = max_bytes
+        self.limits = dict(limits or {})  # path prefix -> its own limit (file uploads)
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http":
             await self.app(scope, receive, send)
             return
+        path = scope.get("path", "")
+        limit = next((n for p, n in self.limits.items() if path.startswith(p)), self.max_bytes)
+        await self._limited(scope, receive, send, limit)
+
+    async def _limited(self, scope: Scope, receive: Receive, send: Send, max_bytes: int) -> None:
         declared = dict(scope["headers"]).get(b"content-length")
         if declared is not None:
             if not declared.isdigit():
                 await problem_response(400, "Content-Length is not a number")(scope, receive, send)
                 return
-            if int(declared) > self.max_bytes:
-                await self._too_large(scope, receive, send)
+            if int(declared) > max_bytes:
+                await self._too_large(scope, receive, send, max_bytes)
                 return
         buffered: list[Message] = []
         size = 0
@@ -51,8 +60,8 @@ class BodyLimitMiddleware:
             if message["type"] != "http.request":
                 break
             size += len(message.get("body", b""))
-            if size > self.max_bytes:
-                await self._too_large(scope, receive, send)
+            if size > max_bytes:
+                await self._too_large(scope, receive, send, max_bytes)
                 return
             if not message.get("more_body", False):
                 break
@@ -62,8 +71,8 @@ class BodyLimitMiddleware:
 
         await self.app(scope, replay, send)
 
-    async def _too_large(self, scope: Scope, receive: Receive, send: Send) -> None:
-        response = problem_response(413, f"the request body exceeds {self.max_bytes} bytes")
+    async def _too_large(self, scope: Scope, receive: Receive, send: Send, limit: int) -> None:
+        response = problem_response(413, f"the request body exceeds {limit} bytes")
         await response(scope, receive, send)
 
 

@@ -23,6 +23,22 @@ class GatewaySettings(CommonSettings):
     request_timeout_seconds: float = 10.0
     readiness_timeout_seconds: float = 2.0
     max_body_bytes: int = 1024 * 1024
+    # Uploads (POST /api/v1/files): their own size limit and the media types accepted.
+    max_upload_bytes: int = 25 * 1024 * 1024
+    upload_content_types: list[str] = [
+        "application/pdf",
+        "image/png",
+        "image/jpeg",
+        "image/tiff",
+        "text/plain",
+        "text/csv",
+        "application/zip",
+        "application/msword",
+        "application/vnd.openxmlformats-officedocument.wordprocessingml.document",
+        "application/vnd.ms-excel",
+        "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
+        "application/octet-stream",
+    ]
     # Every Retry-After the gateway sends when a dependency is down.
     retry_after_seconds: int = 5
 
