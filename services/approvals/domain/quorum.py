@@ -1,5 +1,6 @@
-"""When a step's decisions settle it: approvals reach the quorum, or rejections make the
-quorum unreachable."""
+"""When a step's decisions settle it. `any`: the first decision of the group settles the step
+either way (one person acts for the group); `all` and `majority`: approvals reach the quorum,
+or rejections make it unreachable."""
 
 from __future__ import annotations
 

@@ -172,6 +172,7 @@ async def test_a_wrong_or_incomplete_decision_is_refused(
     ("quorum", "votes", "outcome"),
     [
         ("any", ["approve"], "approved"),
+        ("any", ["reject"], "rejected"),
         ("all", ["approve", "approve", "reject"], "rejected"),
         ("majority", ["reject", "approve", "approve"], "approved"),
     ],

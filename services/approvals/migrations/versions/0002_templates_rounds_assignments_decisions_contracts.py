@@ -211,7 +211,9 @@ def upgrade() -> None:
         sa.Column("updated_at", sa.DateTime(timezone=True), nullable=True),
         schema="approvals",
     )
-    op.create_unique_constraint("uq_requests_workflow_id", "requests", ["workflow_id"], schema="approvals")
+    op.create_unique_constraint(
+        "uq_requests_workflow_id", "requests", ["workflow_id"], schema="approvals"
+    )
     # ### end Alembic commands ###
 
 
