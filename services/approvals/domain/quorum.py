@@ -19,7 +19,9 @@ def needed(quorum: str, approvers: int) -> int:
 
 
 def step_outcome(quorum: str, approvers: int, approvals: int, rejections: int) -> str | None:
-    """ "approved", "rejected", or None while the step is still open."""
+    """'approved', 'rejected', or None while the step is still open."""
+    if quorum == Quorum.ANY and rejections and not approvals:
+        return "rejected"
     need = needed(quorum, approvers)
     if approvals >= need:
         return "approved"
