@@ -323,7 +323,7 @@ def _emit(
     uow.emit(
         PendingEvent(
             type=f"approvals.contract.{what}",
-            subject=f"deal:{contract.deal_id}",
+            subject=f"deal/{contract.deal_id}",
             actor=str(actor_id or ""),
             data={
                 "contract_id": str(contract.id),

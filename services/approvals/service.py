@@ -74,7 +74,7 @@ class ApprovalsService:
             uow.emit(
                 PendingEvent(
                     type="approvals.template.saved",
-                    subject=f"template:{code}",
+                    subject=f"template/{code}",
                     data={"code": code, "version": template.version, "definition": definition},
                     actor=str(actor_id or ""),
                 )
@@ -252,7 +252,7 @@ class ApprovalsService:
             uow.emit(
                 PendingEvent(
                     type="approvals.decision.recorded",
-                    subject=f"deal:{request.deal_id}",
+                    subject=f"deal/{request.deal_id}",
                     actor=str(decision.actor_id or ""),
                     data={
                         "request_id": str(request.id),
@@ -311,7 +311,7 @@ class ApprovalsService:
             uow.emit(
                 PendingEvent(
                     type=f"approvals.request.{kind}",
-                    subject=f"deal:{request.deal_id}",
+                    subject=f"deal/{request.deal_id}",
                     data={
                         "request_id": str(request_id),
                         "deal_id": str(request.deal_id),

@@ -96,7 +96,7 @@ class FilesService:
             uow.emit(
                 PendingEvent(
                     type="deals.file.uploaded",
-                    subject=f"deal:{deal_id}",
+                    subject=f"deal/{deal_id}",
                     actor=str(actor_id or ""),
                     data={
                         "file_id": str(file_id),
