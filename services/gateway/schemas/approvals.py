@@ -54,7 +54,7 @@ class TemplateBody(Input):
     on_approve: OnApproveIn = OnApproveIn()
 
     def definition(self) -> dict[str, Any]:
-        return self.model_dump(exclude={"name"}, exclude_unset=False)
+        return self.model_dump(include={"steps", "on_reject", "on_approve"})
 
 
 class TemplateIn(TemplateBody):
