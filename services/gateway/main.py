@@ -21,11 +21,17 @@ from services.gateway.middleware import BodyLimitMiddleware, ObservabilityMiddle
 from services.gateway.routes import (
     auth,
     deals,
+    expenses,
     health,
+    invoices,
     lists,
     notifications,
+    payment_requests,
+    payment_schedule,
+    payments,
     pipelines,
     processes,
+    reports,
     tasks,
     users,
 )
@@ -40,6 +46,12 @@ TAGS = [
     {"name": "tasks", "description": "People's steps of processes, and plain tasks."},
     {"name": "notifications", "description": "The caller's notification feed."},
     {"name": "lists", "description": "Admin-editable lists."},
+    {
+        "name": "finance",
+        "description": "Invoices, the payment registry, payment requests, expenses and the "
+        "payment schedule. Amounts are decimal strings.",
+    },
+    {"name": "reports", "description": "Reports: deal margin per manager and period."},
     {"name": "health", "description": "Liveness, readiness and metrics."},
 ]
 
@@ -81,6 +93,8 @@ def create_app(
     app.add_middleware(ObservabilityMiddleware)  # outermost: it also sees the 413s
     for module in (auth, users, pipelines, deals, processes, tasks, notifications, lists):
         app.include_router(module.router)
+    for finance in (invoices, payments, payment_requests, expenses, payment_schedule, reports):
+        app.include_router(finance.router)
     app.include_router(health.router)
     return app
 

@@ -89,9 +89,9 @@ def check_new(
     problems: list[FieldProblem] = []
     counterparty, purpose = counterparty.strip(), purpose.strip()
     if kind is K.SUPPLIER_PAYMENT and not counterparty:
-        problems.append(FieldProblem("supplier", "is required"))
+        problems.append(FieldProblem("counterparty", "name the supplier"))
     if len(counterparty) > 300:
-        problems.append(FieldProblem("supplier", "must be at most 300 characters"))
+        problems.append(FieldProblem("counterparty", "must be at most 300 characters"))
     if not purpose or len(purpose) > 2000:
         problems.append(FieldProblem("purpose", "must be 1-2000 characters"))
     if due_date is None:
