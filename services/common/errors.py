@@ -53,6 +53,13 @@ class Unauthenticated(DomainError):
     code = "unauthenticated"
 
 
+class TooManyAttempts(DomainError):
+    """Refused for now (e.g. failed sign-ins over the limit); retry after a while."""
+
+    code = "too_many_attempts"
+    retry_after_seconds = 60
+
+
 @dataclass
 class ProblemDetails:
     """What crosses the wire in gRPC error details: a code and the field problems."""

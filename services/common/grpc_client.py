@@ -16,6 +16,7 @@ from services.common.errors import (
     FieldProblem,
     NotFound,
     PermissionDenied,
+    TooManyAttempts,
     Unauthenticated,
     ValidationFailed,
 )
@@ -73,6 +74,7 @@ def error_from_rpc(exc: grpc.aio.AioRpcError) -> Exception:
         grpc.StatusCode.ABORTED: Conflict,
         grpc.StatusCode.PERMISSION_DENIED: PermissionDenied,
         grpc.StatusCode.UNAUTHENTICATED: Unauthenticated,
+        grpc.StatusCode.RESOURCE_EXHAUSTED: TooManyAttempts,
         grpc.StatusCode.FAILED_PRECONDITION: DomainError,
     }
     kind = kinds.get(code)

@@ -23,6 +23,7 @@ from services.common.errors import (
     DomainError,
     NotFound,
     PermissionDenied,
+    TooManyAttempts,
     Unauthenticated,
     ValidationFailed,
 )
@@ -39,6 +40,7 @@ _STATUS: list[tuple[type[DomainError], grpc.StatusCode]] = [
     (Conflict, grpc.StatusCode.ABORTED),
     (PermissionDenied, grpc.StatusCode.PERMISSION_DENIED),
     (Unauthenticated, grpc.StatusCode.UNAUTHENTICATED),
+    (TooManyAttempts, grpc.StatusCode.RESOURCE_EXHAUSTED),
 ]
 
 

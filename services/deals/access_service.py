@@ -9,7 +9,7 @@ from datetime import datetime
 
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
-from services.common.access import Access, Level, Scope
+from services.common.access import Access, Level, Permission, Scope
 from services.common.db import UnitOfWork, utcnow
 from services.common.errors import FieldProblem, Unauthenticated, ValidationFailed
 from services.deals import access_repository as repo
@@ -19,6 +19,7 @@ from services.deals.domain.roles import (
     DEFAULT_ROLES,
     Effective,
     Role,
+    Visible,
     department_subtree,
     effective,
 )
@@ -41,6 +42,13 @@ class DealAccess:
     def sees(self, *, pipeline_id: int, responsible_id: int) -> bool:
         owners = self.owners_in(pipeline_id)
         return owners is None or responsible_id in owners
+
+    def visible(self) -> Visible:
+        """The owners whose deals the user sees, per pipeline, for a list query."""
+        return Visible(
+            default=self.owners[self.rights.visibility],
+            pipelines={p: self.owners[level] for p, level in self.rights.pipelines.items()},
+        )
 
 
 class AccessService:
@@ -98,6 +106,11 @@ class AccessService:
                 after=_role_json(role),
             )
         return role
+
+    async def require(self, actor_id: int | None, permission: Permission) -> None:
+        """PermissionDenied unless the actor has the permission (an internal call has all)."""
+        if actor_id is not None:
+            (await self.access_of(user_id=actor_id)).require(permission)
 
     async def access_of(self, *, user_id: int) -> Access:
         """A user's effective access; an unknown or inactive user has none."""

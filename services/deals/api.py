@@ -8,6 +8,7 @@ import grpc
 from dealflow.deals.v1 import deals_pb2 as pb
 from dealflow.deals.v1 import deals_pb2_grpc as pb_grpc
 
+from services.common.access import Permission
 from services.common.grpc_server import actor_id
 from services.common.ids import optional_id, parse_id
 from services.common.pagination import clamp_limit
@@ -15,30 +16,35 @@ from services.common.protoconv import from_struct
 from services.deals.access_api import AccessApi
 from services.deals.api_mappers import (
     deal_pb,
-    department_pb,
     entry_pb,
     field_pb,
     item_pb,
     list_pb,
     pipeline_pb,
-    user_pb,
     visit_pb,
 )
 from services.deals.domain.attributes import SETTABLE
+from services.deals.org_api import OrgApi
 from services.deals.repository import DealFilter
 from services.deals.service import DealsService
 
 Ctx: TypeAlias = grpc.aio.ServicerContext[Any, Any]
 
 
-class DealsApi(AccessApi, pb_grpc.DealsServiceServicer):  # type: ignore[misc]
+class DealsApi(AccessApi, OrgApi, pb_grpc.DealsServiceServicer):  # type: ignore[misc]
     def __init__(self, service: DealsService) -> None:
         self._service = service
         self._admin = service.admin
         self._access = service.access
+        self._org = service.org
+        self._auth = service.auth
+
+    async def _admin_only(self, context: Ctx) -> None:
+        await self._access.require(actor_id(context), Permission.ORG_ADMIN)
 
     # ---- pipelines ----
     async def CreatePipeline(self, request: pb.CreatePipelineRequest, context: Ctx) -> pb.Pipeline:
+        await self._admin_only(context)
         stages = [(s.name, s.semantic) for s in request.stages]
         return pipeline_pb(await self._service.create_pipeline(name=request.name, stages=stages))
 
@@ -53,6 +59,7 @@ class DealsApi(AccessApi, pb_grpc.DealsServiceServicer):  # type: ignore[misc]
         return pb.ListPipelinesResponse(pipelines=[pipeline_pb(p) for p in pipelines])
 
     async def AddStage(self, request: pb.AddStageRequest, context: Ctx) -> pb.Pipeline:
+        await self._admin_only(context)
         pipeline = await self._service.add_stage(
             pipeline_id=parse_id(request.pipeline_id, "pipeline_id"),
             name=request.stage.name,
@@ -62,6 +69,7 @@ class DealsApi(AccessApi, pb_grpc.DealsServiceServicer):  # type: ignore[misc]
         return pipeline_pb(pipeline)
 
     async def CreateField(self, request: pb.CreateFieldRequest, context: Ctx) -> pb.FieldDefinition:
+        await self._admin_only(context)
         definition = await self._service.create_field(
             pipeline_id=parse_id(request.pipeline_id, "pipeline_id"),
             code=request.code,
@@ -93,7 +101,11 @@ class DealsApi(AccessApi, pb_grpc.DealsServiceServicer):  # type: ignore[misc]
         return deal_pb(deal)
 
     async def GetDeal(self, request: pb.GetDealRequest, context: Ctx) -> pb.Deal:
-        return deal_pb(await self._service.get_deal(deal_id=parse_id(request.id, "id")))
+        return deal_pb(
+            await self._service.get_deal(
+                actor_id=actor_id(context), deal_id=parse_id(request.id, "id")
+            )
+        )
 
     async def ListDeals(self, request: pb.ListDealsRequest, context: Ctx) -> pb.ListDealsResponse:
         where = DealFilter(
@@ -103,7 +115,10 @@ class DealsApi(AccessApi, pb_grpc.DealsServiceServicer):  # type: ignore[misc]
             q=request.q,
         )
         page = await self._service.list_deals(
-            where=where, cursor=request.cursor, limit=clamp_limit(request.limit)
+            actor_id=actor_id(context),
+            where=where,
+            cursor=request.cursor,
+            limit=clamp_limit(request.limit),
         )
         return pb.ListDealsResponse(
             deals=[deal_pb(d) for d in page.items], next_cursor=page.next_cursor
@@ -142,6 +157,7 @@ class DealsApi(AccessApi, pb_grpc.DealsServiceServicer):  # type: ignore[misc]
         self, request: pb.GetTimelineRequest, context: Ctx
     ) -> pb.GetTimelineResponse:
         page = await self._service.timeline(
+            actor_id=actor_id(context),
             deal_id=parse_id(request.deal_id, "deal_id"),
             cursor=request.cursor,
             limit=clamp_limit(request.limit),
@@ -167,44 +183,13 @@ class DealsApi(AccessApi, pb_grpc.DealsServiceServicer):  # type: ignore[misc]
         self, request: pb.GetStageHistoryRequest, context: Ctx
     ) -> pb.GetStageHistoryResponse:
         visits, now = await self._service.stage_history(
-            deal_id=parse_id(request.deal_id, "deal_id")
+            actor_id=actor_id(context), deal_id=parse_id(request.deal_id, "deal_id")
         )
         return pb.GetStageHistoryResponse(visits=[visit_pb(v, v.seconds(now)) for v in visits])
 
-    # ---- org structure ----
-    async def CreateUser(self, request: pb.CreateUserRequest, context: Ctx) -> pb.User:
-        user = await self._admin.create_user(
-            email=request.email,
-            name=request.name,
-            password=request.password,
-            roles=list(request.roles),
-            department_id=optional_id(request.department_id, "department_id"),
-        )
-        return user_pb(user)
-
-    async def GetUser(self, request: pb.GetUserRequest, context: Ctx) -> pb.User:
-        return user_pb(await self._admin.get_user(user_id=parse_id(request.id, "id")))
-
-    async def Authenticate(self, request: pb.AuthenticateRequest, context: Ctx) -> pb.User:
-        user = await self._admin.authenticate(email=request.email, password=request.password)
-        return user_pb(user)
-
-    async def FindHead(self, request: pb.FindHeadRequest, context: Ctx) -> pb.User:
-        user_id = parse_id(request.user_id, "user_id")
-        return user_pb(await self._admin.find_head(user_id=user_id))
-
-    async def CreateDepartment(
-        self, request: pb.CreateDepartmentRequest, context: Ctx
-    ) -> pb.Department:
-        department = await self._admin.create_department(
-            name=request.name,
-            parent_id=optional_id(request.parent_id, "parent_id"),
-            head_id=optional_id(request.head_id, "head_id"),
-        )
-        return department_pb(department)
-
     # ---- admin lists ----
     async def CreateList(self, request: pb.CreateListRequest, context: Ctx) -> pb.AdminList:
+        await self._admin_only(context)
         columns = [(c.code, c.name, c.type) for c in request.columns]
         admin_list = await self._admin.create_list(
             code=request.code, name=request.name, columns=columns
@@ -228,12 +213,14 @@ class DealsApi(AccessApi, pb_grpc.DealsServiceServicer):  # type: ignore[misc]
         )
 
     async def CreateListItem(self, request: pb.CreateListItemRequest, context: Ctx) -> pb.ListItem:
+        await self._admin_only(context)
         item = await self._admin.create_list_item(
             code=request.code, values=from_struct(request.values)
         )
         return item_pb(item)
 
     async def UpdateListItem(self, request: pb.UpdateListItemRequest, context: Ctx) -> pb.ListItem:
+        await self._admin_only(context)
         item = await self._admin.update_list_item(
             code=request.code,
             item_id=parse_id(request.id, "id"),

@@ -91,6 +91,8 @@ def user_pb(u: User) -> pb.User:
         roles=list(u.roles),
         department_id=_id(u.department_id),
         active=u.active,
+        absent=u.absent,
+        substitute_id=_id(u.substitute_id),
     )
 
 

@@ -48,7 +48,7 @@ async def ensure_bootstrap_admin(service: DealsService, settings: Settings) -> N
     """Create the configured administrator unless that user exists already."""
     if not settings.admin_email:
         return
-    user = await service.admin.ensure_admin(
+    user = await service.org.ensure_admin(
         email=settings.admin_email, password=settings.admin_password.get_secret_value()
     )
     log.info("bootstrap admin ready", extra={"user_id": user.id})
@@ -57,7 +57,8 @@ async def ensure_bootstrap_admin(service: DealsService, settings: Settings) -> N
 async def start_server(
     service: DealsService, *, host: str = "127.0.0.1", port: int = 0
 ) -> tuple[grpc.aio.Server, int]:
-    """The service in process, for tests."""
+    """The service in process, for tests (with the default roles, as at start-up)."""
+    await service.access.ensure_default_roles()
     return await start_in_process(lambda server: register(server, service), host=host, port=port)
 
 

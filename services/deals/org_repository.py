@@ -20,6 +20,8 @@ _USER_COLUMNS = (
     users.c.roles,
     users.c.department_id,
     users.c.active,
+    users.c.absent,
+    users.c.substitute_id,
 )
 
 
@@ -83,7 +85,67 @@ async def first_with_role(conn: AsyncConnection, role: str, *, besides: int) -> 
 
 
 def _user(row: Any) -> User:
-    return User(row.id, row.email, row.name, tuple(row.roles), row.department_id, row.active)
+    return User(
+        row.id,
+        row.email,
+        row.name,
+        tuple(row.roles),
+        row.department_id,
+        row.active,
+        row.absent,
+        row.substitute_id,
+    )
+
+
+async def get_user_for_update(conn: AsyncConnection, user_id: int) -> User | None:
+    query = sa.select(*_USER_COLUMNS).where(users.c.id == user_id).with_for_update()
+    row = (await conn.execute(query)).first()
+    return _user(row) if row else None
+
+
+async def save_user(conn: AsyncConnection, user: User, *, password_hash: str | None = None) -> None:
+    values: dict[str, Any] = {
+        "name": user.name,
+        "roles": list(user.roles),
+        "department_id": user.department_id,
+        "active": user.active,
+        "absent": user.absent,
+        "substitute_id": user.substitute_id,
+    }
+    if password_hash is not None:
+        values["password_hash"] = password_hash
+    await conn.execute(users.update().where(users.c.id == user.id).values(**values))
+
+
+async def find_users(
+    conn: AsyncConnection,
+    *,
+    role: str,
+    department_ids: set[int] | None,
+    include_inactive: bool,
+    q: str,
+    before_id: int | None,
+    limit: int,
+) -> list[User]:
+    """Users newest first, filtered."""
+    query = sa.select(*_USER_COLUMNS).order_by(users.c.id.desc()).limit(limit)
+    if role:
+        query = query.where(users.c.roles.any_() == role)
+    if department_ids is not None:
+        query = query.where(users.c.department_id.in_(department_ids))
+    if not include_inactive:
+        query = query.where(users.c.active)
+    if q:
+        needle = q.lower()
+        query = query.where(
+            sa.or_(
+                sa.func.lower(users.c.name).contains(needle, autoescape=True),
+                sa.func.lower(users.c.email).contains(needle, autoescape=True),
+            )
+        )
+    if before_id is not None:
+        query = query.where(users.c.id < before_id)
+    return [_user(r) for r in (await conn.execute(query)).all()]
 
 
 # ---- departments ----
@@ -108,6 +170,14 @@ async def department_exists(conn: AsyncConnection, department_id: int) -> bool:
 async def all_departments(conn: AsyncConnection) -> dict[int, Department]:
     rows = (await conn.execute(sa.select(departments))).all()
     return {r.id: _department(r) for r in rows}
+
+
+async def save_department(conn: AsyncConnection, department: Department) -> None:
+    await conn.execute(
+        departments.update()
+        .where(departments.c.id == department.id)
+        .values(name=department.name, parent_id=department.parent_id, head_id=department.head_id)
+    )
 
 
 def _department(row: sa.Row[Any]) -> Department:

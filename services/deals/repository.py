@@ -20,6 +20,7 @@ from services.deals.domain.pipelines import (
     Stage,
     StageDraft,
 )
+from services.deals.domain.roles import Visible
 from services.deals.tables import (
     deals,
     field_definitions,
@@ -195,6 +196,7 @@ class DealFilter:
     stage_id: int | None = None
     responsible_id: int | None = None
     q: str = ""
+    visible: Visible | None = None  # None: every deal (an internal caller)
 
 
 async def list_deals(
@@ -208,6 +210,8 @@ async def list_deals(
         query = query.where(deals.c.stage_id == where.stage_id)
     if where.responsible_id is not None:
         query = query.where(deals.c.responsible_id == where.responsible_id)
+    if where.visible is not None:
+        query = query.where(visible_condition(where.visible))
     if where.q.strip():
         escaped = where.q.strip().replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
         pattern = f"%{escaped}%"
@@ -221,6 +225,28 @@ async def list_deals(
     if before_id is not None:
         query = query.where(deals.c.id < before_id)
     return [_deal(row) for row in (await conn.execute(query)).all()]
+
+
+def visible_condition(visible: Visible) -> sa.ColumnElement[bool]:
+    """SQL for "the user sees this deal": by owner, with per-pipeline rules first."""
+
+    def owned_by(owners: frozenset[int] | None) -> sa.ColumnElement[bool]:
+        if owners is None:
+            return sa.true()
+        if not owners:
+            return sa.false()
+        return deals.c.responsible_id.in_(sorted(owners))
+
+    if not visible.pipelines:
+        return owned_by(visible.default)
+    ruled = sorted(visible.pipelines)
+    return sa.or_(
+        sa.and_(deals.c.pipeline_id.not_in(ruled), owned_by(visible.default)),
+        *(
+            sa.and_(deals.c.pipeline_id == pipeline_id, owned_by(owners))
+            for pipeline_id, owners in visible.pipelines.items()
+        ),
+    )
 
 
 def _deal(row: sa.Row[Any]) -> Deal:

@@ -3,17 +3,26 @@
 from __future__ import annotations
 
 from collections.abc import Callable
+from dataclasses import replace
 from datetime import datetime
 from typing import Any
 
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
+from services.common.access import Permission
 from services.common.db import UnitOfWork, utcnow
-from services.common.errors import Conflict, FieldProblem, NotFound, ValidationFailed
+from services.common.errors import (
+    Conflict,
+    FieldProblem,
+    NotFound,
+    PermissionDenied,
+    ValidationFailed,
+)
 from services.common.pagination import Page, decode_cursor
 from services.deals import history_repository, org_repository, repository
-from services.deals.access_service import AccessService
+from services.deals.access_service import AccessService, DealAccess, deal_access
 from services.deals.admin_service import AdminService
+from services.deals.auth_service import AuthService
 from services.deals.domain.deals import Deal, new_deal
 from services.deals.domain.events import DealCreated, DealStageChanged, DealUpdated
 from services.deals.domain.history import StageVisit, TimelineEntry, check_entry
@@ -27,10 +36,12 @@ from services.deals.domain.pipelines import (
     stage_draft,
 )
 from services.deals.events import to_pending
+from services.deals.org_service import OrgService
 from services.deals.repository import DealFilter
 from services.deals.tables import outbox
 
 Clock = Callable[[], datetime]
+_REASSIGN = "your role may not make someone else responsible for a deal"
 
 
 class DealsService:
@@ -39,6 +50,8 @@ class DealsService:
         self._now = clock
         self.admin = AdminService(engine, clock=clock)
         self.access = AccessService(engine, clock=clock)
+        self.org = OrgService(engine, clock=clock)
+        self.auth = AuthService(engine, clock=clock)
 
     def _uow(self) -> UnitOfWork:
         return UnitOfWork(self._engine, outbox)
@@ -129,6 +142,13 @@ class DealsService:
             raise ValidationFailed(FieldProblem("responsible_id", "is required"))
         now = self._now()
         async with self._uow() as uow:
+            guard = await _guard(uow.conn, actor_id)
+            if guard is not None:
+                guard.access.require(Permission.DEALS_CREATE, "your role may not create deals")
+                if responsible != actor_id:
+                    guard.access.require(Permission.DEALS_REASSIGN, _REASSIGN)
+                if stage_id is not None and not guard.rights.may_move_into(pipeline_id, stage_id):
+                    raise PermissionDenied("your role may not put deals in this stage")
             pipeline = await _pipeline(uow.conn, pipeline_id)
             await _require_user(uow.conn, responsible)
             deal = new_deal(
@@ -151,15 +171,20 @@ class DealsService:
             await _record(uow, deal, now)
             return deal
 
-    async def get_deal(self, *, deal_id: int) -> Deal:
-        """One deal."""
+    async def get_deal(self, *, actor_id: int | None, deal_id: int) -> Deal:
+        """One deal the actor sees."""
         async with self._engine.connect() as conn:
-            return _found(await repository.get_deal(conn, deal_id), deal_id)
+            return await _visible_deal(conn, actor_id, deal_id)
 
-    async def list_deals(self, *, where: DealFilter, cursor: str, limit: int) -> Page[Deal]:
-        """Deals newest first, filtered, one page at a time."""
+    async def list_deals(
+        self, *, actor_id: int | None, where: DealFilter, cursor: str, limit: int
+    ) -> Page[Deal]:
+        """Deals the actor sees, newest first, filtered, one page at a time."""
         before = decode_cursor(cursor) if cursor else None
         async with self._engine.connect() as conn:
+            guard = await _guard(conn, actor_id)
+            if guard is not None:
+                where = replace(where, visible=guard.visible())
             rows = await repository.list_deals(conn, where, before_id=before, limit=limit + 1)
         return Page.of(rows, limit, key=lambda d: d.id)
 
@@ -175,7 +200,12 @@ class DealsService:
         """Change the named attributes and merge custom fields (None clears one)."""
         now = self._now()
         async with self._uow() as uow:
-            deal = _found(await repository.get_deal(uow.conn, deal_id, for_update=True), deal_id)
+            deal = await _visible_deal(uow.conn, actor_id, deal_id, for_update=True)
+            guard = await _guard(uow.conn, actor_id)
+            if guard is not None:
+                guard.access.require(Permission.DEALS_EDIT, "your role may not change deals")
+                if changes.get("responsible_id", deal.responsible_id) != deal.responsible_id:
+                    guard.access.require(Permission.DEALS_REASSIGN, _REASSIGN)
             pipeline = await _pipeline(uow.conn, deal.pipeline_id)
             responsible = changes.get("responsible_id")
             if isinstance(responsible, int) and responsible != deal.responsible_id:
@@ -206,7 +236,12 @@ class DealsService:
         """Move a deal to a stage of its pipeline, or of `pipeline_id`."""
         now = self._now()
         async with self._uow() as uow:
-            deal = _found(await repository.get_deal(uow.conn, deal_id, for_update=True), deal_id)
+            deal = await _visible_deal(uow.conn, actor_id, deal_id, for_update=True)
+            guard = await _guard(uow.conn, actor_id)
+            if guard is not None:
+                guard.access.require(Permission.DEALS_MOVE, "your role may not move deals")
+                if not guard.rights.may_move_into(pipeline_id or deal.pipeline_id, stage_id):
+                    raise PermissionDenied("your role may not move deals into this stage")
             current = await _pipeline(uow.conn, deal.pipeline_id)
             target = current
             if pipeline_id is not None and pipeline_id != current.id:
@@ -228,11 +263,13 @@ class DealsService:
             return deal
 
     # ---- history ----
-    async def timeline(self, *, deal_id: int, cursor: str, limit: int) -> Page[TimelineEntry]:
+    async def timeline(
+        self, *, actor_id: int | None, deal_id: int, cursor: str, limit: int
+    ) -> Page[TimelineEntry]:
         """A deal's timeline, newest first."""
         before = decode_cursor(cursor) if cursor else None
         async with self._engine.connect() as conn:
-            _found(await repository.get_deal(conn, deal_id), deal_id)
+            await _visible_deal(conn, actor_id, deal_id)
             rows = await history_repository.list_entries(
                 conn, deal_id, before_id=before, limit=limit + 1
             )
@@ -253,7 +290,7 @@ class DealsService:
         kind = kind or "note"
         check_entry(kind, text, idempotency_key)
         async with self._uow() as uow:
-            _found(await repository.get_deal(uow.conn, deal_id), deal_id)
+            await _visible_deal(uow.conn, actor_id, deal_id)
             entry = await history_repository.add_entry(
                 uow.conn,
                 deal_id=deal_id,
@@ -270,15 +307,36 @@ class DealsService:
                     raise Conflict("this idempotency key was used for another deal")
             return entry
 
-    async def stage_history(self, *, deal_id: int) -> tuple[list[StageVisit], datetime]:
+    async def stage_history(
+        self, *, actor_id: int | None, deal_id: int
+    ) -> tuple[list[StageVisit], datetime]:
         """The deal's visits to stages, oldest first, and the time they were measured at."""
         async with self._engine.connect() as conn:
-            _found(await repository.get_deal(conn, deal_id), deal_id)
+            await _visible_deal(conn, actor_id, deal_id)
             return await history_repository.stage_visits(conn, deal_id), self._now()
 
 
 async def _pipeline(conn: AsyncConnection, pipeline_id: int) -> Pipeline:
     return require_pipeline(await repository.get_pipeline(conn, pipeline_id), pipeline_id)
+
+
+async def _guard(conn: AsyncConnection, actor_id: int | None) -> DealAccess | None:
+    """The actor's access to deals; None for an internal call, which may do anything."""
+    return None if actor_id is None else await deal_access(conn, actor_id)
+
+
+async def _visible_deal(
+    conn: AsyncConnection, actor_id: int | None, deal_id: int, *, for_update: bool = False
+) -> Deal:
+    """The deal, or NotFound when it does not exist or the actor does not see it (the same
+    answer, so that nobody learns of deals they may not see)."""
+    deal = _found(await repository.get_deal(conn, deal_id, for_update=for_update), deal_id)
+    guard = await _guard(conn, actor_id)
+    if guard is not None and not guard.sees(
+        pipeline_id=deal.pipeline_id, responsible_id=deal.responsible_id
+    ):
+        raise NotFound(f"deal {deal_id} not found")
+    return deal
 
 
 def _found(deal: Deal | None, deal_id: int) -> Deal:

@@ -1,30 +1,53 @@
-"""Bearer tokens: HS256 JWTs carrying the user id and roles, issued after the deals
-service checked the password."""
+"""Bearer credentials: short-lived HS256 access JWTs bound to a session (signed in with a
+password, refreshed with a rotating refresh token, ended by logout), and API tokens for
+integrations. Either way the caller becomes a `Principal` whose rights come from the deals
+service, checked again every few seconds so that a logout, a revocation or a role change
+takes effect at once."""
 
 from __future__ import annotations
 
+import hashlib
+import time
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import jwt
 
+from services.common.access import Permission
 from services.gateway.problems import unauthenticated
 
 ALGORITHM = "HS256"
 ISSUER = "dealflow-gateway"
+API_TOKEN_PREFIX = "dfk_"
+READ_METHODS = frozenset({"GET", "HEAD", "OPTIONS"})
 
 
 @dataclass(frozen=True)
 class Principal:
-    """Who is calling: the user id every gRPC call carries as actor, and their roles."""
+    """Who is calling: the user id every gRPC call carries as actor, their roles and
+    permissions, the session (for logout) and the scopes of an API token."""
 
     id: int
     roles: frozenset[str]
+    permissions: frozenset[str] = frozenset()
+    session_id: str = ""
+    scopes: frozenset[str] = frozenset({"read", "write"})
 
     @property
     def is_admin(self) -> bool:
-        return "admin" in self.roles
+        return str(Permission.ORG_ADMIN) in self.permissions
+
+    def can(self, permission: Permission) -> bool:
+        return str(permission) in self.permissions
+
+
+@dataclass(frozen=True)
+class Claims:
+    user_id: int
+    session_id: str
+    roles: frozenset[str]
 
 
 def issue_token(
@@ -33,6 +56,7 @@ def issue_token(
     issued = now or datetime.now(UTC)
     claims: dict[str, Any] = {
         "sub": str(principal.id),
+        "sid": principal.session_id,
         "roles": sorted(principal.roles),
         "iss": ISSUER,
         "iat": issued,
@@ -41,8 +65,8 @@ def issue_token(
     return jwt.encode(claims, secret, algorithm=ALGORITHM)
 
 
-def decode_token(token: str, *, secret: str) -> Principal:
-    """The principal of a valid token; a 401 problem for anything else."""
+def decode_token(token: str, *, secret: str) -> Claims:
+    """The claims of a valid access token; a 401 problem for anything else."""
     try:
         claims = jwt.decode(
             token,
@@ -55,7 +79,40 @@ def decode_token(token: str, *, secret: str) -> Principal:
         raise unauthenticated("the token has expired") from None
     except jwt.InvalidTokenError:
         raise unauthenticated("the token is not valid") from None
-    sub, roles = claims.get("sub"), claims.get("roles", [])
-    if not isinstance(sub, str) or not sub.isdigit() or not isinstance(roles, list):
+    sub, roles, sid = claims.get("sub"), claims.get("roles", []), claims.get("sid", "")
+    if (
+        not isinstance(sub, str)
+        or not sub.isdigit()
+        or not isinstance(roles, list)
+        or not isinstance(sid, str)
+    ):
         raise unauthenticated("the token is not valid")
-    return Principal(id=int(sub), roles=frozenset(str(r) for r in roles))
+    return Claims(int(sub), sid, frozenset(str(r) for r in roles))
+
+
+Resolve = Callable[[], Awaitable[Principal]]
+
+
+class PrincipalCache:
+    """Principals by credential for `ttl` seconds, so that every request does not ask the
+    deals service again; `forget` drops one at once (logout on this replica)."""
+
+    def __init__(self, ttl: float, clock: Callable[[], float] = time.monotonic) -> None:
+        self._ttl = ttl
+        self._clock = clock
+        self._items: dict[str, tuple[float, Principal]] = {}
+
+    async def get(self, credential: str, resolve: Resolve) -> Principal:
+        key = hashlib.sha256(credential.encode()).hexdigest()
+        now = self._clock()
+        hit = self._items.get(key)
+        if hit is not None and now - hit[0] < self._ttl:
+            return hit[1]
+        principal = await resolve()
+        if len(self._items) > 50_000:
+            self._items.clear()
+        self._items[key] = (now, principal)
+        return principal
+
+    def forget(self, credential: str) -> None:
+        self._items.pop(hashlib.sha256(credential.encode()).hexdigest(), None)

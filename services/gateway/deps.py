@@ -6,12 +6,21 @@ from __future__ import annotations
 from collections.abc import Awaitable, Callable, Mapping, Sequence
 from typing import Annotated, Any, Protocol, cast
 
+from dealflow.deals.v1 import access_pb2
 from fastapi import Depends, Request
 from fastapi.security import OAuth2PasswordBearer
 from temporalio.client import Client
 
+from services.common.errors import Unauthenticated
 from services.common.grpc_client import call
-from services.gateway.auth import Principal, decode_token
+from services.gateway.auth import (
+    API_TOKEN_PREFIX,
+    READ_METHODS,
+    Claims,
+    Principal,
+    PrincipalCache,
+    decode_token,
+)
 from services.gateway.clients import Clients
 from services.gateway.problems import Problem, unauthenticated
 from services.gateway.settings import GatewaySettings
@@ -72,11 +81,65 @@ AppClients = Annotated[Clients, Depends(get_clients)]
 
 
 async def current_user(
-    settings: Settings, token: Annotated[str | None, Depends(_bearer)]
+    request: Request,
+    settings: Settings,
+    clients: AppClients,
+    token: Annotated[str | None, Depends(_bearer)],
 ) -> Principal:
+    """The caller of a bearer access token or API token, with their current rights; an API
+    token without the write scope may only read."""
     if not token:
         raise unauthenticated("a bearer token is required")
-    return decode_token(token, secret=settings.jwt_secret.get_secret_value())
+    cache = principal_cache(request)
+    timeout = settings.request_timeout_seconds
+    if token.startswith(API_TOKEN_PREFIX):
+        principal = await cache.get(token, lambda: _api_token_principal(clients, token, timeout))
+    else:
+        claims = decode_token(token, secret=settings.jwt_secret.get_secret_value())
+        principal = await cache.get(token, lambda: _session_principal(clients, claims, timeout))
+    if request.method not in READ_METHODS and "write" not in principal.scopes:
+        raise Problem(403, "this API token may only read")
+    return principal
+
+
+def principal_cache(request: Request) -> PrincipalCache:
+    return cast(PrincipalCache, request.app.state.principals)
+
+
+async def _session_principal(clients: Clients, claims: Claims, timeout: float) -> Principal:
+    request = access_pb2.GetAccessRequest(user_id=str(claims.user_id), session_id=claims.session_id)
+    try:
+        access = await call(clients.deals.GetAccess, request, timeout=timeout)
+    except Unauthenticated as exc:
+        raise unauthenticated(exc.message) from None
+    return Principal(
+        id=claims.user_id,
+        roles=frozenset(access.roles),
+        permissions=frozenset(access.permissions),
+        session_id=claims.session_id,
+    )
+
+
+async def _api_token_principal(clients: Clients, token: str, timeout: float) -> Principal:
+    try:
+        found = await call(
+            clients.deals.VerifyApiToken,
+            access_pb2.VerifyApiTokenRequest(token=token),
+            timeout=timeout,
+        )
+        access = await call(
+            clients.deals.GetAccess,
+            access_pb2.GetAccessRequest(user_id=found.user_id),
+            timeout=timeout,
+        )
+    except Unauthenticated as exc:
+        raise unauthenticated(exc.message) from None
+    return Principal(
+        id=int(found.user_id),
+        roles=frozenset(access.roles),
+        permissions=frozenset(access.permissions),
+        scopes=frozenset(found.scopes),
+    )
 
 
 CurrentUser = Annotated[Principal, Depends(current_user)]

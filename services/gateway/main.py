@@ -15,6 +15,7 @@ from services.common.logging import configure_logging
 from services.common.metrics import serve_metrics
 from services.common.tracing import instrument_grpc_client, setup_tracing
 from services.gateway import problems
+from services.gateway.auth import PrincipalCache
 from services.gateway.clients import Clients, open_clients
 from services.gateway.deps import ProcessApi
 from services.gateway.middleware import BodyLimitMiddleware, ObservabilityMiddleware
@@ -26,6 +27,7 @@ from services.gateway.routes import (
     invoices,
     lists,
     notifications,
+    org,
     payment_requests,
     payment_schedule,
     payments,
@@ -39,7 +41,8 @@ from services.gateway.settings import GatewaySettings
 
 TAGS = [
     {"name": "auth", "description": "Bearer tokens (OAuth2 password flow)."},
-    {"name": "users", "description": "Users; admins create them."},
+    {"name": "users", "description": "Users; admins create and change them."},
+    {"name": "org", "description": "Departments, roles and the audit log."},
     {"name": "pipelines", "description": "Pipelines, stages and custom fields (admin)."},
     {"name": "deals", "description": "Deals, their moves, timeline and stage history."},
     {"name": "processes", "description": "Long-running processes of a deal (Temporal)."},
@@ -87,12 +90,14 @@ def create_app(
     app.state.settings = settings
     app.state.clients = clients
     app.state.processes = processes_api
+    app.state.principals = PrincipalCache(settings.auth_cache_seconds)
     problems.install(app, retry_after_seconds=settings.retry_after_seconds)
     problems.document_problems(app)
     app.add_middleware(BodyLimitMiddleware, max_bytes=settings.max_body_bytes)
     app.add_middleware(ObservabilityMiddleware)  # outermost: it also sees the 413s
-    for module in (auth, users, pipelines, deals, processes, tasks, notifications, lists):
+    for module in (auth, users, org, pipelines, deals, processes, tasks, notifications, lists):
         app.include_router(module.router)
+    app.include_router(auth.tokens)
     for finance in (invoices, payments, payment_requests, expenses, payment_schedule, reports):
         app.include_router(finance.router)
     app.include_router(health.router)

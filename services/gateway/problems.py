@@ -22,6 +22,7 @@ from services.common.errors import (
     FieldProblem,
     NotFound,
     PermissionDenied,
+    TooManyAttempts,
     Unauthenticated,
     ValidationFailed,
 )
@@ -132,6 +133,7 @@ _DOMAIN_STATUS: list[tuple[type[DomainError], int]] = [
     (Conflict, 409),
     (PermissionDenied, 403),
     (Unauthenticated, 401),
+    (TooManyAttempts, 429),
 ]
 
 
@@ -172,6 +174,8 @@ def install(app: FastAPI, *, retry_after_seconds: int) -> None:
         status = status_for(exc)
         problems = exc.problems if isinstance(exc, ValidationFailed) else []
         headers = {"WWW-Authenticate": "Bearer"} if status == 401 else None
+        if isinstance(exc, TooManyAttempts):
+            headers = {"Retry-After": str(exc.retry_after_seconds)}
         return problem_response(status, exc.message, errors=problems, headers=headers)
 
     async def on_unavailable(request: Request, exc: Exception) -> JSONResponse:

@@ -16,7 +16,10 @@ class GatewaySettings(CommonSettings):
     port: int = 8000
     # Required: a signing secret baked into code would sign tokens anyone can forge.
     jwt_secret: SecretStr
-    access_token_minutes: int = 30
+    access_token_minutes: int = 15
+    # How long a checked credential is trusted before the deals service is asked again:
+    # the longest a logout, a revoked API token or a role change waits to take effect.
+    auth_cache_seconds: float = 2.0
     request_timeout_seconds: float = 10.0
     readiness_timeout_seconds: float = 2.0
     max_body_bytes: int = 1024 * 1024

@@ -24,6 +24,24 @@ class User:
     roles: tuple[str, ...]
     department_id: int | None
     active: bool
+    absent: bool = False
+    substitute_id: int | None = None
+
+    def stand_in(self) -> int:
+        """Who acts for this user now: the substitute while the user is absent."""
+        return self.substitute_id if self.absent and self.substitute_id else self.id
+
+    def audit(self) -> dict[str, object]:
+        """The user as the audit log keeps it (never the password)."""
+        return {
+            "email": self.email,
+            "name": self.name,
+            "roles": list(self.roles),
+            "department_id": self.department_id,
+            "active": self.active,
+            "absent": self.absent,
+            "substitute_id": self.substitute_id,
+        }
 
 
 @dataclass(frozen=True)
@@ -68,6 +86,43 @@ def new_user(*, email: str, name: str, password: str, roles: list[str]) -> NewUs
     if problems:
         raise ValidationFailed(problems)
     return NewUser(email, name, password, clean_roles)
+
+
+def clean_roles(roles: list[str], field: str = "roles") -> tuple[str, ...]:
+    cleaned = tuple(dict.fromkeys(r.strip() for r in roles))
+    problems = [FieldProblem(field, "a user needs at least one role")] if not cleaned else []
+    for i, role in enumerate(cleaned):
+        if not _ROLE.match(role):
+            problems.append(FieldProblem(f"{field}[{i}]", "must match ^[a-z][a-z0-9_]{0,62}$"))
+    if problems:
+        raise ValidationFailed(problems)
+    return cleaned
+
+
+def check_password(password: str) -> None:
+    if not MIN_PASSWORD <= len(password) <= MAX_PASSWORD:
+        raise ValidationFailed(
+            FieldProblem("password", f"must be {MIN_PASSWORD} to {MAX_PASSWORD} characters")
+        )
+
+
+def check_name(name: str) -> str:
+    name = name.strip()
+    if not name or len(name) > 300:
+        raise ValidationFailed(FieldProblem("name", "must be 1 to 300 characters"))
+    return name
+
+
+def creates_cycle(department_id: int, parent_id: int, parents: Mapping[int, int | None]) -> bool:
+    """Whether hanging `department_id` under `parent_id` would make a loop."""
+    seen: set[int] = set()
+    current: int | None = parent_id
+    while current is not None and current not in seen:
+        if current == department_id:
+            return True
+        seen.add(current)
+        current = parents.get(current)
+    return False
 
 
 def new_department_name(name: str) -> str:

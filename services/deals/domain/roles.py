@@ -193,3 +193,11 @@ def department_subtree(root: int, parents: Mapping[int, int | None]) -> set[int]
         found.add(current)
         stack.extend(children.get(current, ()))
     return found
+
+
+@dataclass(frozen=True)
+class Visible:
+    """Whose deals a list may show: `default` owners, or per pipeline (None: everyone's)."""
+
+    default: frozenset[int] | None
+    pipelines: Mapping[int, frozenset[int] | None]

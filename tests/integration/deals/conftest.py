@@ -27,9 +27,7 @@ async def engine(database_url: str) -> AsyncIterator[AsyncEngine]:
 
 @pytest.fixture(scope="module")
 async def service(engine: AsyncEngine) -> DealsService:
-    service = DealsService(engine)
-    await service.access.ensure_default_roles()
-    return service
+    return DealsService(engine)
 
 
 @pytest.fixture(scope="module")

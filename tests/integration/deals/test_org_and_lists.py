@@ -67,7 +67,7 @@ async def test_create_user_rules(stub: Stub) -> None:
 
 
 async def test_find_head(stub: Stub, admin: pb.User) -> None:
-    chief = await new_user(stub, "director")
+    chief = await new_user(stub, "ceo")
     company = await call(
         stub.CreateDepartment, pb.CreateDepartmentRequest(name="Company", head_id=chief.id)
     )
@@ -104,7 +104,9 @@ async def test_bootstrap_admin_is_created_once(service: DealsService) -> None:
     )
     await ensure_bootstrap_admin(service, settings)
     await ensure_bootstrap_admin(service, settings)
-    user = await service.admin.authenticate(email="boot@example.com", password="bootstrap-secret")
+    user = await service.auth.authenticate(
+        email="boot@example.com", password="bootstrap-secret", client_address="test"
+    )
     assert user.roles == ("admin",)
 
 

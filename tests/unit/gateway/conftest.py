@@ -9,9 +9,10 @@ from typing import Any
 
 import httpx
 import pytest
-from dealflow.deals.v1 import deals_pb2
+from dealflow.deals.v1 import access_pb2, deals_pb2
 from fastapi import FastAPI
 
+from services.common.access import Permission
 from services.gateway.auth import Principal, issue_token
 from services.gateway.clients import Clients, TemporalConnection
 from services.gateway.main import create_app
@@ -51,6 +52,10 @@ class FakeStub:
 
     def called(self, name: str) -> list[Call]:
         return [c for c in self.calls if c.method == name]
+
+    def business_calls(self) -> list[Call]:
+        """Calls other than the access check every authenticated request makes."""
+        return [c for c in self.calls if c.method != "GetAccess"]
 
 
 class FakeHandle:
@@ -102,14 +107,36 @@ class World:
     probes: dict[str, Any]
     settings: GatewaySettings
 
+    admins: set[int] = field(default_factory=set)
+
     def token(self, user_id: int = USER_ID, roles: frozenset[str] = frozenset()) -> str:
         return issue_token(
-            Principal(user_id, roles), secret=SECRET, minutes=self.settings.access_token_minutes
+            Principal(user_id, roles, session_id=f"s{user_id}"),
+            secret=SECRET,
+            minutes=self.settings.access_token_minutes,
         )
 
     def auth(self, user_id: int = USER_ID, *, admin: bool = False) -> dict[str, str]:
-        roles = frozenset({"admin"}) if admin else frozenset({"sales"})
+        if admin:
+            self.admins.add(user_id)
+        roles = frozenset({"admin"}) if admin else frozenset({"manager"})
         return {"Authorization": f"Bearer {self.token(user_id, roles)}"}
+
+    def access(self, request: Any) -> Any:
+        """What the deals service would answer to GetAccess: admins have every permission,
+        others a manager's."""
+        admin = int(request.user_id) in self.admins
+        permissions = (
+            [str(p) for p in Permission]
+            if admin
+            else ["deals.create", "deals.edit", "deals.move", "files.upload"]
+        )
+        return access_pb2.Access(
+            user_id=request.user_id,
+            roles=["admin"] if admin else ["manager"],
+            sees_everyone=admin,
+            permissions=permissions,
+        )
 
 
 @pytest.fixture
@@ -135,7 +162,9 @@ async def world(settings: GatewaySettings) -> AsyncIterator[World]:
     app = create_app(settings, clients=clients, processes_api=processes)
     transport = httpx.ASGITransport(app=app, raise_app_exceptions=False)
     async with httpx.AsyncClient(transport=transport, base_url="http://gw") as http:
-        yield World(app, http, deals, notifications, temporal, processes, probes, settings)
+        world = World(app, http, deals, notifications, temporal, processes, probes, settings)
+        deals.answers["GetAccess"] = world.access
+        yield world
 
 
 def deal_msg(**overrides: Any) -> Any:

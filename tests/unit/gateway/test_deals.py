@@ -45,7 +45,7 @@ async def test_unknown_body_field_is_refused(world: World) -> None:
     assert reply.status_code == 422
     assert reply.headers["content-type"] == "application/problem+json"
     assert [e["field"] for e in reply.json()["errors"]] == ["colour"]
-    assert world.deals.calls == []
+    assert world.deals.business_calls() == []
 
 
 async def test_malformed_json_is_a_422_problem(world: World) -> None:
@@ -136,7 +136,7 @@ async def test_patch_without_if_match_is_428(world: World) -> None:
 
     assert reply.status_code == 428
     assert "If-Match required" in reply.json()["detail"]
-    assert world.deals.calls == []
+    assert world.deals.business_calls() == []
 
 
 async def test_patch_with_unreadable_if_match_is_422(world: World) -> None:

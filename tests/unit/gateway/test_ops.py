@@ -69,7 +69,7 @@ async def test_oversized_body_is_413(world: World) -> None:
 
     assert reply.status_code == 413
     assert reply.headers["content-type"] == "application/problem+json"
-    assert world.deals.calls == []
+    assert world.deals.business_calls() == []
 
 
 async def test_oversized_chunked_body_is_413(world: World) -> None:
