@@ -14,6 +14,7 @@ from typing import Any
 
 import grpc
 from dealflow.deals.v1 import deals_pb2_grpc
+from dealflow.finance.v1 import finance_pb2_grpc
 from dealflow.notifications.v1 import notifications_pb2_grpc
 from grpc_health.v1 import health_pb2, health_pb2_grpc
 from temporalio.client import Client
@@ -83,6 +84,7 @@ class Clients:
     temporal: TemporalConnection
     probes: dict[str, Probe] = field(default_factory=dict)
     channels: list[grpc.aio.Channel] = field(default_factory=list)
+    finance: Any = None
 
     async def close(self) -> None:
         await self.temporal.close()
@@ -123,4 +125,5 @@ def open_clients(settings: GatewaySettings) -> Clients:
         temporal=temporal,
         probes=probes,
         channels=list(channels.values()),
+        finance=finance_pb2_grpc.FinanceServiceStub(channels["finance"]),
     )

@@ -169,6 +169,10 @@ def _notifications(user: CurrentUser, clients: AppClients, settings: Settings) -
     return BoundStub(clients.notifications, actor=user.id, timeout=settings.request_timeout_seconds)
 
 
+def _finance(user: CurrentUser, clients: AppClients, settings: Settings) -> BoundStub:
+    return BoundStub(clients.finance, actor=user.id, timeout=settings.request_timeout_seconds)
+
+
 def _temporal(clients: AppClients) -> Client:
     return clients.temporal.get()
 
@@ -181,5 +185,6 @@ def _processes(request: Request) -> ProcessApi:
 Deals = Annotated[BoundStub, Depends(_deals)]
 DealsAnonymous = Annotated[BoundStub, Depends(_deals_anonymous)]
 Notifications = Annotated[BoundStub, Depends(_notifications)]
+Finance = Annotated[BoundStub, Depends(_finance)]
 TemporalClient = Annotated[Client, Depends(_temporal)]
 Processes = Annotated[ProcessApi, Depends(_processes)]

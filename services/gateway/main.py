@@ -22,12 +22,18 @@ from services.gateway.middleware import BodyLimitMiddleware, ObservabilityMiddle
 from services.gateway.routes import (
     auth,
     deals,
+    expenses,
     health,
+    invoices,
     lists,
     notifications,
     org,
+    payment_requests,
+    payment_schedule,
+    payments,
     pipelines,
     processes,
+    reports,
     tasks,
     users,
 )
@@ -43,6 +49,12 @@ TAGS = [
     {"name": "tasks", "description": "People's steps of processes, and plain tasks."},
     {"name": "notifications", "description": "The caller's notification feed."},
     {"name": "lists", "description": "Admin-editable lists."},
+    {
+        "name": "finance",
+        "description": "Invoices, the payment registry, payment requests, expenses and the "
+        "payment schedule. Amounts are decimal strings.",
+    },
+    {"name": "reports", "description": "Reports: deal margin per manager and period."},
     {"name": "health", "description": "Liveness, readiness and metrics."},
 ]
 
@@ -86,6 +98,8 @@ def create_app(
     for module in (auth, users, org, pipelines, deals, processes, tasks, notifications, lists):
         app.include_router(module.router)
     app.include_router(auth.tokens)
+    for finance in (invoices, payments, payment_requests, expenses, payment_schedule, reports):
+        app.include_router(finance.router)
     app.include_router(health.router)
     return app
 
