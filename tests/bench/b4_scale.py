@@ -1,0 +1,7 @@
+"""placeholder"""
+
+from tests.bench.context import Bench
+
+
+async def run(bench: Bench) -> None:
+    return None
