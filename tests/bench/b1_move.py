@@ -9,10 +9,12 @@ import sys
 import time
 from collections.abc import Iterator
 from contextlib import contextmanager
+from dataclasses import dataclass, field
 
 import httpx
 
 from deploy.local.stack import free_port
+from tests.bench import resources
 from tests.bench.context import Bench, runs
 from tests.bench.httpload import LoadResult, Request
 from tests.bench.stats import Figure, Spread, ms, per_run
@@ -23,8 +25,8 @@ REQUESTS_PER_LANE = {1: 200, 32: 50}
 
 
 @contextmanager
-def bare_app(bench: Bench) -> Iterator[str]:
-    """The baseline endpoint in its own process; yields its base URL."""
+def bare_app(bench: Bench) -> Iterator[tuple[str, int]]:
+    """The baseline endpoint in its own process; yields its base URL and pid."""
     port = free_port()
     log = open(bench.stack.data_dir / "bare_app.log", "ab")  # noqa: SIM115
     proc = subprocess.Popen(
@@ -43,7 +45,7 @@ def bare_app(bench: Bench) -> Iterator[str]:
                 if time.monotonic() > deadline or proc.poll() is not None:
                     raise
             time.sleep(0.1)
-        yield url
+        yield url, proc.pid
     finally:
         proc.terminate()
         proc.wait(10)
@@ -85,19 +87,46 @@ async def _load(
 
 async def run(bench: Bench) -> None:
     deal_ids = await bench.create_deals(max(CONCURRENCY) * DEALS_PER_LANE, "B1")
-    with bare_app(bench) as bare_url:
-        targets = {"dealflow": (bench.stack.gateway_url, "/api/v1"), "bare": (bare_url, "")}
+    stack_pids = resources.pids(bench.stack)
+    with bare_app(bench) as (bare_url, bare_pid):
+        targets = {
+            "dealflow": Target(bench.stack.gateway_url, "/api/v1", stack_pids),
+            "bare": Target(
+                bare_url, "", {"bare_app": bare_pid, "postgres": stack_pids["postgres"]}
+            ),
+        }
         for c in CONCURRENCY:
             lanes = [deal_ids[i * DEALS_PER_LANE : (i + 1) * DEALS_PER_LANE] for i in range(c)]
-            results: dict[str, list[LoadResult]] = {"dealflow": [], "bare": []}
-            for url, prefix in targets.values():  # warm up both
-                await _load(bench, url, prefix, lanes, 10)
+            for t in targets.values():  # warm up both
+                t.results.clear(), t.cpu.clear()
+                await _load(bench, t.url, t.prefix, lanes, 10)
             for _ in range(runs()):  # interleaved, so that noise hits both alike
-                for name, (url, prefix) in targets.items():
-                    results[name].append(
-                        await _load(bench, url, prefix, lanes, REQUESTS_PER_LANE[c])
-                    )
-            _report(bench, c, results["dealflow"], results["bare"])
+                for t in targets.values():
+                    await t.measure(bench, lanes, REQUESTS_PER_LANE[c])
+            ours, bare = targets["dealflow"], targets["bare"]
+            _report(bench, c, ours.results, bare.results)
+            if c == max(CONCURRENCY):
+                _report_cpu(bench, c, ours, bare)
+
+
+@dataclass
+class Target:
+    url: str
+    prefix: str
+    pids: dict[str, int]
+    results: list[LoadResult] = field(default_factory=list)
+    cpu: dict[str, float] = field(default_factory=dict)  # CPU seconds per process
+
+    async def measure(self, bench: Bench, lanes: list[list[int]], per_lane: int) -> None:
+        before = resources.cpu_seconds(self.pids)
+        self.results.append(await _load(bench, self.url, self.prefix, lanes, per_lane))
+        used = resources.cpu_delta(before, resources.cpu_seconds(self.pids))
+        for proc, seconds in used.items():
+            self.cpu[proc] = self.cpu.get(proc, 0.0) + seconds
+
+    def cpu_ms_per_request(self) -> dict[str, float]:
+        done = max(1, sum(len(r.latencies) for r in self.results))
+        return {proc: 1000 * seconds / done for proc, seconds in self.cpu.items()}
 
 
 def _report(bench: Bench, c: int, ours: list[LoadResult], bare: list[LoadResult]) -> None:
@@ -132,3 +161,23 @@ def _report(bench: Bench, c: int, ours: list[LoadResult], bare: list[LoadResult]
         )
         if big and q == 99:
             fig.met = fig.value.median <= 50
+
+
+def _report_cpu(bench: Bench, c: int, ours: Target, bare: Target) -> None:
+    """CPU milliseconds each process spent per move: where the 2 cores go."""
+    mine, theirs = ours.cpu_ms_per_request(), bare.cpu_ms_per_request()
+    total, bare_total = sum(mine.values()), sum(theirs.values())
+    bench.add(
+        Figure(
+            "B1",
+            f"move c={c} CPU per move, all processes",
+            "ms",
+            Spread(total, total, total, 1),
+            Spread(bare_total, bare_total, bare_total, 1),
+            "bare app + PostgreSQL",
+            note="2 cores / this = the throughput ceiling",
+        )
+    )
+    for proc, used in sorted(mine.items(), key=lambda kv: -kv[1]):
+        if used >= 0.05:
+            bench.add(Figure("B1", f"  CPU per move: {proc}", "ms", Spread(used, used, used, 1)))

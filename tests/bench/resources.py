@@ -1,4 +1,4 @@
-"""Resident memory of each process of the stack (and the bench's own helpers).
+"""Resident memory and CPU time of each process of the stack.
 
 A process's figure is the resident set of its whole process tree: PostgreSQL forks a backend
 per connection and shares its buffers among them, so its tree is counted by PSS (shared
@@ -38,6 +38,34 @@ def snapshot(stack: Stack) -> dict[str, float]:
         children = psutil.Process(proc.popen.pid).children(recursive=True)
         found[proc.name] = pss if children else rss
     return found
+
+
+def pids(stack: Stack) -> dict[str, int]:
+    return {
+        p.name: p.popen.pid
+        for p in stack.processes
+        if p.popen is not None and p.popen.poll() is None
+    }
+
+
+def cpu_seconds(processes: dict[str, int]) -> dict[str, float]:
+    """User + system CPU seconds used so far by each named process and its children."""
+    found = {}
+    for name, pid in processes.items():
+        total = 0.0
+        root = psutil.Process(pid)
+        for proc in [root, *root.children(recursive=True)]:
+            try:
+                times = proc.cpu_times()
+            except psutil.NoSuchProcess:
+                continue
+            total += times.user + times.system
+        found[name] = total
+    return found
+
+
+def cpu_delta(before: dict[str, float], after: dict[str, float]) -> dict[str, float]:
+    return {name: after[name] - before.get(name, 0.0) for name in after}
 
 
 def report(figures: list[Figure], idle: dict[str, float], loaded: dict[str, float]) -> None:

@@ -18,7 +18,7 @@ from collections.abc import Awaitable, Callable
 from pathlib import Path
 
 from deploy.local.stack import Ports, Stack
-from tests.bench import b1_move, memory, report
+from tests.bench import b1_move, report, resources
 from tests.bench.context import Bench, open_bench
 from tests.bench.httpload import LoadGenerator
 
@@ -39,7 +39,7 @@ def _steps() -> list[tuple[str, Step]]:
 async def _main(stack: Stack, load: LoadGenerator) -> Bench:
     only = {s.strip() for s in os.environ.get("BENCH_ONLY", "").lower().split(",") if s.strip()}
     bench = await open_bench(stack, load)
-    idle = memory.snapshot(stack)
+    idle = resources.snapshot(stack)
     for name, step in _steps():
         if only and name not in only:
             continue
@@ -48,7 +48,7 @@ async def _main(stack: Stack, load: LoadGenerator) -> Bench:
         await step(bench)
         print(f"[bench] {name} done in {time.monotonic() - started:.0f} s", flush=True)
         if name == "b1":
-            memory.report(bench.figures, idle, memory.snapshot(stack))
+            resources.report(bench.figures, idle, resources.snapshot(stack))
     await bench.db.close()
     await bench.admin.aclose()
     await bench.manager.aclose()
