@@ -12,7 +12,7 @@ from datetime import date, timedelta
 
 from temporalio.client import Client
 
-from tests.bench.bare_temporal import Echo, NoOp, Sleeper, bare_worker
+from tests.bench.bare_temporal import Echo, NoOp, Sleeper, Steps, bare_worker
 from tests.bench.context import Bench, ok, runs
 from tests.bench.stats import Figure, Spread, ms, per_run
 
@@ -23,6 +23,7 @@ NOOPS = 96  # no-op workflows per run for the baseline rate
 UPDATES = 30  # bare Update round trips per run
 TIMER_SECONDS = 1.0
 TIMERS = 10
+STEPS_BEFORE_TASK = 3  # activities a sample return runs before its first task exists
 
 
 async def _start_until_task(bench: Bench, deal_id: int, poll: float) -> tuple[float, int]:
@@ -67,6 +68,7 @@ class Samples:
         self.noop_rate: list[float] = []
         self.update: list[list[float]] = []
         self.timer_late: list[list[float]] = []
+        self.steps: list[list[float]] = []
 
 
 async def _ours(bench: Bench, deals: list[int], s: Samples) -> None:
@@ -84,6 +86,14 @@ async def _bare(client: Client, task_queue: str, s: Samples) -> None:
         await client.execute_workflow(NoOp.run, id=f"noop-{uuid.uuid4()}", task_queue=task_queue)
 
     s.noop_rate.append(await _pool(NOOPS, CONCURRENCY, noop))
+    took = []
+    for _ in range(SEQUENTIAL):
+        start = time.perf_counter()
+        await client.execute_workflow(
+            Steps.run, STEPS_BEFORE_TASK, id=f"steps-{uuid.uuid4()}", task_queue=task_queue
+        )
+        took.append(time.perf_counter() - start)
+    s.steps.append(ms(took))
     echo = await client.start_workflow(Echo.run, id=f"echo-{uuid.uuid4()}", task_queue=task_queue)
     took = []
     for i in range(UPDATES):
@@ -125,8 +135,8 @@ def _report(bench: Bench, s: Samples) -> None:
                 f"start → first task listed p{q}",
                 "ms",
                 per_run(s.to_task, q),
-                per_run(s.update, q),
-                update,
+                per_run(s.steps, q),
+                f"bare workflow of {STEPS_BEFORE_TASK} no-op activities start→complete",
             )
         )
     for q in (50, 99):

@@ -6,7 +6,7 @@ from __future__ import annotations
 import uuid
 from datetime import timedelta
 
-from temporalio import workflow
+from temporalio import activity, workflow
 from temporalio.client import Client
 from temporalio.worker import Worker
 
@@ -56,6 +56,29 @@ class Sleeper:
         return (workflow.now() - due).total_seconds()
 
 
+@activity.defn(name="bench_noop_activity")
+async def noop_activity() -> None:
+    return None
+
+
+@workflow.defn(name="bench_steps")
+class Steps:
+    """Runs `n` no-op activities one after the other: the Temporal steps a process takes
+    before its first task exists (read the deal, write the timeline, create the task)."""
+
+    @workflow.run
+    async def run(self, n: int) -> None:
+        for _ in range(n):
+            await workflow.execute_activity(
+                noop_activity, start_to_close_timeout=timedelta(seconds=30)
+            )
+
+
 def bare_worker(client: Client) -> tuple[Worker, str]:
     task_queue = f"bench-bare-{uuid.uuid4().hex[:8]}"
-    return Worker(client, task_queue=task_queue, workflows=[NoOp, Echo, Sleeper]), task_queue
+    return Worker(
+        client,
+        task_queue=task_queue,
+        workflows=[NoOp, Echo, Sleeper, Steps],
+        activities=[noop_activity],
+    ), task_queue
