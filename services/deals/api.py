@@ -47,31 +47,36 @@ class DealsApi(AccessApi, OrgApi, pb_grpc.DealsServiceServicer):  # type: ignore
     async def CreatePipeline(self, request: pb.CreatePipelineRequest, context: Ctx) -> pb.Pipeline:
         await self._admin_only(context)
         stages = [(s.name, s.semantic) for s in request.stages]
-        return pipeline_pb(await self._service.create_pipeline(name=request.name, stages=stages))
+        return pipeline_pb(
+            await self._service.pipelines.create_pipeline(
+                name=request.name, stages=stages, actor_id=actor_id(context)
+            )
+        )
 
     async def GetPipeline(self, request: pb.GetPipelineRequest, context: Ctx) -> pb.Pipeline:
         pipeline_id = parse_id(request.id, "id")
-        return pipeline_pb(await self._service.get_pipeline(pipeline_id=pipeline_id))
+        return pipeline_pb(await self._service.pipelines.get_pipeline(pipeline_id=pipeline_id))
 
     async def ListPipelines(
         self, request: pb.ListPipelinesRequest, context: Ctx
     ) -> pb.ListPipelinesResponse:
-        pipelines = await self._service.list_pipelines()
+        pipelines = await self._service.pipelines.list_pipelines()
         return pb.ListPipelinesResponse(pipelines=[pipeline_pb(p) for p in pipelines])
 
     async def AddStage(self, request: pb.AddStageRequest, context: Ctx) -> pb.Pipeline:
         await self._admin_only(context)
-        pipeline = await self._service.add_stage(
+        pipeline = await self._service.pipelines.add_stage(
             pipeline_id=parse_id(request.pipeline_id, "pipeline_id"),
             name=request.stage.name,
             semantic=request.stage.semantic,
             position=request.position if request.HasField("position") else None,
+            actor_id=actor_id(context),
         )
         return pipeline_pb(pipeline)
 
     async def CreateField(self, request: pb.CreateFieldRequest, context: Ctx) -> pb.FieldDefinition:
         await self._admin_only(context)
-        definition = await self._service.create_field(
+        definition = await self._service.pipelines.create_field(
             pipeline_id=parse_id(request.pipeline_id, "pipeline_id"),
             code=request.code,
             name=request.name,
@@ -82,6 +87,7 @@ class DealsApi(AccessApi, OrgApi, pb_grpc.DealsServiceServicer):  # type: ignore
             ],
             options=list(request.options),
             list_code=request.list_code,
+            actor_id=actor_id(context),
         )
         return field_pb(definition)
 

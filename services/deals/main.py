@@ -16,6 +16,8 @@ from services.common.metrics import serve_metrics
 from services.common.runtime import run_service
 from services.common.settings import ServiceSettings
 from services.deals.api import register
+from services.deals.audit_consumer import decisions_consumer
+from services.deals.money_consumer import money_consumer
 from services.deals.service import DealsService
 from services.deals.tables import outbox
 
@@ -75,6 +77,10 @@ async def main() -> None:
         engine=engine,
         outbox=outbox,
         register=lambda server: register(server, service),
+        consumers=[
+            lambda js: decisions_consumer(js, engine).run,
+            lambda js: money_consumer(js, engine).run,
+        ],
     )
 
 

@@ -27,16 +27,11 @@ from services.deals.domain.deals import Deal, new_deal
 from services.deals.domain.events import DealCreated, DealStageChanged, DealUpdated
 from services.deals.domain.history import StageVisit, TimelineEntry, check_entry
 from services.deals.domain.pipelines import (
-    FieldDefinition,
     Pipeline,
-    insert_position,
-    new_field,
-    new_pipeline,
-    require_pipeline,
-    stage_draft,
 )
 from services.deals.events import to_pending
 from services.deals.org_service import OrgService
+from services.deals.pipeline_service import PipelineService, pipeline_of
 from services.deals.repository import DealFilter
 from services.deals.tables import outbox
 
@@ -49,76 +44,13 @@ class DealsService:
         self._engine = engine
         self._now = clock
         self.admin = AdminService(engine, clock=clock)
+        self.pipelines = PipelineService(engine, clock=clock)
         self.access = AccessService(engine, clock=clock)
         self.org = OrgService(engine, clock=clock)
         self.auth = AuthService(engine, clock=clock)
 
     def _uow(self) -> UnitOfWork:
         return UnitOfWork(self._engine, outbox)
-
-    # ---- pipelines ----
-    async def create_pipeline(self, *, name: str, stages: list[tuple[str, str]]) -> Pipeline:
-        """A pipeline with its ordered stages."""
-        clean_name, drafts = new_pipeline(name, stages)
-        async with self._uow() as uow:
-            pipeline_id = await repository.insert_pipeline(
-                uow.conn, name=clean_name, drafts=drafts, now=self._now()
-            )
-            return await _pipeline(uow.conn, pipeline_id)
-
-    async def get_pipeline(self, *, pipeline_id: int) -> Pipeline:
-        """One pipeline with its stages and fields."""
-        async with self._engine.connect() as conn:
-            return await _pipeline(conn, pipeline_id)
-
-    async def list_pipelines(self) -> list[Pipeline]:
-        """Every pipeline, oldest first."""
-        async with self._engine.connect() as conn:
-            return await repository.load_pipelines(conn)
-
-    async def add_stage(
-        self, *, pipeline_id: int, name: str, semantic: str, position: int | None
-    ) -> Pipeline:
-        """Append a stage, or insert it at a 0-based position."""
-        draft = stage_draft(name, semantic, prefix="stage")
-        async with self._uow() as uow:
-            if not await repository.lock_pipeline(uow.conn, pipeline_id):
-                raise NotFound(f"pipeline {pipeline_id} not found")
-            pipeline = await _pipeline(uow.conn, pipeline_id)
-            at = insert_position(pipeline, draft, position)
-            await repository.insert_stage(
-                uow.conn, pipeline_id=pipeline_id, draft=draft, position=at
-            )
-            return await _pipeline(uow.conn, pipeline_id)
-
-    async def create_field(
-        self,
-        *,
-        pipeline_id: int,
-        code: str,
-        name: str,
-        type: str,
-        required_on_stages: list[int],
-        options: list[str],
-        list_code: str,
-    ) -> FieldDefinition:
-        """A custom field of a pipeline, optionally required on some of its stages."""
-        async with self._uow() as uow:
-            if not await repository.lock_pipeline(uow.conn, pipeline_id):
-                raise NotFound(f"pipeline {pipeline_id} not found")
-            pipeline = await _pipeline(uow.conn, pipeline_id)
-            exists = bool(list_code) and await org_repository.get_list(uow.conn, list_code)
-            definition = new_field(
-                pipeline,
-                code=code,
-                name=name,
-                type=type,
-                required_on_stages=required_on_stages,
-                options=options,
-                list_code=list_code,
-                list_exists=bool(exists),
-            )
-            return await repository.insert_field(uow.conn, definition, self._now())
 
     # ---- deals ----
     async def create_deal(
@@ -317,7 +249,7 @@ class DealsService:
 
 
 async def _pipeline(conn: AsyncConnection, pipeline_id: int) -> Pipeline:
-    return require_pipeline(await repository.get_pipeline(conn, pipeline_id), pipeline_id)
+    return await pipeline_of(conn, pipeline_id)
 
 
 async def _guard(conn: AsyncConnection, actor_id: int | None) -> DealAccess | None:

@@ -15,6 +15,7 @@ from typing import Any
 import grpc
 from dealflow.approvals.v1 import approvals_pb2_grpc
 from dealflow.deals.v1 import deals_pb2_grpc, files_pb2_grpc
+from dealflow.finance.v1 import finance_pb2_grpc
 from dealflow.notifications.v1 import notifications_pb2_grpc
 from grpc_health.v1 import health_pb2, health_pb2_grpc
 from temporalio.client import Client
@@ -88,6 +89,7 @@ class Clients:
     approvals: Any = None
     files: Any = None  # FilesService, served by the deals process
     blobs: Any = None  # services.common.blobs.BlobStore
+    finance: Any = None
 
     async def close(self) -> None:
         await self.temporal.close()
@@ -131,4 +133,5 @@ def open_clients(settings: GatewaySettings) -> Clients:
         approvals=approvals_pb2_grpc.ApprovalsServiceStub(channels["approvals"]),
         files=files_pb2_grpc.FilesServiceStub(channels["deals"]),
         blobs=blob_store(),
+        finance=finance_pb2_grpc.FinanceServiceStub(channels["finance"]),
     )

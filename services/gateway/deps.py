@@ -1,5 +1,9 @@
 """Dependencies of the routes, as `Annotated` aliases: the caller, the service stubs bound
-to the caller, the Temporal client, and the process starter."""
+to the caller, the Temporal client, and the process starter.
+
+Every dependency is `async def`: FastAPI runs a plain `def` dependency in its thread pool,
+which cost several thread hops per request (seen in the B1 profile, tests/bench/README.md).
+"""
 
 from __future__ import annotations
 
@@ -70,11 +74,11 @@ class BoundStub:
         return invoke
 
 
-def get_settings(request: Request) -> GatewaySettings:
+async def get_settings(request: Request) -> GatewaySettings:
     return cast(GatewaySettings, request.app.state.settings)
 
 
-def get_clients(request: Request) -> Clients:
+async def get_clients(request: Request) -> Clients:
     return cast(Clients, request.app.state.clients)
 
 
@@ -158,35 +162,39 @@ async def admin_user(user: CurrentUser) -> Principal:
 AdminUser = Annotated[Principal, Depends(admin_user)]
 
 
-def _deals(user: CurrentUser, clients: AppClients, settings: Settings) -> BoundStub:
+async def _deals(user: CurrentUser, clients: AppClients, settings: Settings) -> BoundStub:
     return BoundStub(clients.deals, actor=user.id, timeout=settings.request_timeout_seconds)
 
 
-def _deals_anonymous(clients: AppClients, settings: Settings) -> BoundStub:
+async def _deals_anonymous(clients: AppClients, settings: Settings) -> BoundStub:
     return BoundStub(clients.deals, actor=None, timeout=settings.request_timeout_seconds)
 
 
-def _notifications(user: CurrentUser, clients: AppClients, settings: Settings) -> BoundStub:
+async def _notifications(user: CurrentUser, clients: AppClients, settings: Settings) -> BoundStub:
     return BoundStub(clients.notifications, actor=user.id, timeout=settings.request_timeout_seconds)
 
 
-def _approvals(user: CurrentUser, clients: AppClients, settings: Settings) -> BoundStub:
+async def _approvals(user: CurrentUser, clients: AppClients, settings: Settings) -> BoundStub:
     return BoundStub(clients.approvals, actor=user.id, timeout=settings.request_timeout_seconds)
 
 
-def _files(user: CurrentUser, clients: AppClients, settings: Settings) -> BoundStub:
+async def _files(user: CurrentUser, clients: AppClients, settings: Settings) -> BoundStub:
     return BoundStub(clients.files, actor=user.id, timeout=settings.request_timeout_seconds)
 
 
-def _blobs(clients: AppClients) -> BlobStore:
+async def _blobs(clients: AppClients) -> BlobStore:
     return cast(BlobStore, clients.blobs)
 
 
-def _temporal(clients: AppClients) -> Client:
+async def _finance(user: CurrentUser, clients: AppClients, settings: Settings) -> BoundStub:
+    return BoundStub(clients.finance, actor=user.id, timeout=settings.request_timeout_seconds)
+
+
+async def _temporal(clients: AppClients) -> Client:
     return clients.temporal.get()
 
 
-def _processes(request: Request) -> ProcessApi:
+async def _processes(request: Request) -> ProcessApi:
     api: ProcessApi | None = request.app.state.processes
     return process_registry if api is None else api
 
@@ -197,5 +205,6 @@ Notifications = Annotated[BoundStub, Depends(_notifications)]
 Approvals = Annotated[BoundStub, Depends(_approvals)]
 Files = Annotated[BoundStub, Depends(_files)]
 Blobs = Annotated[BlobStore, Depends(_blobs)]
+Finance = Annotated[BoundStub, Depends(_finance)]
 TemporalClient = Annotated[Client, Depends(_temporal)]
 Processes = Annotated[ProcessApi, Depends(_processes)]

@@ -26,13 +26,19 @@ from services.gateway.routes import (
     auth,
     contracts,
     deals,
+    expenses,
     files,
     health,
+    invoices,
     lists,
     notifications,
     org,
+    payment_requests,
+    payment_schedule,
+    payments,
     pipelines,
     processes,
+    reports,
     tasks,
     users,
 )
@@ -52,6 +58,12 @@ TAGS = [
     {"name": "approval templates", "description": "Approval chains as data."},
     {"name": "contracts", "description": "The contract registry and contract types."},
     {"name": "files", "description": "Uploads and downloads of deal files."},
+    {
+        "name": "finance",
+        "description": "Invoices, the payment registry, payment requests, expenses and the "
+        "payment schedule. Amounts are decimal strings.",
+    },
+    {"name": "reports", "description": "Reports: deal margin per manager and period."},
     {"name": "health", "description": "Liveness, readiness and metrics."},
 ]
 
@@ -102,6 +114,8 @@ def create_app(
     app.include_router(auth.tokens)
     for module in (approvals, approval_templates, contracts, files):
         app.include_router(module.router)
+    for finance in (invoices, payments, payment_requests, expenses, payment_schedule, reports):
+        app.include_router(finance.router)
     app.include_router(health.router)
     return app
 

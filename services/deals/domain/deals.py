@@ -184,10 +184,15 @@ def require_fields(pipeline: Pipeline, stage: Stage, values: dict[str, Any]) -> 
 def carry_fields(
     source: Pipeline, target: Pipeline, values: dict[str, Any]
 ) -> tuple[dict[str, Any], dict[str, Any]]:
-    """Split values into those the target pipeline can hold and those it cannot."""
+    """Split values into those the target pipeline can hold and those it cannot. Computed
+    figures other services keep on the deal (dotted codes, e.g. `finance.profit`, which no
+    pipeline field can have) go along whatever the pipeline."""
     kept: dict[str, Any] = {}
     dropped: dict[str, Any] = {}
     for code, value in values.items():
+        if "." in code:
+            kept[code] = value
+            continue
         definition = target.field_by_code(code)
         try:
             if definition is None:

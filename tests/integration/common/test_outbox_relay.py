@@ -27,7 +27,7 @@ async def _received(js: nats.js.JetStreamContext, subject: str, expected: int) -
     while len(seen) < expected and time.monotonic() < deadline:
         try:
             msgs = await sub.fetch(500, timeout=0.5)
-        except nats.errors.TimeoutError:
+        except (nats.errors.TimeoutError, TimeoutError):  # nats-py raises either
             continue
         for msg in msgs:
             await msg.ack()
@@ -36,7 +36,7 @@ async def _received(js: nats.js.JetStreamContext, subject: str, expected: int) -
     try:
         extra = await sub.fetch(500, timeout=0.5)
         seen += [Envelope.from_json(m.data) for m in extra]
-    except nats.errors.TimeoutError:
+    except (nats.errors.TimeoutError, TimeoutError):  # nats-py raises either
         pass
     await sub.unsubscribe()
     return seen

@@ -1,0 +1,27 @@
+"""Reports: deal margin per manager and period (SM-8), for heads; visibility applies."""
+
+from __future__ import annotations
+
+from datetime import date
+
+from dealflow.finance.v1 import finance_pb2 as pb
+from fastapi import APIRouter
+
+from services.gateway.deps import CurrentUser, Finance
+from services.gateway.problems import COMMON_RESPONSES, responses
+from services.gateway.routes import API_PREFIX
+from services.gateway.schemas.finance import MarginRowOut
+
+router = APIRouter(prefix=API_PREFIX + "/reports", tags=["reports"], responses=COMMON_RESPONSES)
+
+
+@router.get("/margin", responses=responses(403))
+async def margin(
+    _: CurrentUser, finance: Finance, date_from: date, date_to: date
+) -> list[MarginRowOut]:
+    """Revenue, costs, profit and profit % per manager recorded in the period (payments by
+    their date), for the managers the caller sees."""
+    reply = await finance.GetMarginReport(
+        pb.GetMarginReportRequest(date_from=date_from.isoformat(), date_to=date_to.isoformat())
+    )
+    return [MarginRowOut.of(r) for r in reply.rows]

@@ -1,0 +1,113 @@
+"""One router shape for the two kinds of spend: payment requests to suppliers (SM-6) and
+expenses (SN-6). Decisions are not here: they go through approvals."""
+
+from __future__ import annotations
+
+from typing import Annotated
+
+from dealflow.finance.v1 import finance_pb2 as pb
+from fastapi import APIRouter, Header, Query
+
+from services.gateway.deps import CurrentUser, Finance
+from services.gateway.problems import COMMON_RESPONSES, responses
+from services.gateway.routes import API_PREFIX
+from services.gateway.schemas.common import Page, RecordId, cursor_or_none
+from services.gateway.schemas.finance import (
+    ClosingDocumentsIn,
+    PaidSpendOut,
+    PaymentOut,
+    SpendIn,
+    SpendOut,
+    SpendPayIn,
+)
+
+Limit = Annotated[int, Query(ge=1, le=200)]
+IdempotencyKey = Annotated[str | None, Header(alias="Idempotency-Key", max_length=200)]
+
+
+def spend_router(kind: str, path: str, noun: str, *, closing: bool = False) -> APIRouter:
+    router = APIRouter(prefix=API_PREFIX + path, tags=["finance"], responses=COMMON_RESPONSES)
+
+    def ref(spend_id: int) -> pb.SpendRef:
+        return pb.SpendRef(kind=kind, spend_id=str(spend_id))
+
+    @router.post("", status_code=201, responses=responses(403, 404), summary=f"Create {noun}")
+    async def create(body: SpendIn, _: CurrentUser, finance: Finance) -> SpendOut:
+        reply = await finance.CreateSpend(
+            pb.CreateSpendRequest(
+                kind=kind,
+                deal_id=str(body.deal_id or ""),
+                counterparty=body.counterparty,
+                purpose=body.purpose,
+                amount=body.amount,
+                currency=body.currency,
+                due_date=body.due_date.isoformat(),
+            )
+        )
+        return SpendOut.of(reply)
+
+    @router.get("", summary=f"List {noun}s")
+    async def list_spends(
+        _: CurrentUser,
+        finance: Finance,
+        status: str = "",
+        deal_id: RecordId | None = None,
+        cursor: str = "",
+        limit: Limit = 50,
+    ) -> Page[SpendOut]:
+        reply = await finance.ListSpends(
+            pb.ListSpendsRequest(
+                kind=kind, status=status, deal_id=str(deal_id or ""), cursor=cursor, limit=limit
+            )
+        )
+        return Page(
+            items=[SpendOut.of(s) for s in reply.spends],
+            next_cursor=cursor_or_none(reply.next_cursor),
+        )
+
+    @router.get("/{spend_id}", responses=responses(404), summary=f"Get {noun}")
+    async def get(spend_id: RecordId, _: CurrentUser, finance: Finance) -> SpendOut:
+        return SpendOut.of(await finance.GetSpend(ref(spend_id)))
+
+    @router.post("/{spend_id}/submit", responses=responses(403, 404, 409), summary="To approval")
+    async def submit(spend_id: RecordId, _: CurrentUser, finance: Finance) -> SpendOut:
+        """Send for approval (again, after a rejection)."""
+        return SpendOut.of(await finance.SubmitSpend(ref(spend_id)))
+
+    @router.post("/{spend_id}/cancel", responses=responses(403, 404, 409), summary="Withdraw")
+    async def cancel(spend_id: RecordId, _: CurrentUser, finance: Finance) -> SpendOut:
+        return SpendOut.of(await finance.CancelSpend(ref(spend_id)))
+
+    @router.post("/{spend_id}/pay", responses=responses(403, 404, 409), summary="Record paid")
+    async def pay(
+        spend_id: RecordId,
+        body: SpendPayIn,
+        user: CurrentUser,
+        finance: Finance,
+        idempotency_key: IdempotencyKey = None,
+    ) -> PaidSpendOut:
+        """The accountant records the payment of an approved one (money out)."""
+        reply = await finance.PaySpend(
+            pb.PaySpendRequest(
+                kind=kind,
+                spend_id=str(spend_id),
+                paid_on=body.paid_on.isoformat() if body.paid_on else "",
+                reference=body.reference,
+                idempotency_key=f"user-{user.id}/{idempotency_key}" if idempotency_key else "",
+            )
+        )
+        return PaidSpendOut(spend=SpendOut.of(reply.spend), payment=PaymentOut.of(reply.payment))
+
+    if closing:
+
+        @router.post("/{spend_id}/close", responses=responses(403, 404, 409), summary="Close")
+        async def close(
+            spend_id: RecordId, body: ClosingDocumentsIn, _: CurrentUser, finance: Finance
+        ) -> SpendOut:
+            """Record the closing documents of a paid request."""
+            reply = await finance.CloseSpend(
+                pb.CloseSpendRequest(spend_id=str(spend_id), documents=body.documents)
+            )
+            return SpendOut.of(reply)
+
+    return router
