@@ -13,7 +13,6 @@ with a reason. A full approval runs the template's final actions.
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Any
 
@@ -22,11 +21,19 @@ from temporalio.common import SearchAttributePair, TypedSearchAttributes
 from temporalio.exceptions import ActivityError
 
 from workflows.activities import calls
+from workflows.approval_chain_types import (
+    Ballot,
+    ChainInput,
+    ChainResult,
+    ChainState,
+    DecisionRecord,
+)
 from workflows.human_task import AnswerField, HumanTasks, OpenTask, TaskSpec, refuse
 
 with workflow.unsafe.imports_passed_through():
     from services.approvals.domain.quorum import step_outcome
     from services.approvals.domain.templates import ChainTemplate, StepTemplate
+    from workflows import approval_effects as fx
     from workflows import approval_rules as rules
     from workflows.activities import approval_calls as ac
     from workflows.activities.approval_types import (
@@ -40,16 +47,11 @@ with workflow.unsafe.imports_passed_through():
         MoveDealInput,
         OpenRequestInput,
         PipelineLayout,
-        RecordDecisionInput,
         ResolveApproversInput,
         RoundInput,
     )
     from workflows.activities.types import (
-        AddTimelineEntryInput,
-        CreateNotificationInput,
-        CreateTaskInput,
         DealInfo,
-        FindHeadInput,
         GetDealInput,
         UpdateDealFieldsInput,
     )
@@ -67,58 +69,15 @@ with workflow.unsafe.imports_passed_through():
     )
 
 PROCESS = "approval_chain"
+__all__ = [
+    "ApprovalChain",
+    "ChainInput",
+    "ChainResult",
+    "ChainState",
+    "DecisionRecord",
+    "run_chain",
+]
 APPROVED, LOST = "approved", "lost"
-
-
-@dataclass
-class ChainInput:
-    deal_id: str
-    pipeline_id: str
-    initiator_id: str
-    template_code: str
-    title: str = ""
-    contract_id: str = ""
-    return_stage_id: str = ""  # where a rejection sends the deal; "" -> its previous stage
-
-
-@dataclass
-class DecisionRecord:
-    round: int
-    step: str
-    approver_id: str
-    actor_id: str
-    outcome: str
-    comment: str = ""
-    fields: dict[str, Any] = field(default_factory=dict)
-    file_ids: list[str] = field(default_factory=list)
-    at: datetime | None = None
-
-
-@dataclass
-class ChainResult:
-    request_id: str
-    outcome: str  # approved | lost
-    rounds: int
-    reason: str = ""
-    fields: dict[str, Any] = field(default_factory=dict)  # the deal's fields at the end
-    decisions: list[DecisionRecord] = field(default_factory=list)
-
-
-@dataclass
-class ChainState:
-    request_id: str
-    round: int
-    step: str
-    open_task_ids: list[str]
-    decisions: list[DecisionRecord]
-
-
-@dataclass
-class Ballot:
-    """An approver's open say in a step."""
-
-    step_index: int
-    approver_id: str
 
 
 @workflow.defn(name=PROCESS)
@@ -169,7 +128,9 @@ class ApprovalChain:
                     break
             if rejected is None:
                 await self._close(APPROVED, APPROVED)
-                await self._approved(deal)
+                self._set_stage(APPROVED)
+                await fx.final_actions(template, deal, inp.initiator_id, self._key)
+                await self._timeline("approved", f"Approval '{template.name}' passed")
                 return await self._result(APPROVED)
             await self._close("rejected", "returned")
             comment = "; ".join(
@@ -268,7 +229,7 @@ class ApprovalChain:
                     assignee_id=approver.stand_in_id or approver.user_id,
                     also_answered_by=[approver.user_id] if approver.stand_in_id else [],
                     title=f"Approve: {deal.title} — {step.name}",
-                    description=self._describe(step, approver),
+                    description=fx.describe(self._template.name, self._round, step, approver),
                     outcomes=[rules.APPROVE, rules.REJECT],
                     deadline=due,
                 )
@@ -305,43 +266,41 @@ class ApprovalChain:
                 waiting = [a for a in approvers if a.user_id not in self._votes]
                 if not reminded and step.remind_before_hours:
                     reminded = True
-                    await self._notify_each(step, waiting, due, escalate=False)
+                    await fx.notify_waiting(
+                        self._key,
+                        self._input.deal_id,
+                        step,
+                        waiting,
+                        due,
+                        self._round,
+                        escalate=False,
+                    )
                 else:
                     escalated = True
-                    await self._notify_each(step, waiting, due, escalate=True)
+                    for note in await fx.notify_waiting(
+                        self._key,
+                        self._input.deal_id,
+                        step,
+                        waiting,
+                        due,
+                        self._round,
+                        escalate=True,
+                    ):
+                        await self._timeline(*note)
+
+    async def _notify(
+        self, step: StepTemplate, waiting: list[Approver], due: datetime, *, escalate: bool
+    ) -> list[tuple[str, str]]:
+        deal_id = self._input.deal_id
+        return await fx.notify_waiting(
+            self._key, deal_id, step, waiting, due, self._round, escalate=escalate
+        )
 
     def _outcome(self, step: StepTemplate, approvers: int) -> str | None:
         votes = list(self._votes.values())
         return step_outcome(
             step.quorum, approvers, votes.count(rules.APPROVE), votes.count(rules.REJECT)
         )
-
-    async def _notify_each(
-        self, step: StepTemplate, waiting: list[Approver], due: datetime, *, escalate: bool
-    ) -> None:
-        what = "escalated" if escalate else "reminded"
-        for approver in waiting:
-            to = approver.stand_in_id or approver.user_id
-            title = f"Approval due {due:%Y-%m-%d %H:%M} UTC: {step.name}"
-            if escalate:
-                to = (await calls.find_head(FindHeadInput(approver.user_id))).id
-                title = f"Approval overdue: {approver.name} has not decided '{step.name}'"
-            await calls.create_notification(
-                CreateNotificationInput(
-                    idempotency_key=self._key(
-                        f"r{self._round}/{step.code}/{approver.user_id}/{what}"
-                    ),
-                    user_id=to,
-                    kind=f"approval.{'overdue' if escalate else 'reminder'}",
-                    title=title,
-                    deal_id=self._input.deal_id,
-                )
-            )
-            if escalate:
-                await self._timeline(
-                    f"r{self._round}/{step.code}/{approver.user_id}/{what}",
-                    f"{step.name}: overdue, escalated to the head of {approver.name}",
-                )
 
     async def _return_to_initiator(
         self, deal: DealInfo, step: StepTemplate, comment: str
@@ -363,36 +322,6 @@ class ApprovalChain:
         answer = await self.tasks.answer_of(task)
         assert answer is not None
         return TaskAnswer(task.task_id, answer.actor_id, answer.outcome, answer.data)
-
-    async def _approved(self, deal: DealInfo) -> None:
-        """The template's final actions: move the deal, a task and a notification."""
-        self._set_stage(APPROVED)
-        final = self._template.on_approve
-        if final.move_to_stage_id:
-            await ac.move_deal(MoveDealInput(deal.id, final.move_to_stage_id, "Approved"))
-        if final.task_title:  # a plain task: nobody waits on it once the chain is done
-            await calls.create_task(
-                CreateTaskInput(
-                    idempotency_key=self._key("approved/task"),
-                    workflow_id="",
-                    deal_id=deal.id,
-                    kind="approval.approved",
-                    assignee_id=self._input.initiator_id,
-                    title=f"{final.task_title}: {deal.title}",
-                    outcomes=["done"],
-                )
-            )
-        if final.notify:
-            await calls.create_notification(
-                CreateNotificationInput(
-                    idempotency_key=self._key("approved/notice"),
-                    user_id=self._input.initiator_id,
-                    kind="approval.approved",
-                    title=f"Approved: {self._template.name} — {deal.title}",
-                    deal_id=deal.id,
-                )
-            )
-        await self._timeline("approved", f"Approval '{self._template.name}' passed")
 
     # ---- helpers ----
     async def _load_deal(self) -> DealInfo:
@@ -428,36 +357,16 @@ class ApprovalChain:
         before: dict[str, Any],
         after: dict[str, Any],
     ) -> None:
-        data = answer.data
-        comment = str(data.get("comment") or data.get("reason") or "")
-        file_ids = [str(f) for f in data.get("file_ids") or []]
-        await ac.record_decision(
-            RecordDecisionInput(
-                idempotency_key=self._key(f"decision/{answer.task_id}"),
-                request_id=self._request_id,
-                round=self._round,
-                step_code=step,
-                approver_id=approver_id,
-                actor_id=answer.actor_id,
-                outcome=answer.outcome,
-                comment=comment,
-                fields_before=before,
-                fields_after=after,
-                file_ids=file_ids,
-                task_id=answer.task_id,
-            )
-        )
         self.decisions.append(
-            DecisionRecord(
+            await fx.record_decision(
+                self._key(f"decision/{answer.task_id}"),
+                self._request_id,
                 self._round,
                 step,
                 approver_id,
-                answer.actor_id,
-                answer.outcome,
-                comment,
-                dict(after),
-                file_ids,
-                workflow.now(),
+                answer,
+                before,
+                after,
             )
         )
 
@@ -473,32 +382,8 @@ class ApprovalChain:
             self._request_id, outcome, self._round, reason, dict(self._fields), self.decisions
         )
 
-    def _describe(self, step: StepTemplate, approver: Approver) -> str:
-        parts = [f"Step '{step.name}' of '{self._template.name}', round {self._round}."]
-        if approver.stand_in_id:
-            parts.append(f"You stand in for {approver.name}, who is away.")
-        if step.editable_fields:
-            parts.append("You may change: " + ", ".join(step.editable_fields) + ".")
-        if step.requires_file:
-            parts.append("Attach the document to approve.")
-        return " ".join(parts)
-
     async def _timeline(self, step: str, text: str) -> None:
-        await calls.add_timeline_entry(
-            AddTimelineEntryInput(
-                idempotency_key=self._key(step),
-                deal_id=self._input.deal_id,
-                text=text,
-                kind="approval",
-                data={
-                    "process": PROCESS,
-                    "workflow_id": workflow.info().workflow_id,
-                    "request_id": self._request_id,
-                    "round": self._round,
-                    "step": step,
-                },
-            )
-        )
+        await fx.timeline(self._input.deal_id, self._request_id, self._round, step, text)
 
     def _key(self, step: str) -> str:
         return f"{workflow.info().workflow_id}/{step}"

@@ -21,7 +21,10 @@ with workflow.unsafe.imports_passed_through():
         GetContractInput,
         SetContractStatusInput,
     )
-    from workflows.approval_chain import ChainInput, ChainResult, run_chain
+    from workflows.approval_chain import run_chain
+
+    # From their own module: the sandbox resolves a payload type's hints through it.
+    from workflows.approval_chain_types import ChainInput, ChainResult
     from workflows.contracts import (
         COMPLETE_TASK_UPDATE,
         STAGE,
