@@ -12,11 +12,13 @@ from __future__ import annotations
 
 import hashlib
 import uuid
+from collections.abc import AsyncIterator
 from dataclasses import dataclass
 from typing import Any
 
 import httpx
 import nats
+import pytest
 from nats.js.api import ConsumerConfig, DeliverPolicy
 from temporalio.client import Client, WorkflowExecutionStatus
 
@@ -39,15 +41,38 @@ async def post(client: httpx.AsyncClient, path: str, body: dict[str, Any]) -> di
     return dict(resp.json())
 
 
-async def person(
-    stack: Stack, admin: httpx.AsyncClient, name: str, role: str, department: int | None = None
-) -> Person:
-    email = f"{name}-{uuid.uuid4().hex[:6]}@pit2.test"
-    body: dict[str, Any] = {"email": email, "name": name, "password": PASSWORD, "roles": [role]}
-    if department:
-        body["department_id"] = department
-    user = await post(admin, "/users", body)
-    return Person(user["id"], await login(stack.gateway_url, email, PASSWORD))
+class Staff:
+    """The people a scenario creates; deactivated at the end, so that look-ups of later tests
+    on the same stack (the first head of sales, the users with a role) never find them."""
+
+    def __init__(self, stack: Stack, admin: httpx.AsyncClient) -> None:
+        self._stack = stack
+        self._admin = admin
+        self.people: list[Person] = []
+
+    async def add(self, name: str, role: str, department: int | None = None) -> Person:
+        email = f"{name}-{uuid.uuid4().hex[:6]}@approvals.test"
+        body: dict[str, Any] = {"email": email, "name": name, "password": PASSWORD, "roles": [role]}
+        if department:
+            body["department_id"] = department
+        user = await post(self._admin, "/users", body)
+        self.people.append(
+            Person(user["id"], await login(self._stack.gateway_url, email, PASSWORD))
+        )
+        return self.people[-1]
+
+    async def retire(self) -> None:
+        for who in self.people:
+            await who.client.aclose()
+            resp = await self._admin.patch(f"/users/{who.id}", json={"active": False})
+            assert resp.status_code == 200, resp.text
+
+
+@pytest.fixture
+async def staff(stack: Stack, admin: httpx.AsyncClient) -> AsyncIterator[Staff]:
+    people = Staff(stack, admin)
+    yield people
+    await people.retire()
 
 
 async def waiting_approval(who: Person, deal_id: int) -> dict[str, Any]:
@@ -117,16 +142,18 @@ async def decision_events(nats_url: str, deal_id: int, count: int) -> list[Envel
         await nc.close()
 
 
-async def test_pit_2_new_client_onboarding(stack: Stack, admin: httpx.AsyncClient) -> None:
+async def test_pit_2_new_client_onboarding(
+    stack: Stack, admin: httpx.AsyncClient, staff: Staff
+) -> None:
     tag = uuid.uuid4().hex[:6]
     sales = await post(admin, "/departments", {"name": f"Sales {tag}"})
     accounting = await post(admin, "/departments", {"name": f"Accounting {tag}"})
-    manager = await person(stack, admin, "manager", "manager", sales["id"])
-    head = await person(stack, admin, "head", "head_of_sales", sales["id"])
-    deputy = await person(stack, admin, "deputy", "deputy_chief_accountant", accounting["id"])
-    lawyer = await person(stack, admin, "lawyer", "lawyer")
-    operator = await person(stack, admin, "operator", "operator")
-    outsider = await person(stack, admin, "outsider", "manager")
+    manager = await staff.add("manager", "manager", sales["id"])
+    head = await staff.add("head", "head_of_sales", sales["id"])
+    deputy = await staff.add("deputy", "deputy_chief_accountant", accounting["id"])
+    lawyer = await staff.add("lawyer", "lawyer")
+    operator = await staff.add("operator", "operator")
+    outsider = await staff.add("outsider", "manager")
     resp = await admin.patch(f"/departments/{sales['id']}", json={"head_id": head.id})
     assert resp.status_code == 200, resp.text
 
@@ -439,5 +466,3 @@ async def test_pit_2_new_client_onboarding(stack: Stack, admin: httpx.AsyncClien
         return ids if {workflow_id, chain_id} <= ids else set()
 
     await eventually(found_by_deal_id, what="both workflows by DealId")
-    for who in (manager, head, deputy, lawyer, operator, outsider):
-        await who.client.aclose()

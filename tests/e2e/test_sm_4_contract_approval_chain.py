@@ -19,13 +19,14 @@ from deploy.local.stack import Stack
 from tests.e2e.conftest import eventually, problem
 from tests.e2e.test_pit_2_new_client_onboarding import (
     Person,
+    Staff,
     decide,
     open_task,
-    person,
     post,
     upload,
     waiting_approval,
 )
+from tests.e2e.test_pit_2_new_client_onboarding import staff as staff  # the fixture
 
 
 async def contract_status(who: Person, contract_id: int, status: str) -> bool:
@@ -34,15 +35,17 @@ async def contract_status(who: Person, contract_id: int, status: str) -> bool:
     return bool(resp.json()["status"] == status)
 
 
-async def test_sm_4_contract_approval_chain(stack: Stack, admin: httpx.AsyncClient) -> None:
+async def test_sm_4_contract_approval_chain(
+    stack: Stack, admin: httpx.AsyncClient, staff: Staff
+) -> None:
     tag = uuid.uuid4().hex[:6]
     sales = await post(admin, "/departments", {"name": f"Sales {tag}"})
     accounting = await post(admin, "/departments", {"name": f"Accounting {tag}"})
-    manager = await person(stack, admin, "manager", "manager", sales["id"])
-    head = await person(stack, admin, "head", "head_of_sales", sales["id"])
-    accountant = await person(stack, admin, "accountant", "accountant", accounting["id"])
-    ceo = await person(stack, admin, "ceo", "ceo")
-    outsider = await person(stack, admin, "outsider", "manager")
+    manager = await staff.add("manager", "manager", sales["id"])
+    head = await staff.add("head", "head_of_sales", sales["id"])
+    accountant = await staff.add("accountant", "accountant", accounting["id"])
+    ceo = await staff.add("ceo", "ceo")
+    outsider = await staff.add("outsider", "manager")
     resp = await admin.patch(f"/departments/{sales['id']}", json={"head_id": head.id})
     assert resp.status_code == 200, resp.text
     pipeline = await post(
@@ -237,5 +240,3 @@ async def test_sm_4_contract_approval_chain(stack: Stack, admin: httpx.AsyncClie
         return f"{workflow_id}/approval-chain" in found
 
     await eventually(chain_by_deal, what="the chain by DealId")
-    for who in (manager, head, accountant, ceo, outsider):
-        await who.client.aclose()
