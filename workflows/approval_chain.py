@@ -40,6 +40,7 @@ with workflow.unsafe.imports_passed_through():
         Approver,
         AssignmentInfo,
         AssignStepInput,
+        AttachFilesInput,
         CheckFilesInput,
         CloseRoundInput,
         DealRefInput,
@@ -178,6 +179,11 @@ class ApprovalChain:
             await calls.update_deal_fields(UpdateDealFieldsInput(self._input.deal_id, changes))
             self._fields.update(changes)
         await self._record(answer, step.code, ballot.approver_id, before, changes)
+        if data.file_ids:
+            decision_id = self.decisions[-1].id
+            await ac.attach_files(
+                AttachFilesInput(self._input.deal_id, data.file_ids, "decision", decision_id)
+            )
         self._votes[ballot.approver_id] = answer.outcome
         verb = "approved" if answer.outcome == rules.APPROVE else "rejected"
         text = f"{step.name}: {verb}" + (f" — {data.comment}" if data.comment else "")

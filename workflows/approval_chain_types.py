@@ -29,6 +29,7 @@ class DecisionRecord:
     fields: dict[str, Any] = field(default_factory=dict)
     file_ids: list[str] = field(default_factory=list)
     at: datetime | None = None
+    id: str = ""  # in the approvals service
 
 
 @dataclass

@@ -108,7 +108,7 @@ async def record_decision(
     data = answer.data
     comment = str(data.get("comment") or data.get("reason") or "")
     file_ids = [str(f) for f in data.get("file_ids") or []]
-    await ac.record_decision(
+    recorded = await ac.record_decision(
         RecordDecisionInput(
             idempotency_key=idempotency_key,
             request_id=request_id,
@@ -134,6 +134,7 @@ async def record_decision(
         dict(after),
         file_ids,
         workflow.now(),
+        recorded.id,
     )
 
 

@@ -17,6 +17,7 @@ with workflow.unsafe.imports_passed_through():
     from workflows.activities import approval_calls as ac
     from workflows.activities.approval_types import (
         AddContractDocumentInput,
+        AttachFilesInput,
         CheckFilesInput,
         GetContractInput,
         SetContractStatusInput,
@@ -136,9 +137,11 @@ class ContractApproval:
             )
         )
         answer = await self._answer(scan)
+        scan_id = str(answer.data["file_id"])
         await ac.add_contract_document(
-            AddContractDocumentInput(contract_id, str(answer.data["file_id"]), "signed_scan")
+            AddContractDocumentInput(contract_id, scan_id, "signed_scan")
         )
+        await ac.attach_files(AttachFilesInput(inp.deal_id, [scan_id], "contract", contract_id))
         await workflow.wait_condition(workflow.all_handlers_finished)
         return ContractApprovalResult(contract_id, "signed", chain, list(self.tasks.answers))
 

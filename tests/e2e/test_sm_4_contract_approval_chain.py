@@ -125,6 +125,14 @@ async def test_sm_4_contract_approval_chain(
     contract = await post(manager.client, "/contracts", contract_body)
     assert (contract["status"], contract["manager_id"]) == ("draft", manager.id)
     draft = (await upload(manager, deal["id"], "contract-v1.pdf", b"%PDF v1")).json()
+    other_deal = await post(
+        manager.client, "/deals", {"pipeline_id": pipeline["id"], "title": f"Other {tag}"}
+    )
+    stray = (await upload(manager, other_deal["id"], "other.pdf", b"%PDF other")).json()
+    resp = await manager.client.post(
+        f"/contracts/{contract['id']}/documents", json={"file_id": stray["id"]}
+    )
+    assert resp.status_code == 422, "a document is a file of the contract's deal"
     resp = await manager.client.post(
         f"/contracts/{contract['id']}/documents", json={"file_id": draft["id"]}
     )
@@ -229,6 +237,23 @@ async def test_sm_4_contract_approval_chain(
         [("head", "approve"), ("accounting", "approve"), ("ceo", "approve")],
     ]
     assert full["rounds"][0]["decisions"][0]["file_ids"] == [draft["id"]]
+    files_of = {
+        kind: [
+            f["id"]
+            for f in (
+                await manager.client.get(
+                    "/files",
+                    params={"deal_id": deal["id"], "attached_kind": kind, "attached_id": target},
+                )
+            ).json()["items"]
+        ]
+        for kind, target in (
+            ("contract", contract["id"]),
+            ("decision", full["rounds"][0]["decisions"][0]["id"]),
+        )
+    }
+    assert sorted(files_of["contract"]) == sorted([draft["id"], fixed["id"], scan["id"]])
+    assert files_of["decision"] == [draft["id"]]
     assert full["rounds"][0]["decisions"][1]["comment"] == "wrong bank details"
 
     temporal = await Client.connect(stack.temporal_address, namespace=stack.namespace)

@@ -13,6 +13,7 @@ from workflows.activities.approval_types import (
     AddContractDocumentInput,
     Approver,
     AssignStepInput,
+    AttachFilesInput,
     CheckFilesInput,
     CloseRoundInput,
     ContractInfo,
@@ -72,6 +73,10 @@ async def move_deal(inp: MoveDealInput) -> None:
 
 async def check_files(inp: CheckFilesInput) -> None:
     await _run("check_files", inp, type(None), quick=True)
+
+
+async def attach_files(inp: AttachFilesInput) -> None:
+    await _run("attach_files", inp, type(None))
 
 
 async def open_request(inp: OpenRequestInput) -> RequestRef:

@@ -141,6 +141,16 @@ class CheckFilesInput:
 
 
 @dataclass
+class AttachFilesInput:
+    """Attach files of the deal to one of its records (a decision, a contract)."""
+
+    deal_id: str
+    file_ids: list[str]
+    kind: str
+    target_id: str
+
+
+@dataclass
 class ContractInfo:
     id: str
     deal_id: str

@@ -20,6 +20,7 @@ from workflows.activities.approval_types import (
     AddContractDocumentInput,
     Approver,
     AssignStepInput,
+    AttachFilesInput,
     CheckFilesInput,
     CloseRoundInput,
     ContractInfo,
@@ -62,6 +63,7 @@ class ApprovalActivities:
             self.previous_stage,
             self.move_deal,
             self.check_files,
+            self.attach_files,
             self.open_request,
             self.start_round,
             self.assign_step,
@@ -187,6 +189,18 @@ class ApprovalActivities:
                     type="InvalidData",
                     non_retryable=True,
                 )
+
+    @activity.defn(name="attach_files")
+    async def attach_files(self, inp: AttachFilesInput) -> None:
+        """Attach each file to the record (a retry attaches nothing twice)."""
+        await self.check_files(CheckFilesInput(inp.deal_id, inp.file_ids))
+        for file_id in inp.file_ids:
+            await _call(
+                self._files.AttachFile,
+                files_pb2.AttachFileRequest(
+                    id=file_id, attachment=files_pb2.Attachment(kind=inp.kind, id=inp.target_id)
+                ),
+            )
 
     # ---- requests ----
     @activity.defn(name="open_request")

@@ -7,10 +7,12 @@ from datetime import UTC, date, datetime, time, timedelta
 from typing import Annotated, Literal
 
 from dealflow.approvals.v1 import approvals_pb2 as apb
+from dealflow.deals.v1 import files_pb2
 from fastapi import APIRouter, Query
 
-from services.gateway.deps import Approvals, CurrentUser
-from services.gateway.problems import COMMON_RESPONSES, responses
+from services.common.errors import FieldProblem
+from services.gateway.deps import Approvals, CurrentUser, Files
+from services.gateway.problems import COMMON_RESPONSES, Problem, responses
 from services.gateway.routes import API_PREFIX
 from services.gateway.schemas.common import Page, RecordId, cursor_or_none
 from services.gateway.schemas.contracts import (
@@ -142,13 +144,20 @@ async def set_contract_status(
     "/contracts/{contract_id}/documents", status_code=201, responses=responses(403, 404, 409)
 )
 async def add_contract_document(
-    contract_id: int, body: ContractDocumentIn, _: CurrentUser, approvals: Approvals
+    contract_id: int, body: ContractDocumentIn, _: CurrentUser, approvals: Approvals, files: Files
 ) -> ContractOut:
-    """A new document version (an uploaded file); the scan signed by both sides makes the
-    contract signed."""
+    """A new document version (a file of the contract's deal, uploaded first); the scan
+    signed by both sides makes the contract signed."""
+    contract = await approvals.GetContract(apb.GetContractRequest(id=str(contract_id)))
+    file = await files.GetFile(files_pb2.GetFileRequest(id=str(body.file_id)))
+    if file.deal_id != contract.deal_id:
+        problem = FieldProblem("file_id", "must be a file of the contract's deal")
+        raise Problem(422, problem.message, errors=[problem])
     reply = await approvals.AddContractDocument(
         apb.AddContractDocumentRequest(
             contract_id=str(contract_id), file_id=str(body.file_id), kind=body.kind
         )
     )
+    attachment = files_pb2.Attachment(kind="contract", id=str(contract_id))
+    await files.AttachFile(files_pb2.AttachFileRequest(id=file.id, attachment=attachment))
     return ContractOut.of(reply)

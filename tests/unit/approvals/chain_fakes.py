@@ -18,6 +18,7 @@ from workflows.activities.approval_types import (
     AddContractDocumentInput,
     Approver,
     AssignStepInput,
+    AttachFilesInput,
     CheckFilesInput,
     CloseRoundInput,
     ContractInfo,
@@ -121,6 +122,7 @@ class ChainFakes:
             self.previous_stage,
             self.move_deal,
             self.check_files,
+            self.attach_files,
             self.open_request,
             self.start_round,
             self.assign_step,
@@ -198,6 +200,10 @@ class ChainFakes:
                     type="InvalidData",
                     non_retryable=True,
                 )
+
+    @activity.defn(name="attach_files")
+    async def attach_files(self, inp: AttachFilesInput) -> None:
+        self._log("attach_files", inp)
 
     @activity.defn(name="open_request")
     async def open_request(self, inp: OpenRequestInput) -> RequestRef:

@@ -126,6 +126,9 @@ async def test_steps_in_order_land_fields_on_the_deal_and_run_the_final_actions(
     await decide(handle, task, LAWYER, "approve", file_ids=["f-contract"])
 
     outcome: ChainResult = await handle.result()
+    (attached,) = fakes.of("attach_files")
+    assert (attached.file_ids, attached.kind) == (["f-contract"], "decision")
+    assert attached.target_id == outcome.decisions[-1].id != ""
     assert (outcome.outcome, outcome.rounds) == ("approved", 1)
     assert outcome.fields["contract_number"] == "K-77"
     assert outcome.fields["contract_file"] == "f-contract"
