@@ -29,7 +29,7 @@ class ApprovalsApi(ContractsApi, pb_grpc.ApprovalsServiceServicer):  # type: ign
 
     # ---- templates ----
     async def PutTemplate(self, request: pb.PutTemplateRequest, context: Ctx) -> pb.Template:
-        template = await self._service.put_template(
+        template = await self._service.templates.put_template(
             actor_id=actor_id(context),
             code=request.template.code,
             name=request.template.name,
@@ -38,18 +38,18 @@ class ApprovalsApi(ContractsApi, pb_grpc.ApprovalsServiceServicer):  # type: ign
         return template_pb(template)
 
     async def GetTemplate(self, request: pb.GetTemplateRequest, context: Ctx) -> pb.Template:
-        return template_pb(await self._service.get_template(code=request.code))
+        return template_pb(await self._service.templates.get_template(code=request.code))
 
     async def ListTemplates(
         self, request: pb.ListTemplatesRequest, context: Ctx
     ) -> pb.ListTemplatesResponse:
-        templates = await self._service.list_templates()
+        templates = await self._service.templates.list_templates()
         return pb.ListTemplatesResponse(templates=[template_pb(t) for t in templates])
 
     async def DeleteTemplate(
         self, request: pb.DeleteTemplateRequest, context: Ctx
     ) -> pb.DeleteTemplateResponse:
-        await self._service.delete_template(actor_id=actor_id(context), code=request.code)
+        await self._service.templates.delete_template(actor_id=actor_id(context), code=request.code)
         return pb.DeleteTemplateResponse()
 
     # ---- requests: the chain's writes ----

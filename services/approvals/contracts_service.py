@@ -4,17 +4,15 @@ versions, listed with filters within what the caller may see (by the contract's 
 from __future__ import annotations
 
 from collections.abc import Awaitable, Callable, Mapping
-from datetime import date
-from decimal import Decimal, InvalidOperation
 from typing import Any
 
 import sqlalchemy as sa
 from sqlalchemy.dialects.postgresql import insert
-from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
+from sqlalchemy.ext.asyncio import AsyncEngine
 
+from services.approvals import contracts_repository as repo
 from services.approvals.domain.contracts import (
     Contract,
-    ContractDocument,
     ContractFilter,
     ContractStatus,
     CounterpartyKind,
@@ -25,14 +23,14 @@ from services.approvals.domain.contracts import (
 )
 from services.approvals.tables import contract_documents, contract_types, contracts, outbox
 from services.common.access import Access, Permission
-from services.common.db import PendingEvent, UnitOfWork, utcnow
-from services.common.errors import FieldProblem, NotFound, PermissionDenied, ValidationFailed
+from services.common.db import UnitOfWork, utcnow
+from services.common.errors import FieldProblem, PermissionDenied, ValidationFailed
 from services.common.pagination import Page, decode_cursor
 
 Resolve = Callable[[int], Awaitable[Access]]
 # Raises NotFound unless the actor (None: the system) sees the deal.
 CheckDeal = Callable[[int, int | None], Awaitable[None]]
-EDITABLE = ("number", "amount", "currency", "starts_on", "ends_on", "counterparty_name", "title")
+EDITABLE = repo.EDITABLE
 _CHAIN_STATUSES = {ContractStatus.IN_APPROVAL, ContractStatus.APPROVED, ContractStatus.REJECTED}
 
 
@@ -89,7 +87,7 @@ class ContractsService:
             problems.append(FieldProblem("counterparty_name", "is required"))
         if manager_id is None:
             problems.append(FieldProblem("manager_id", "is required"))
-        row = _columns({k: v for k, v in values.items() if k in EDITABLE}, problems)
+        row = repo.columns({k: v for k, v in values.items() if k in EDITABLE}, problems)
         now = utcnow()
         async with self._uow() as uow:
             known = await uow.conn.execute(
@@ -117,13 +115,13 @@ class ContractsService:
                     .returning(contracts.c.id)
                 )
             ).scalar_one()
-            contract = await _load(uow.conn, contract_id)
-            _emit(uow, contract, "created", actor_id)
+            contract = await repo.load(uow.conn, contract_id)
+            repo.emit(uow, contract, "created", actor_id)
             return contract
 
     async def get(self, *, actor_id: int | None, contract_id: int) -> Contract:
         async with self._engine.connect() as conn:
-            contract = await _load(conn, contract_id)
+            contract = await repo.load(conn, contract_id)
         if actor_id is not None:
             (await self._access(actor_id)).require_visible(contract.manager_id, "contract")
         return contract
@@ -145,7 +143,7 @@ class ContractsService:
             if value not in ("", None):
                 conditions.append(column == value)
         if where.counterparty:
-            conditions.append(c.counterparty_name.ilike(f"%{_like(where.counterparty)}%"))
+            conditions.append(c.counterparty_name.ilike(f"%{repo.like(where.counterparty)}%"))
         if where.created_from is not None:
             conditions.append(c.created_at >= where.created_from)
         if where.created_to is not None:
@@ -158,7 +156,7 @@ class ContractsService:
                 conditions.append(c.manager_id.in_(sorted(scope.user_ids)))
         async with self._engine.connect() as conn:
             ids = (await conn.execute(query.where(*conditions))).scalars().all()
-            items = [await _load(conn, i) for i in ids]
+            items = [await repo.load(conn, i) for i in ids]
         return Page.of(items, limit, key=lambda x: x.id)
 
     async def update(
@@ -166,11 +164,11 @@ class ContractsService:
     ) -> Contract:
         """Change the named attributes of a contract that is not signed."""
         problems: list[FieldProblem] = []
-        row = _columns(changes, problems)
+        row = repo.columns(changes, problems)
         if problems:
             raise ValidationFailed(problems)
         async with self._uow() as uow:
-            contract = await _load(uow.conn, contract_id, for_update=True)
+            contract = await repo.load(uow.conn, contract_id, for_update=True)
             await self._may_edit(actor_id, contract)
             if contract.status == ContractStatus.SIGNED:
                 raise ValidationFailed(FieldProblem("status", "a signed contract is final"))
@@ -179,8 +177,8 @@ class ContractsService:
                 .where(contracts.c.id == contract_id)
                 .values(updated_at=utcnow(), **row)
             )
-            contract = await _load(uow.conn, contract_id)
-            _emit(uow, contract, "updated", actor_id)
+            contract = await repo.load(uow.conn, contract_id)
+            repo.emit(uow, contract, "updated", actor_id)
             return contract
 
     async def set_status(
@@ -189,7 +187,7 @@ class ContractsService:
         """Move a contract along draft → in approval → approved → sent → signed."""
         target = parse_status(status)
         async with self._uow() as uow:
-            contract = await _load(uow.conn, contract_id, for_update=True)
+            contract = await repo.load(uow.conn, contract_id, for_update=True)
             await self._may_edit(actor_id, contract)
             if actor_id is not None and target in _CHAIN_STATUSES:
                 raise PermissionDenied(f"only the approval chain makes a contract {target}")
@@ -203,8 +201,8 @@ class ContractsService:
             await uow.conn.execute(
                 contracts.update().where(contracts.c.id == contract_id).values(**values)
             )
-            contract = await _load(uow.conn, contract_id)
-            _emit(uow, contract, "status_changed", actor_id, before=current.value)
+            contract = await repo.load(uow.conn, contract_id)
+            repo.emit(uow, contract, "status_changed", actor_id, before=current.value)
             return contract
 
     async def add_document(
@@ -216,7 +214,7 @@ class ContractsService:
         except ValueError:
             raise ValidationFailed(FieldProblem("kind", "must be draft or signed_scan")) from None
         async with self._uow() as uow:
-            contract = await _load(uow.conn, contract_id, for_update=True)
+            contract = await repo.load(uow.conn, contract_id, for_update=True)
             await self._may_edit(actor_id, contract)
             current = ContractStatus(contract.status)
             if doc_kind is DocumentKind.SIGNED_SCAN and any(
@@ -241,9 +239,9 @@ class ContractsService:
                 .where(contracts.c.id == contract_id)
                 .values(status=target.value, updated_at=now)
             )
-            contract = await _load(uow.conn, contract_id)
+            contract = await repo.load(uow.conn, contract_id)
             event = "status_changed" if target != current else "document_added"
-            _emit(uow, contract, event, actor_id, before=current.value)
+            repo.emit(uow, contract, event, actor_id, before=current.value)
             return contract
 
     async def _may_edit(self, actor_id: int | None, contract: Contract) -> None:
@@ -253,84 +251,3 @@ class ContractsService:
         access.require_visible(contract.manager_id, "contract")
         if actor_id != contract.manager_id:
             access.require(Permission.CONTRACTS_EDIT)
-
-
-def _like(text: str) -> str:
-    return text.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
-
-
-def _columns(values: Mapping[str, Any], problems: list[FieldProblem]) -> dict[str, Any]:
-    row: dict[str, Any] = {}
-    for name, raw in values.items():
-        if name not in EDITABLE:
-            problems.append(FieldProblem(name, "cannot be changed"))
-        elif name == "amount":
-            try:
-                row[name] = Decimal(raw) if raw not in ("", None) else None
-            except InvalidOperation:
-                problems.append(FieldProblem(name, "must be a decimal number"))
-        elif name in ("starts_on", "ends_on"):
-            try:
-                row[name] = date.fromisoformat(raw) if raw else None
-            except (TypeError, ValueError):
-                problems.append(FieldProblem(name, "must be a date as YYYY-MM-DD"))
-        else:
-            row[name] = str(raw or "").strip()
-    return row
-
-
-async def _load(conn: AsyncConnection, contract_id: int, *, for_update: bool = False) -> Contract:
-    query = sa.select(contracts).where(contracts.c.id == contract_id)
-    if for_update:
-        query = query.with_for_update()
-    r = (await conn.execute(query)).first()
-    if r is None:
-        raise NotFound("contract not found")
-    docs = (
-        await conn.execute(
-            sa.select(contract_documents)
-            .where(contract_documents.c.contract_id == contract_id)
-            .order_by(contract_documents.c.version)
-        )
-    ).all()
-    return Contract(
-        id=r.id,
-        deal_id=r.deal_id,
-        type_code=r.type_code,
-        counterparty_kind=r.counterparty_kind,
-        counterparty_name=r.counterparty_name,
-        title=r.title,
-        number=r.number,
-        amount=r.amount,
-        currency=r.currency,
-        starts_on=r.starts_on,
-        ends_on=r.ends_on,
-        status=r.status,
-        manager_id=r.manager_id,
-        request_id=r.request_id,
-        created_at=r.created_at,
-        updated_at=r.updated_at,
-        documents=[
-            ContractDocument(d.id, d.version, d.file_id, d.kind, d.uploaded_by, d.created_at)
-            for d in docs
-        ],
-    )
-
-
-def _emit(
-    uow: UnitOfWork, contract: Contract, what: str, actor_id: int | None, before: str = ""
-) -> None:
-    uow.emit(
-        PendingEvent(
-            type=f"approvals.contract.{what}",
-            subject=f"deal/{contract.deal_id}",
-            actor=str(actor_id or ""),
-            data={
-                "contract_id": str(contract.id),
-                "deal_id": str(contract.deal_id),
-                "status": contract.status,
-                "before": {"status": before} if before else {},
-                "number": contract.number,
-            },
-        )
-    )

@@ -1,10 +1,10 @@
-"""Approval chain templates and requests: templates are edited through the API, requests
-are written by the chain workflow (calls without an actor) and read by people who may."""
+"""Approval requests: written by the chain workflow (calls without an actor), read by the
+people who may (the initiator, those asked to decide, and whoever sees the initiator's
+records). Templates: templates_service.py."""
 
 from __future__ import annotations
 
 from collections.abc import Awaitable, Callable, Sequence
-from typing import Any
 
 import sqlalchemy as sa
 from sqlalchemy.dialects.postgresql import insert
@@ -17,9 +17,9 @@ from services.approvals.domain.requests import (
     Decision,
     RequestStatus,
 )
-from services.approvals.domain.templates import ChainTemplate, parse_template
-from services.approvals.tables import assignments, decisions, outbox, requests, rounds, templates
-from services.common.access import Access, Permission
+from services.approvals.tables import assignments, decisions, outbox, requests, rounds
+from services.approvals.templates_service import TemplatesService
+from services.common.access import Access
 from services.common.db import PendingEvent, UnitOfWork, utcnow
 from services.common.errors import FieldProblem, NotFound, PermissionDenied, ValidationFailed
 from services.common.pagination import Page, decode_cursor
@@ -31,6 +31,7 @@ class ApprovalsService:
     def __init__(self, engine: AsyncEngine, *, access: Resolve | None = None) -> None:
         self._engine = engine
         self._access = access
+        self.templates = TemplatesService(engine, access=self.access_of)
 
     def _uow(self) -> UnitOfWork:
         return UnitOfWork(self._engine, outbox)
@@ -39,67 +40,6 @@ class ApprovalsService:
         if self._access is None:
             raise PermissionDenied("access cannot be checked: no access resolver configured")
         return await self._access(actor_id)
-
-    async def _require(self, actor_id: int | None, permission: Permission) -> None:
-        if actor_id is not None:
-            (await self.access_of(actor_id)).require(permission)
-
-    # ---- templates ----
-    async def put_template(
-        self, *, actor_id: int | None, code: str, name: str, definition: dict[str, Any]
-    ) -> ChainTemplate:
-        """Create a template or replace its definition (its version goes up)."""
-        await self._require(actor_id, Permission.APPROVAL_TEMPLATES_EDIT)
-        template = parse_template(code, name, definition)
-        now = utcnow()
-        async with self._uow() as uow:
-            new = insert(templates).values(
-                code=code,
-                name=template.name,
-                definition=definition,
-                version=1,
-                created_at=now,
-                updated_at=now,
-            )
-            stmt = new.on_conflict_do_update(
-                index_elements=[templates.c.code],
-                set_={
-                    "name": new.excluded.name,
-                    "definition": new.excluded.definition,
-                    "version": templates.c.version + 1,
-                    "updated_at": now,
-                },
-            ).returning(templates.c.version)
-            template.version = (await uow.conn.execute(stmt)).scalar_one()
-            uow.emit(
-                PendingEvent(
-                    type="approvals.template.saved",
-                    subject=f"template/{code}",
-                    data={"code": code, "version": template.version, "definition": definition},
-                    actor=str(actor_id or ""),
-                )
-            )
-        return template
-
-    async def get_template(self, *, code: str) -> ChainTemplate:
-        """One template, as the chain workflow runs it."""
-        async with self._engine.connect() as conn:
-            row = await repository.get_template_row(conn, code)
-        if row is None:
-            raise NotFound(f"approval template {code!r} not found")
-        return _template(row)
-
-    async def list_templates(self) -> list[ChainTemplate]:
-        async with self._engine.connect() as conn:
-            return [_template(r) for r in await repository.list_template_rows(conn)]
-
-    async def delete_template(self, *, actor_id: int | None, code: str) -> None:
-        """Remove a template; running chains keep the copy they started with."""
-        await self._require(actor_id, Permission.APPROVAL_TEMPLATES_EDIT)
-        async with self._uow() as uow:
-            gone = await uow.conn.execute(templates.delete().where(templates.c.code == code))
-            if gone.rowcount == 0:
-                raise NotFound(f"approval template {code!r} not found")
 
     # ---- requests: the chain workflow's writes ----
     async def open_request(
@@ -377,9 +317,3 @@ async def _found(uow: UnitOfWork, request_id: int) -> ApprovalRequest:
     if request is None:
         raise NotFound(f"approval request {request_id} not found")
     return request
-
-
-def _template(row: Any) -> ChainTemplate:
-    template = parse_template(row.code, row.name, row.definition)
-    template.version = row.version
-    return template
