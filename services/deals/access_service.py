@@ -3,6 +3,7 @@ do), which the deals service enforces itself and other services ask for."""
 
 from __future__ import annotations
 
+import time
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from datetime import datetime
@@ -51,10 +52,42 @@ class DealAccess:
         )
 
 
+class AccessCache:
+    """Users' deal access for `ttl` seconds: computing it takes four queries, and every call
+    on a user's behalf needs it. A change of roles or of the org structure made through this
+    process clears it at once; other replicas catch up within `ttl`."""
+
+    def __init__(self, ttl: float = 2.0, clock: Callable[[], float] = time.monotonic) -> None:
+        self._ttl = ttl
+        self._clock = clock
+        self._items: dict[int, tuple[float, DealAccess]] = {}
+
+    async def get(self, conn: AsyncConnection, user_id: int) -> DealAccess:
+        now = self._clock()
+        hit = self._items.get(user_id)
+        if hit is not None and now - hit[0] < self._ttl:
+            return hit[1]
+        found = await deal_access(conn, user_id)
+        if len(self._items) > 10_000:
+            self._items.clear()
+        self._items[user_id] = (now, found)
+        return found
+
+    def clear(self) -> None:
+        self._items.clear()
+
+
 class AccessService:
-    def __init__(self, engine: AsyncEngine, *, clock: Callable[[], datetime] = utcnow) -> None:
+    def __init__(
+        self,
+        engine: AsyncEngine,
+        *,
+        clock: Callable[[], datetime] = utcnow,
+        cache: AccessCache | None = None,
+    ) -> None:
         self._engine = engine
         self._now = clock
+        self.cache = cache or AccessCache()
 
     def _uow(self) -> UnitOfWork:
         return UnitOfWork(self._engine, outbox)
@@ -96,6 +129,7 @@ class AccessService:
                     raise ValidationFailed(FieldProblem("pipelines", f"no pipeline {pipeline_id}"))
             before = await repo.load_roles(uow.conn, [code])
             await repo.save_role(uow.conn, role, self._now())
+            self.cache.clear()
             await record(
                 uow.conn,
                 at=self._now(),
@@ -118,7 +152,7 @@ class AccessService:
 
     async def deal_access(self, *, user_id: int) -> DealAccess:
         async with self._engine.connect() as conn:
-            return await deal_access(conn, user_id)
+            return await self.cache.get(conn, user_id)
 
 
 async def deal_access(conn: AsyncConnection, user_id: int) -> DealAccess:

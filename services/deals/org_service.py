@@ -37,9 +37,16 @@ DEPARTMENT_FIELDS = ("name", "parent_id", "head_id")
 
 
 class OrgService:
-    def __init__(self, engine: AsyncEngine, *, clock: Callable[[], datetime] = utcnow) -> None:
+    def __init__(
+        self,
+        engine: AsyncEngine,
+        *,
+        clock: Callable[[], datetime] = utcnow,
+        on_change: Callable[[], None] = lambda: None,
+    ) -> None:
         self._engine = engine
         self._now = clock
+        self._on_change = on_change  # who sees what may have changed
 
     def _uow(self) -> UnitOfWork:
         return UnitOfWork(self._engine, outbox)
@@ -239,6 +246,7 @@ class OrgService:
         before: User | Department | None,
         after: User | Department | None,
     ) -> None:
+        self._on_change()
         await record(
             conn,
             at=self._now(),

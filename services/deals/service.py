@@ -20,7 +20,7 @@ from services.common.errors import (
 )
 from services.common.pagination import Page, decode_cursor
 from services.deals import history_repository, org_repository, repository
-from services.deals.access_service import AccessService, DealAccess, deal_access
+from services.deals.access_service import AccessService, DealAccess
 from services.deals.admin_service import AdminService
 from services.deals.auth_service import AuthService
 from services.deals.domain.deals import Deal, new_deal
@@ -46,7 +46,7 @@ class DealsService:
         self.admin = AdminService(engine, clock=clock)
         self.pipelines = PipelineService(engine, clock=clock)
         self.access = AccessService(engine, clock=clock)
-        self.org = OrgService(engine, clock=clock)
+        self.org = OrgService(engine, clock=clock, on_change=self.access.cache.clear)
         self.auth = AuthService(engine, clock=clock)
 
     def _uow(self) -> UnitOfWork:
@@ -74,7 +74,7 @@ class DealsService:
             raise ValidationFailed(FieldProblem("responsible_id", "is required"))
         now = self._now()
         async with self._uow() as uow:
-            guard = await _guard(uow.conn, actor_id)
+            guard = await self._guard(uow.conn, actor_id)
             if guard is not None:
                 guard.access.require(Permission.DEALS_CREATE, "your role may not create deals")
                 if responsible != actor_id:
@@ -106,7 +106,7 @@ class DealsService:
     async def get_deal(self, *, actor_id: int | None, deal_id: int) -> Deal:
         """One deal the actor sees."""
         async with self._engine.connect() as conn:
-            return await _visible_deal(conn, actor_id, deal_id)
+            return await self._visible_deal(conn, actor_id, deal_id)
 
     async def list_deals(
         self, *, actor_id: int | None, where: DealFilter, cursor: str, limit: int
@@ -114,7 +114,7 @@ class DealsService:
         """Deals the actor sees, newest first, filtered, one page at a time."""
         before = decode_cursor(cursor) if cursor else None
         async with self._engine.connect() as conn:
-            guard = await _guard(conn, actor_id)
+            guard = await self._guard(conn, actor_id)
             if guard is not None:
                 where = replace(where, visible=guard.visible())
             rows = await repository.list_deals(conn, where, before_id=before, limit=limit + 1)
@@ -132,8 +132,8 @@ class DealsService:
         """Change the named attributes and merge custom fields (None clears one)."""
         now = self._now()
         async with self._uow() as uow:
-            deal = await _visible_deal(uow.conn, actor_id, deal_id, for_update=True)
-            guard = await _guard(uow.conn, actor_id)
+            deal = await self._visible_deal(uow.conn, actor_id, deal_id, for_update=True)
+            guard = await self._guard(uow.conn, actor_id)
             if guard is not None:
                 guard.access.require(Permission.DEALS_EDIT, "your role may not change deals")
                 if changes.get("responsible_id", deal.responsible_id) != deal.responsible_id:
@@ -168,8 +168,8 @@ class DealsService:
         """Move a deal to a stage of its pipeline, or of `pipeline_id`."""
         now = self._now()
         async with self._uow() as uow:
-            deal = await _visible_deal(uow.conn, actor_id, deal_id, for_update=True)
-            guard = await _guard(uow.conn, actor_id)
+            deal = await self._visible_deal(uow.conn, actor_id, deal_id, for_update=True)
+            guard = await self._guard(uow.conn, actor_id)
             if guard is not None:
                 guard.access.require(Permission.DEALS_MOVE, "your role may not move deals")
                 if not guard.rights.may_move_into(pipeline_id or deal.pipeline_id, stage_id):
@@ -194,6 +194,23 @@ class DealsService:
             await _record(uow, deal, now)
             return deal
 
+    async def _guard(self, conn: AsyncConnection, actor_id: int | None) -> DealAccess | None:
+        """The actor's access to deals; None for an internal call, which may do anything."""
+        return None if actor_id is None else await self.access.cache.get(conn, actor_id)
+
+    async def _visible_deal(
+        self, conn: AsyncConnection, actor_id: int | None, deal_id: int, *, for_update: bool = False
+    ) -> Deal:
+        """The deal, or NotFound when it does not exist or the actor does not see it (the same
+        answer, so that nobody learns of deals they may not see)."""
+        deal = _found(await repository.get_deal(conn, deal_id, for_update=for_update), deal_id)
+        guard = await self._guard(conn, actor_id)
+        if guard is not None and not guard.sees(
+            pipeline_id=deal.pipeline_id, responsible_id=deal.responsible_id
+        ):
+            raise NotFound(f"deal {deal_id} not found")
+        return deal
+
     # ---- history ----
     async def timeline(
         self, *, actor_id: int | None, deal_id: int, cursor: str, limit: int
@@ -201,7 +218,7 @@ class DealsService:
         """A deal's timeline, newest first."""
         before = decode_cursor(cursor) if cursor else None
         async with self._engine.connect() as conn:
-            await _visible_deal(conn, actor_id, deal_id)
+            await self._visible_deal(conn, actor_id, deal_id)
             rows = await history_repository.list_entries(
                 conn, deal_id, before_id=before, limit=limit + 1
             )
@@ -222,7 +239,7 @@ class DealsService:
         kind = kind or "note"
         check_entry(kind, text, idempotency_key)
         async with self._uow() as uow:
-            await _visible_deal(uow.conn, actor_id, deal_id)
+            await self._visible_deal(uow.conn, actor_id, deal_id)
             entry = await history_repository.add_entry(
                 uow.conn,
                 deal_id=deal_id,
@@ -244,31 +261,12 @@ class DealsService:
     ) -> tuple[list[StageVisit], datetime]:
         """The deal's visits to stages, oldest first, and the time they were measured at."""
         async with self._engine.connect() as conn:
-            await _visible_deal(conn, actor_id, deal_id)
+            await self._visible_deal(conn, actor_id, deal_id)
             return await history_repository.stage_visits(conn, deal_id), self._now()
 
 
 async def _pipeline(conn: AsyncConnection, pipeline_id: int) -> Pipeline:
     return await pipeline_of(conn, pipeline_id)
-
-
-async def _guard(conn: AsyncConnection, actor_id: int | None) -> DealAccess | None:
-    """The actor's access to deals; None for an internal call, which may do anything."""
-    return None if actor_id is None else await deal_access(conn, actor_id)
-
-
-async def _visible_deal(
-    conn: AsyncConnection, actor_id: int | None, deal_id: int, *, for_update: bool = False
-) -> Deal:
-    """The deal, or NotFound when it does not exist or the actor does not see it (the same
-    answer, so that nobody learns of deals they may not see)."""
-    deal = _found(await repository.get_deal(conn, deal_id, for_update=for_update), deal_id)
-    guard = await _guard(conn, actor_id)
-    if guard is not None and not guard.sees(
-        pipeline_id=deal.pipeline_id, responsible_id=deal.responsible_id
-    ):
-        raise NotFound(f"deal {deal_id} not found")
-    return deal
 
 
 def _found(deal: Deal | None, deal_id: int) -> Deal:
