@@ -96,6 +96,7 @@ class ApprovalChain:
         self._ballots: dict[str, Ballot] = {}  # task id -> ballot
         self._votes: dict[str, str] = {}  # approver id -> outcome, in the current step
         self.decisions: list[DecisionRecord] = []
+        self._moves: dict[str, str] = {}  # the initiator's answer -> where the deal goes
 
     @workflow.run
     async def run(self, inp: ChainInput) -> ChainResult:
@@ -142,16 +143,15 @@ class ApprovalChain:
             if return_stage:
                 note = f"Rejected at '{rejected.name}': {comment}"
                 await ac.move_deal(MoveDealInput(deal.id, return_stage, note))
+            # The answer's handler has moved the deal (back to approval, or to lost).
+            self._moves = {rules.RESTART: chain_stage if return_stage else ""}
+            self._moves[rules.LOSE] = self._layout.lost_stage()
             answer = await self._return_to_initiator(deal, rejected, comment)
             if answer.outcome == rules.LOSE:
                 reason = rules.check_return_answer(answer.outcome, answer.data, True)
-                if lost := self._layout.lost_stage():
-                    await ac.move_deal(MoveDealInput(deal.id, lost, reason))
                 await self._close("rejected", "rejected")
                 await self._timeline("lost", f"Approval '{template.name}' given up: {reason}")
                 return await self._result(LOST, reason)
-            if return_stage:
-                await ac.move_deal(MoveDealInput(deal.id, chain_stage, "Resubmitted"))
             deal = await self._load_deal()  # the initiator may have set new terms
             await self._timeline(f"r{self._round + 1}", f"Resubmitted: round {self._round + 1}")
 
@@ -161,6 +161,7 @@ class ApprovalChain:
         self.validate_answer(answer)
         ballot = self._ballots.get(answer.task_id)
         if ballot is None:
+            await self._move_for(answer)
             await self.tasks.complete(answer)
             await self._record(answer, "return", self._input.initiator_id, {}, {})
             return TaskAnswerResult(answer.task_id, answer.outcome, self._stage)
@@ -191,6 +192,22 @@ class ApprovalChain:
             text += "; changed " + ", ".join(f"{k}: {before[k]} → {v}" for k, v in changes.items())
         await self._timeline(f"r{self._round}/{step.code}/{ballot.approver_id}", text)
         return TaskAnswerResult(answer.task_id, answer.outcome, self._stage)
+
+    async def _move_for(self, answer: TaskAnswer) -> None:
+        """Restart moves the deal back to approval, lose to the lost stage, before the answer
+        is taken: a move the deal's stage rules refuse (a required field emptied meanwhile)
+        refuses the answer, and the initiator fixes the deal and answers again."""
+        stage = self._moves.get(answer.outcome, "")
+        if not stage:
+            return
+        note = "Resubmitted"
+        if answer.outcome == rules.LOSE:
+            note = rules.check_return_answer(answer.outcome, answer.data, True)
+        try:
+            await ac.move_deal(MoveDealInput(self._input.deal_id, stage, note), quick=True)
+        except ActivityError as exc:
+            message = str(exc.cause.message if exc.cause else exc)  # type: ignore[attr-defined]
+            raise refuse(f"the deal cannot move: {message}", AnswerRefused.INVALID_DATA) from exc
 
     @complete_task.validator
     def validate_answer(self, answer: TaskAnswer) -> None:

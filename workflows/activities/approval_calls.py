@@ -67,8 +67,9 @@ async def resolve_approvers(inp: ResolveApproversInput) -> list[Approver]:
     return await _run("resolve_approvers", inp, list[Approver])
 
 
-async def move_deal(inp: MoveDealInput) -> None:
-    await _run("move_deal", inp, type(None))
+async def move_deal(inp: MoveDealInput, *, quick: bool = False) -> None:
+    """`quick` inside an Update the gateway waits on: give up within seconds."""
+    await _run("move_deal", inp, type(None), quick=quick)
 
 
 async def check_files(inp: CheckFilesInput) -> None:

@@ -103,6 +103,7 @@ class ChainFakes:
     absent: dict[str, str] = field(default_factory=dict)  # user -> substitute
     deal_fields: dict[str, Any] = field(default_factory=lambda: {"credit_limit": "100000.00"})
     base: FakeServices = field(default_factory=FakeServices)
+    refused_stages: set[str] = field(default_factory=set)  # moves the deal's rules refuse
 
     @property
     def calls(self) -> list[tuple[str, Any]]:
@@ -188,6 +189,10 @@ class ChainFakes:
 
     @activity.defn(name="move_deal")
     async def move_deal(self, inp: MoveDealInput) -> None:
+        if inp.stage_id in self.refused_stages:
+            raise ApplicationError(
+                "fields.inn: is required in this stage", type="ValidationFailed", non_retryable=True
+            )
         self._log("move_deal", inp)
 
     @activity.defn(name="check_files")

@@ -224,6 +224,10 @@ async def test_a_rejection_returns_the_deal_and_the_initiator_restarts_or_loses_
     closed = fakes.of("close_round")[0]
     assert (closed.round, closed.round_status, closed.request_status) == (1, "rejected", "returned")
     await refused(decide(handle, returned, HEAD, "restart"), AnswerRefused.WRONG_ACTOR)
+    fakes.refused_stages.add(STAGE_TERMS)  # e.g. the manager emptied a required field
+    message = await refused(decide(handle, returned, MANAGER, "restart"), "InvalidData")
+    assert "inn" in message
+    fakes.refused_stages.clear()
     await decide(handle, returned, MANAGER, "restart", reason="limit lowered to 150000")
 
     # Round 2 starts from the first step; round 1's decisions stay.
