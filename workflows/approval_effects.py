@@ -9,6 +9,7 @@ from datetime import datetime
 from typing import Any
 
 from temporalio import workflow
+from temporalio.exceptions import ActivityError
 
 from workflows.activities import calls
 
@@ -68,8 +69,13 @@ async def final_actions(
 ) -> None:
     """The template's actions on full approval: move the deal, a task, a notification."""
     final = template.on_approve
+    moved = ""
     if final.move_to_stage_id:
-        await ac.move_deal(MoveDealInput(deal.id, final.move_to_stage_id, "Approved"))
+        try:
+            await ac.move_deal(MoveDealInput(deal.id, final.move_to_stage_id, "Approved"))
+        except ActivityError as exc:  # the stage's rules refuse it: the initiator moves it
+            moved = f" The deal could not be moved on: {exc.cause or exc}"
+            await timeline(deal.id, "", 0, "approved/not-moved", moved.strip())
     if final.task_title:  # a plain task: nobody waits on it once the chain is done
         await calls.create_task(
             CreateTaskInput(
@@ -89,6 +95,7 @@ async def final_actions(
                 user_id=initiator_id,
                 kind="approval.approved",
                 title=f"Approved: {template.name} — {deal.title}",
+                body=moved.strip(),
                 deal_id=deal.id,
             )
         )

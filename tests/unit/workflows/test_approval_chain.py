@@ -277,3 +277,15 @@ async def test_a_substitute_decides_for_an_absent_approver(
         assert (decision.approver_id, decision.actor_id) == (HEAD.id, SUBSTITUTE.id)
         await open_task(handle, fakes, "approval.accounting")
         await handle.terminate()
+
+
+async def test_a_final_move_the_deal_refuses_leaves_it_to_the_initiator(
+    env: WorkflowEnvironment, worker: Worker, fakes: ChainFakes
+) -> None:
+    fakes.refused_stages.add(STAGE_APPROVED)
+    handle = await start_chain(env.client, worker.task_queue)
+    await approve_all(handle, fakes)
+    result: ChainResult = await handle.result()
+    assert result.outcome == "approved"
+    (notice,) = [n for n in fakes.of("create_notification") if n.kind == "approval.approved"]
+    assert "could not be moved" in notice.body and "inn" in notice.body
