@@ -170,16 +170,24 @@ async def test_sm_4_contract_approval_chain(
         f"/contracts/{contract['id']}/documents", json={"file_id": fixed["id"]}
     )
     assert [d["version"] for d in resp.json()["documents"]] == [1, 2]
+    # Meanwhile the CEO goes on holiday: a substitute stands in.
+    stand_in = await staff.add("acting_ceo", "ceo")
+    resp = await admin.patch(
+        f"/users/{ceo.id}", json={"absent": True, "substitute_id": stand_in.id}
+    )
+    assert resp.status_code == 200, resp.text
     resp = await manager.client.post(
         f"/tasks/{returned['id']}/complete", json={"outcome": "restart", "data": {}}
     )
     assert resp.status_code == 200, resp.text
-    for who, comment in ((head, "ok"), (accountant, "bank details fixed"), (ceo, "go")):
-        await waiting_approval(who, deal["id"])
+    for who, comment in ((head, "ok"), (accountant, "bank details fixed"), (stand_in, "go")):
+        waiting = await waiting_approval(who, deal["id"])
         resp = await decide(
             who, request["id"], decision="approve", comment=comment, file_ids=[fixed["id"]]
         )
         assert resp.status_code == 200, resp.text
+    assert waiting["waiting_for"][0]["approver_id"] == ceo.id
+    assert waiting["waiting_for"][0]["stand_in_id"] == stand_in.id
     await eventually(lambda: contract_status(manager, contract["id"], "approved"), what="approved")
 
     # Sent, then the scan signed by both sides: signed.
@@ -255,6 +263,8 @@ async def test_sm_4_contract_approval_chain(
     assert sorted(files_of["contract"]) == sorted([draft["id"], fixed["id"], scan["id"]])
     assert files_of["decision"] == [draft["id"]]
     assert full["rounds"][0]["decisions"][1]["comment"] == "wrong bank details"
+    by_stand_in = full["rounds"][1]["decisions"][2]
+    assert (by_stand_in["approver_id"], by_stand_in["actor_id"]) == (ceo.id, stand_in.id)
 
     temporal = await Client.connect(stack.temporal_address, namespace=stack.namespace)
     result = await temporal.get_workflow_handle(workflow_id).result()
