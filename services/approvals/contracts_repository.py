@@ -47,16 +47,34 @@ async def load(conn: AsyncConnection, contract_id: int, *, for_update: bool = Fa
     query = sa.select(contracts).where(contracts.c.id == contract_id)
     if for_update:
         query = query.with_for_update()
-    r = (await conn.execute(query)).first()
-    if r is None:
+    row = (await conn.execute(query)).first()
+    if row is None:
         raise NotFound("contract not found")
-    docs = (
-        await conn.execute(
+    (contract,) = await _with_documents(conn, [row])
+    return contract
+
+
+async def load_page(conn: AsyncConnection, query: sa.Select[Any]) -> list[Contract]:
+    """The contracts a query selects (whole rows), with their documents: two queries."""
+    return await _with_documents(conn, list((await conn.execute(query)).all()))
+
+
+async def _with_documents(conn: AsyncConnection, rows: list[Any]) -> list[Contract]:
+    items = {r.id: _contract(r) for r in rows}
+    if items:
+        docs = await conn.execute(
             sa.select(contract_documents)
-            .where(contract_documents.c.contract_id == contract_id)
-            .order_by(contract_documents.c.version)
+            .where(contract_documents.c.contract_id.in_(items))
+            .order_by(contract_documents.c.contract_id, contract_documents.c.version)
         )
-    ).all()
+        for d in docs.all():
+            items[d.contract_id].documents.append(
+                ContractDocument(d.id, d.version, d.file_id, d.kind, d.uploaded_by, d.created_at)
+            )
+    return list(items.values())
+
+
+def _contract(r: Any) -> Contract:
     return Contract(
         id=r.id,
         deal_id=r.deal_id,
@@ -74,10 +92,6 @@ async def load(conn: AsyncConnection, contract_id: int, *, for_update: bool = Fa
         request_id=r.request_id,
         created_at=r.created_at,
         updated_at=r.updated_at,
-        documents=[
-            ContractDocument(d.id, d.version, d.file_id, d.kind, d.uploaded_by, d.created_at)
-            for d in docs
-        ],
     )
 
 

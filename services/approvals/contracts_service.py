@@ -131,7 +131,7 @@ class ContractsService:
     ) -> Page[Contract]:
         """The registry, newest first, filtered, within the caller's visibility."""
         c = contracts.c
-        query = sa.select(contracts.c.id).order_by(c.id.desc()).limit(limit + 1)
+        query = sa.select(contracts).order_by(c.id.desc()).limit(limit + 1)
         conditions: list[sa.ColumnElement[bool]] = []
         for column, value in (
             (c.type_code, where.type_code),
@@ -155,8 +155,7 @@ class ContractsService:
             if not scope.everyone:
                 conditions.append(c.manager_id.in_(sorted(scope.user_ids)))
         async with self._engine.connect() as conn:
-            ids = (await conn.execute(query.where(*conditions))).scalars().all()
-            items = [await repo.load(conn, i) for i in ids]
+            items = await repo.load_page(conn, query.where(*conditions))
         return Page.of(items, limit, key=lambda x: x.id)
 
     async def update(

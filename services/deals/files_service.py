@@ -132,7 +132,7 @@ class FilesService:
         """A deal's files (or those attached to one of its records), newest first."""
         await self._deals.get_deal(actor_id=actor_id, deal_id=deal_id)
         query = (
-            sa.select(files.c.id)
+            sa.select(files)
             .where(files.c.deal_id == deal_id)
             .order_by(files.c.id.desc())
             .limit(limit + 1)
@@ -149,8 +149,7 @@ class FilesService:
         if cursor:
             query = query.where(files.c.id < decode_cursor(cursor))
         async with self._engine.connect() as conn:
-            ids = (await conn.execute(query)).scalars().all()
-            items = [await _load(conn, i) for i in ids]
+            items = await _with_attachments(conn, list((await conn.execute(query)).all()))
         return Page.of(items, limit, key=lambda f: f.id)
 
     async def attach_file(
@@ -210,25 +209,35 @@ async def _attach(conn: AsyncConnection, file_id: int, a: Attachment) -> None:
 
 
 async def _load(conn: AsyncConnection, file_id: int) -> StoredFile:
-    row: Any = (await conn.execute(sa.select(files).where(files.c.id == file_id))).first()
+    row = (await conn.execute(sa.select(files).where(files.c.id == file_id))).first()
     if row is None:
         raise NotFound(f"file {file_id} not found")
-    links = (
-        await conn.execute(
+    (stored,) = await _with_attachments(conn, [row])
+    return stored
+
+
+async def _with_attachments(conn: AsyncConnection, rows: list[Any]) -> list[StoredFile]:
+    """Files from their rows, with every attachment: one more query for all of them."""
+    items = {
+        r.id: StoredFile(
+            id=r.id,
+            deal_id=r.deal_id,
+            name=r.name,
+            content_type=r.content_type,
+            size=r.size,
+            sha256=r.sha256,
+            storage_key=r.storage_key,
+            uploaded_by=r.uploaded_by,
+            created_at=r.created_at,
+        )
+        for r in rows
+    }
+    if items:
+        links = await conn.execute(
             sa.select(file_attachments)
-            .where(file_attachments.c.file_id == file_id)
+            .where(file_attachments.c.file_id.in_(items))
             .order_by(file_attachments.c.kind, file_attachments.c.target_id)
         )
-    ).all()
-    return StoredFile(
-        id=row.id,
-        deal_id=row.deal_id,
-        name=row.name,
-        content_type=row.content_type,
-        size=row.size,
-        sha256=row.sha256,
-        storage_key=row.storage_key,
-        uploaded_by=row.uploaded_by,
-        created_at=row.created_at,
-        attachments=[Attachment(link.kind, link.target_id) for link in links],
-    )
+        for link in links.all():
+            items[link.file_id].attachments.append(Attachment(link.kind, link.target_id))
+    return list(items.values())
