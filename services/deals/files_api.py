@@ -82,6 +82,6 @@ class FilesApi(pb_grpc.FilesServiceServicer):  # type: ignore[misc]
 
 def register_files(server: grpc.aio.Server, deals: DealsService) -> str:
     """Add FilesService next to DealsService; its full name (for health and reflection)."""
-    service = FilesService(deals._engine, deals)  # the deals service's own database
+    service = FilesService(deals.engine, deals)  # the deals service's own database
     pb_grpc.add_FilesServiceServicer_to_server(FilesApi(service), server)
     return str(pb.DESCRIPTOR.services_by_name["FilesService"].full_name)

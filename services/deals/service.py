@@ -41,7 +41,7 @@ _REASSIGN = "your role may not make someone else responsible for a deal"
 
 class DealsService:
     def __init__(self, engine: AsyncEngine, *, clock: Clock = utcnow) -> None:
-        self._engine = engine
+        self._engine = self.engine = engine
         self._now = clock
         self.admin = AdminService(engine, clock=clock)
         self.pipelines = PipelineService(engine, clock=clock)

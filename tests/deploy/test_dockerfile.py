@@ -59,7 +59,7 @@ def test_builder_generates_stubs_and_installs_the_project() -> None:
         assert f"{flag}services/common/gen" in builder
     # Non-editable (the image runs an installed package, not a checkout), at the versions
     # the tests ran against.
-    assert re.search(r"pip install --no-cache-dir -c constraints\.txt \.(\s|$)", builder)
+    assert re.search(r'pip install --no-cache-dir -c constraints\.txt "\.\[s3\]"(\s|$)', builder)
     assert "-e " not in builder
 
 

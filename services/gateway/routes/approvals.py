@@ -20,7 +20,7 @@ from services.gateway.deps import (
 )
 from services.gateway.problems import COMMON_RESPONSES, Problem, responses
 from services.gateway.routes import API_PREFIX
-from services.gateway.routes.tasks import _stands_in_for, complete_task
+from services.gateway.routes.tasks import complete_task, stands_in_for_user
 from services.gateway.schemas.approvals import ApprovalOut, DecisionIn
 from services.gateway.schemas.common import Page, RecordId, cursor_or_none
 from services.gateway.schemas.tasks import TaskComplete
@@ -100,6 +100,6 @@ async def _my_task(request: Any, user: Principal, deals: BoundStub) -> str:
         if me in (a.approver_id, a.stand_in_id) and a.task_id:
             return str(a.task_id)
     for a in waiting:
-        if a.task_id and await _stands_in_for(int(a.approver_id), user, deals):
+        if a.task_id and await stands_in_for_user(int(a.approver_id), user, deals):
             return str(a.task_id)
     raise Problem(403, "the step waiting here is not yours to decide")

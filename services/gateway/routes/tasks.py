@@ -96,12 +96,12 @@ async def _require_visible(task: Any, user: Principal, deals: BoundStub) -> None
             return
         except NotFound:
             pass
-    if assignee is not None and await _stands_in_for(assignee, user, deals):
+    if assignee is not None and await stands_in_for_user(assignee, user, deals):
         return
     raise Problem(404, f"task {task.id} not found")
 
 
-async def _stands_in_for(assignee: int, user: Principal, deals: BoundStub) -> bool:
+async def stands_in_for_user(assignee: int, user: Principal, deals: BoundStub) -> bool:
     """Whether the user acts for the assignee now (the assignee is absent)."""
     stand_in = await deals.FindStandIn(deals_pb2.FindStandInRequest(user_id=str(assignee)))
     return int(stand_in.id) == user.id != assignee
@@ -123,7 +123,9 @@ async def complete_task(
     await _require_visible(task, user, deals)
     assignee = int(task.assignee_id) if task.assignee_id else None
     substitute = (
-        assignee is not None and assignee != user.id and await _stands_in_for(assignee, user, deals)
+        assignee is not None
+        and assignee != user.id
+        and await stands_in_for_user(assignee, user, deals)
     )
     if task.workflow_id:
         stands_in_for = task.assignee_id if substitute else ""
