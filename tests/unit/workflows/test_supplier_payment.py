@@ -123,3 +123,13 @@ async def test_a_payment_finance_refuses_keeps_the_task_open(
     close = await open_task(handle, fakes, "supplier_payment.close")
     await decide(handle, close, ACCOUNTANT, "closed", documents=["Act 1"])
     assert (await handle.result()).outcome == "closed"
+
+
+def test_fakes_mirror_the_finance_activities() -> None:
+    from workflows.activities.finance import FinanceActivities
+
+    def names(fns: list[Any]) -> set[str]:
+        return {fn.__temporal_activity_definition.name for fn in fns}
+
+    real = FinanceActivities(object())  # type: ignore[arg-type]
+    assert names(real.all()) <= names(SpendFakes().activities())
