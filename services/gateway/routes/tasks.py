@@ -83,7 +83,15 @@ async def complete_task(
     get = notifications_pb2.GetTaskRequest(id=str(task_id))
     task = await notifications.GetTask(get)
     if task.workflow_id:
-        await _answer_process(temporal, task.workflow_id, str(task_id), user, body)
+        try:
+            await _answer_process(temporal, task.workflow_id, str(task_id), user, body)
+        except Problem:
+            # A retry of an answer that was recorded (its response was lost) is done, not
+            # refused: the client learns the outcome it asked for.
+            now = await notifications.GetTask(get)
+            if not _answered_so(now, user, body):
+                raise
+            return TaskOut.of(now)
         return TaskOut.of(await notifications.GetTask(get))
     if task.assignee_id != str(user.id):
         raise Problem(403, "only the assignee may complete this task")
@@ -96,6 +104,14 @@ async def complete_task(
         )
     )
     return TaskOut.of(done)
+
+
+def _answered_so(task: Any, user: Principal, body: TaskComplete) -> bool:
+    return bool(
+        task.status == "completed"
+        and task.outcome == body.outcome
+        and task.completed_by == str(user.id)
+    )
 
 
 async def _answer_process(
