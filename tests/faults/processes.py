@@ -37,12 +37,20 @@ RETRY_LATER = {409, 503}  # with Retry-After: the outcome is not decided, ask ag
 
 @dataclass
 class Answers:
-    """Every answer given to a task completion, by task id."""
+    """Every answer given to a task completion, by task id, and the Idempotency-Key each
+    task's next attempt uses: kept while the outcome is unknown (a cut connection, a
+    "retry later"), fresh after a definite answer (a refusal is final for its key)."""
 
     statuses: dict[str, list[int | str]] = field(default_factory=dict)
+    keys: dict[str, str] = field(default_factory=dict)
 
-    def add(self, task_id: str, status: int | str) -> None:
+    def key(self, task_id: str) -> str:
+        return self.keys.setdefault(task_id, f"answer-{task_id}-{uuid.uuid4().hex[:8]}")
+
+    def add(self, task_id: str, status: int | str, *, definite: bool) -> None:
         self.statuses.setdefault(task_id, []).append(status)
+        if definite:
+            self.keys.pop(task_id, None)
 
 
 async def post_until_answered(
@@ -105,17 +113,19 @@ async def open_tasks(client: httpx.AsyncClient, deals: set[int]) -> list[dict[st
 
 
 async def answer(client: httpx.AsyncClient, task: dict[str, Any], answers: Answers) -> None:
-    """One attempt; a task keeps one Idempotency-Key for all its attempts."""
+    """One attempt at answering a task."""
     outcome, data = ANSWERS[task["kind"]]
+    task_id = str(task["id"])
     try:
         resp = await client.post(
-            f"/tasks/{task['id']}/complete",
+            f"/tasks/{task_id}/complete",
             json={"outcome": outcome, "data": data},
-            headers={"Idempotency-Key": f"answer-{task['id']}"},
+            headers={"Idempotency-Key": answers.key(task_id)},
         )
-        answers.add(str(task["id"]), resp.status_code)
+        retry_later = resp.status_code in RETRY_LATER and "retry-after" in resp.headers
+        answers.add(task_id, resp.status_code, definite=not retry_later)
     except httpx.TransportError as exc:
-        answers.add(str(task["id"]), type(exc).__name__)
+        answers.add(task_id, type(exc).__name__, definite=False)
 
 
 async def drive(
