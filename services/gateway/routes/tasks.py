@@ -12,7 +12,7 @@ from temporalio.exceptions import ApplicationError
 from temporalio.service import RPCError, RPCStatusCode
 
 from services.common.errors import FieldProblem
-from services.common.protoconv import to_struct
+from services.common.protoconv import from_struct, to_struct
 from services.gateway.auth import Principal
 from services.gateway.deps import CurrentUser, Notifications, TemporalClient
 from services.gateway.problems import COMMON_RESPONSES, Problem, responses
@@ -111,6 +111,7 @@ def _answered_so(task: Any, user: Principal, body: TaskComplete) -> bool:
         task.status == "completed"
         and task.outcome == body.outcome
         and task.completed_by == str(user.id)
+        and from_struct(task.result) == body.data
     )
 
 

@@ -29,10 +29,15 @@ async def test_a_repeat_of_the_recorded_answer_is_200(world: World) -> None:
     assert reply.json()["status"] == "completed"
 
 
-async def test_another_outcome_or_person_is_still_refused(world: World) -> None:
+async def test_another_outcome_person_or_data_is_still_refused(world: World) -> None:
     done = task(status="completed", outcome="refused", completed_by=str(USER_ID))
     world.notifications.answers["GetTask"] = lambda request: done
     world.temporal.update_error = NOT_OPEN
+    other_data = await world.http.post(
+        "/api/v1/tasks/5/complete",
+        json={"outcome": "refused", "data": {"why": "late"}},
+        headers=world.auth(),
+    )
 
     other_outcome = await world.http.post(
         "/api/v1/tasks/5/complete", json={"outcome": "handed_over"}, headers=world.auth()
@@ -42,3 +47,4 @@ async def test_another_outcome_or_person_is_still_refused(world: World) -> None:
     )
 
     assert (other_outcome.status_code, other_person.status_code) == (409, 409)
+    assert other_data.status_code == 409
