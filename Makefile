@@ -6,7 +6,7 @@ GEN := services/common/gen
 PROTOS := $(shell find protos -name '*.proto')
 STAMP := $(VENV)/.installed
 
-.PHONY: up down test unit integration e2e lint fmt proto bench clean
+.PHONY: up down test chaos unit integration e2e lint fmt proto bench clean
 
 $(STAMP): pyproject.toml constraints.txt
 	test -x $(PY) || $(PYTHON) -m venv $(VENV)
@@ -31,8 +31,11 @@ up: $(GEN)/.stamp  ## start Temporal, NATS, PostgreSQL, every service, the worke
 down:  ## stop a stack started by `make up` in another terminal
 	$(PY) -m deploy.local.down
 
-test: lint  ## lint, then the whole suite; starts what it needs itself
-	$(PY) -m pytest -q
+test: lint  ## lint, then the whole suite but the long fault tests; starts what it needs itself
+	$(PY) -m pytest -q -m "not chaos"
+
+chaos: $(GEN)/.stamp  ## the long fault tests: worker killed under 200 processes, NATS restarted under 10,000 events
+	$(PY) -m pytest -q -s -m chaos tests/faults
 
 unit: $(GEN)/.stamp
 	$(PY) -m pytest -q tests/unit tests/deploy

@@ -291,12 +291,36 @@ class Stack:
 
     def restart(self, name: str, sig: int = signal.SIGTERM) -> None:
         """Stop one process (SIGTERM, or SIGKILL for a crash) and start it again."""
+        self.kill(name, sig)
+        self.start_again(name)
+
+    def kill(self, name: str, sig: int = signal.SIGKILL, timeout: float = 30.0) -> None:
+        """Signal a process and every process it started (its session: the PostgreSQL
+        wrapper's server too) and wait until it has exited."""
         proc = self.process(name)
         assert proc.popen is not None
-        proc.popen.send_signal(sig)
-        proc.popen.wait(timeout=30)
+        if proc.popen.poll() is None:
+            os.killpg(proc.popen.pid, sig)
+        proc.popen.wait(timeout=timeout)
+
+    def signal(self, name: str, sig: int) -> None:
+        """Send a signal without waiting (SIGSTOP / SIGCONT to pause and resume)."""
+        proc = self.process(name)
+        assert proc.popen is not None
+        os.killpg(proc.popen.pid, sig)
+
+    def start_again(self, name: str, timeout: float = 60.0) -> None:
+        """Start a stopped process again as it was started; wait for an infrastructure
+        part to accept connections."""
+        proc = self.process(name)
+        assert proc.popen is None or proc.popen.poll() is not None, f"{name} is running"
         self.processes.remove(proc)
-        self._spawn(Process(proc.name, proc.args, proc.env))
+        again = Process(proc.name, proc.args, proc.env)
+        self._spawn(again)
+        infra = {"postgres": self.ports.postgres, "nats": self.ports.nats}
+        port = {**infra, "temporal": self.ports.temporal}.get(name)
+        if port is not None:
+            _wait_port(port, time.monotonic() + timeout, again)
 
     def stop(self, timeout: float = 20.0) -> None:
         """Stop the apps first, then the infrastructure, each with SIGTERM then SIGKILL."""

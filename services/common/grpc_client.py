@@ -27,6 +27,9 @@ Resp = TypeVar("Resp")
 _CHANNEL_OPTIONS = [
     ("grpc.keepalive_time_ms", 30_000),
     ("grpc.max_receive_message_length", 16 * 1024 * 1024),
+    # gRPC's default backoff grows to two minutes: a service back after a restart would go
+    # on answering 503 that long. Reconnect at least every 5 s.
+    ("grpc.max_reconnect_backoff_ms", 5_000),
 ]
 
 

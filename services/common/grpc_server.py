@@ -13,6 +13,9 @@ from collections.abc import Awaitable, Callable, Coroutine, Sequence
 from typing import Any
 
 import grpc
+import psycopg
+import sqlalchemy as sa
+from google.protobuf.message import Message
 from grpc_health.v1 import health, health_pb2, health_pb2_grpc
 from grpc_reflection.v1alpha import reflection
 
@@ -21,16 +24,21 @@ from services.common.errors import (
     AlreadyExists,
     Conflict,
     DomainError,
+    FieldProblem,
     NotFound,
     PermissionDenied,
     TooManyAttempts,
     Unauthenticated,
     ValidationFailed,
 )
+from services.common.wire_checks import nul_problems
 
 log = logging.getLogger(__name__)
 
 ACTOR_KEY = "x-actor-id"
+# What a stopped, restarting or unreachable PostgreSQL raises (psycopg's OperationalError
+# wrapped by SQLAlchemy, or raw when a pooled connection dies under it).
+DATABASE_DOWN = (sa.exc.OperationalError, sa.exc.InterfaceError, psycopg.OperationalError, OSError)
 PROBLEM_KEY = "problem-bin"
 
 _STATUS: list[tuple[type[DomainError], grpc.StatusCode]] = [
@@ -92,7 +100,29 @@ class DomainErrorInterceptor(grpc.aio.ServerInterceptor):  # type: ignore[misc]
             started = time.perf_counter()
             code = "OK"
             try:
+                problems = nul_problems(request) if isinstance(request, Message) else []
+                if problems:
+                    raise ValidationFailed(problems)
                 return await inner(request, context)
+            except DATABASE_DOWN as exc:
+                # Not the caller's fault and not a bug: the caller may retry (503 at the
+                # gateway, a retried activity in a workflow).
+                code = grpc.StatusCode.UNAVAILABLE.name
+                log.warning("%s: the database is unavailable: %s", method, exc)
+                await context.abort(grpc.StatusCode.UNAVAILABLE, "the database is unavailable")
+            except sa.exc.DataError as exc:
+                # The database refused a value (out of range, unrepresentable): the
+                # caller's value, not a fault of ours.
+                code = grpc.StatusCode.INVALID_ARGUMENT.name
+                log.warning("%s: value refused by the database: %s", method, exc.orig)
+                refused = ValidationFailed(
+                    FieldProblem("", f"a value is not acceptable: {exc.orig}")
+                )
+                await context.abort(
+                    grpc.StatusCode.INVALID_ARGUMENT,
+                    refused.message,
+                    trailing_metadata=((PROBLEM_KEY, problem_payload(refused)),),
+                )
             except DomainError as exc:
                 status = status_for(exc)
                 code = status.name

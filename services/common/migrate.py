@@ -20,7 +20,7 @@ from services.common.settings import CommonSettings
 
 log = logging.getLogger(__name__)
 
-SERVICES = ("deals", "notifications", "approvals", "finance")
+SERVICES = ("deals", "notifications", "approvals", "finance", "gateway")
 ROOT = Path(__file__).resolve().parents[1]
 
 

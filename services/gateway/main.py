@@ -14,10 +14,11 @@ from pydantic import ValidationError
 from services.common.logging import configure_logging
 from services.common.metrics import serve_metrics
 from services.common.tracing import instrument_grpc_client, setup_tracing
-from services.gateway import problems
+from services.gateway import idempotency, problems
 from services.gateway.auth import PrincipalCache
 from services.gateway.clients import Clients, open_clients
 from services.gateway.deps import ProcessApi
+from services.gateway.idempotency_store import IdempotencyStore, MemoryStore
 from services.gateway.middleware import BodyLimitMiddleware, ObservabilityMiddleware
 from services.gateway.routes import (
     API_PREFIX,
@@ -73,9 +74,11 @@ def create_app(
     *,
     clients: Clients | None = None,
     processes_api: ProcessApi | None = None,
+    idempotency_store: IdempotencyStore | None = None,
 ) -> FastAPI:
-    """The gateway app. Given `clients` (fakes in tests) it uses them and opens nothing;
-    otherwise the lifespan opens the channels and the Temporal client once."""
+    """The gateway app. Given `clients` (fakes in tests) it uses them and opens nothing
+    (Idempotency-Key records then live in memory unless a store is given); otherwise the
+    lifespan opens the channels and the Temporal client once."""
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
@@ -102,6 +105,10 @@ def create_app(
     app.state.principals = PrincipalCache(settings.auth_cache_seconds)
     problems.install(app, retry_after_seconds=settings.retry_after_seconds)
     problems.document_problems(app)
+    if idempotency_store is None:
+        in_tests = clients is not None
+        idempotency_store = MemoryStore() if in_tests else idempotency.default_store(settings)
+    idempotency.install(app, settings, idempotency_store)  # inside the body limit
     app.add_middleware(
         BodyLimitMiddleware,
         max_bytes=settings.max_body_bytes,

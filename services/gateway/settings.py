@@ -41,6 +41,8 @@ class GatewaySettings(CommonSettings):
     ]
     # Every Retry-After the gateway sends when a dependency is down.
     retry_after_seconds: int = 5
+    # How long an Idempotency-Key's first answer is kept; the API promises at least 24 h.
+    idempotency_ttl_hours: int = 48
 
     @field_validator("jwt_secret")
     @classmethod
@@ -48,6 +50,13 @@ class GatewaySettings(CommonSettings):
         # HS256 keys shorter than the hash output are brute-forceable (RFC 7518 §3.2).
         if len(value.get_secret_value()) < 32:
             raise ValueError("GATEWAY_JWT_SECRET must be at least 32 characters")
+        return value
+
+    @field_validator("idempotency_ttl_hours")
+    @classmethod
+    def _a_day_at_least(cls, value: int) -> int:
+        if value < 24:
+            raise ValueError("GATEWAY_IDEMPOTENCY_TTL_HOURS must be at least 24")
         return value
 
     @field_validator("access_token_minutes")

@@ -1,15 +1,19 @@
 """Record the histories of completed process runs for the replay test.
 
-    .venv/bin/python -m tests.histories.record
+    .venv/bin/python -m tests.histories.record                  # every process
+    .venv/bin/python -m tests.histories.record sample_return    # one process
 
 Run it when a process gains a new path (and keep the old files: running processes still
 have the old histories, so replaying them against the new code is the point). It writes
-`<process>_<scenario>.json` next to this file.
+`<process>_<scenario>.json` next to this file. A new process adds its recorder to
+RECORDERS: a function that runs its scenarios on the time-skipping server with fake
+activities and returns the files it wrote.
 """
 
 from __future__ import annotations
 
 import asyncio
+import sys
 import uuid
 from collections.abc import Awaitable, Callable
 from datetime import timedelta
@@ -45,14 +49,30 @@ async def record(env: WorkflowEnvironment, name: str, *, due_in_days: int, overd
     return path
 
 
-async def main() -> None:
+async def record_sample_return(env: WorkflowEnvironment) -> list[Path]:
+    return [
+        await record(env, name, due_in_days=5, overdue=overdue)
+        for name, overdue in (("happy", False), ("escalation", True))
+    ]
+
+
+RECORDERS: dict[str, Callable[[WorkflowEnvironment], Awaitable[list[Path]]]] = {
+    "sample_return": record_sample_return,
+}
+
+
+async def main(processes: list[str]) -> None:
+    unknown = sorted(set(processes) - set(RECORDERS))
+    if unknown:
+        raise SystemExit(f"no recorder for {', '.join(unknown)}; known: {', '.join(RECORDERS)}")
     env = await start_env()
     try:
-        for name, overdue in (("happy", False), ("escalation", True)):
-            print(await record(env, name, due_in_days=5, overdue=overdue))
+        for process in processes or list(RECORDERS):
+            for path in await RECORDERS[process](env):
+                print(path)
     finally:
         await env.shutdown()
 
 
 if __name__ == "__main__":
-    asyncio.run(main())
+    asyncio.run(main(sys.argv[1:]))

@@ -13,7 +13,7 @@ from temporalio.exceptions import ApplicationError
 from temporalio.service import RPCError, RPCStatusCode
 
 from services.common.errors import FieldProblem, NotFound
-from services.common.protoconv import to_struct
+from services.common.protoconv import from_struct, to_struct
 from services.gateway.auth import Principal
 from services.gateway.deps import BoundStub, CurrentUser, Deals, Notifications, TemporalClient
 from services.gateway.problems import COMMON_RESPONSES, Problem, responses
@@ -129,7 +129,17 @@ async def complete_task(
     )
     if task.workflow_id:
         stands_in_for = task.assignee_id if substitute else ""
-        await _answer_process(temporal, task.workflow_id, str(task_id), user, body, stands_in_for)
+        try:
+            await _answer_process(
+                temporal, task.workflow_id, str(task_id), user, body, stands_in_for
+            )
+        except Problem:
+            # A retry of an answer that was recorded (its response was lost) is done, not
+            # refused: the client learns the outcome it asked for.
+            now = await notifications.GetTask(get)
+            if not _answered_so(now, user, body):
+                raise
+            return TaskOut.of(now)
         return TaskOut.of(await notifications.GetTask(get))
     if assignee != user.id and not substitute:
         raise Problem(403, "only the assignee or their substitute may complete this task")
@@ -142,6 +152,15 @@ async def complete_task(
         )
     )
     return TaskOut.of(done)
+
+
+def _answered_so(task: Any, user: Principal, body: TaskComplete) -> bool:
+    return bool(
+        task.status == "completed"
+        and task.outcome == body.outcome
+        and task.completed_by == str(user.id)
+        and from_struct(task.result) == body.data
+    )
 
 
 async def _answer_process(

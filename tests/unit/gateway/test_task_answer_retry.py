@@ -1,0 +1,54 @@
+"""A retried answer whose first response was lost (a gateway restart, a cut connection)
+learns that its answer was recorded instead of being refused; any other refusal stands."""
+
+from __future__ import annotations
+
+from dealflow.deals.v1 import deals_pb2
+from temporalio.client import WorkflowUpdateFailedError
+from temporalio.exceptions import ApplicationError
+
+from tests.unit.gateway.conftest import USER_ID, World
+from tests.unit.gateway.test_tasks import task
+from workflows.contracts import AnswerRefused
+
+NOT_OPEN = WorkflowUpdateFailedError(
+    ApplicationError("task 5 is not open", type=AnswerRefused.TASK_NOT_OPEN, non_retryable=True)
+)
+
+
+async def test_a_repeat_of_the_recorded_answer_is_200(world: World) -> None:
+    done = task(status="completed", outcome="handed_over", completed_by=str(USER_ID))
+    answers = iter([task(), done])
+    world.notifications.answers["GetTask"] = lambda request: next(answers)
+    world.temporal.update_error = NOT_OPEN
+
+    reply = await world.http.post(
+        "/api/v1/tasks/5/complete", json={"outcome": "handed_over"}, headers=world.auth()
+    )
+
+    assert reply.status_code == 200
+    assert reply.json()["status"] == "completed"
+
+
+async def test_another_outcome_person_or_data_is_still_refused(world: World) -> None:
+    done = task(status="completed", outcome="refused", completed_by=str(USER_ID))
+    world.notifications.answers["GetTask"] = lambda request: done
+    world.temporal.update_error = NOT_OPEN
+    # the other person sees the deal but does not stand in for the assignee
+    world.deals.answers["GetDeal"] = deals_pb2.Deal(id="42")
+    world.deals.answers["FindStandIn"] = deals_pb2.User(id=str(USER_ID))
+    other_data = await world.http.post(
+        "/api/v1/tasks/5/complete",
+        json={"outcome": "refused", "data": {"why": "late"}},
+        headers=world.auth(),
+    )
+
+    other_outcome = await world.http.post(
+        "/api/v1/tasks/5/complete", json={"outcome": "handed_over"}, headers=world.auth()
+    )
+    other_person = await world.http.post(
+        "/api/v1/tasks/5/complete", json={"outcome": "refused"}, headers=world.auth(USER_ID + 1)
+    )
+
+    assert (other_outcome.status_code, other_person.status_code) == (409, 409)
+    assert other_data.status_code == 409
