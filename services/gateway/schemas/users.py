@@ -3,9 +3,10 @@
 from __future__ import annotations
 
 from datetime import datetime
-from typing import Any, Literal
+from typing import Annotated, Any, Literal
 
-from pydantic import BaseModel, Field
+from pydantic import BaseModel, Field, field_validator
+from pydantic.json_schema import SkipJsonSchema
 
 from services.common.protoconv import from_struct
 from services.gateway.schemas.common import Input, RecordId, id_or_none, timestamp
@@ -29,13 +30,21 @@ class UserIn(Input):
 class UserPatch(Input):
     """Only the fields present change; `null` clears department or substitute."""
 
-    name: str | None = Field(None, min_length=1, max_length=300)
-    roles: list[str] | None = Field(None, min_length=1, max_length=50)
+    # None only stands for "not given": these have no empty value to set.
+    name: Annotated[str, Field(min_length=1, max_length=300)] | SkipJsonSchema[None] = None
+    roles: Annotated[list[str], Field(min_length=1, max_length=50)] | SkipJsonSchema[None] = None
     department_id: RecordId | None = None
-    active: bool | None = None
-    absent: bool | None = None
+    active: bool | SkipJsonSchema[None] = None
+    absent: bool | SkipJsonSchema[None] = None
     substitute_id: RecordId | None = None
-    password: str | None = Field(None, min_length=1, max_length=1024)
+    password: Annotated[str, Field(min_length=1, max_length=1024)] | SkipJsonSchema[None] = None
+
+    @field_validator("name", "roles", "active", "absent", "password")
+    @classmethod
+    def _not_null(cls, value: object) -> object:
+        if value is None:
+            raise ValueError("may not be null (leave it out to keep it)")
+        return value
 
 
 class UserOut(BaseModel):

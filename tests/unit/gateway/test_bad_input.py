@@ -1,0 +1,34 @@
+"""Bad input over REST (DESIGN rule 7): a clear 4xx problem naming what is wrong, and no
+call to any service, so nothing is stored. Oversized bodies, malformed JSON, unknown
+fields and out-of-range limits of the deals routes are in test_ops.py and test_deals.py."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import httpx
+
+from tests.unit.gateway.conftest import World
+
+
+def problem(reply: httpx.Response, status: int) -> dict[str, Any]:
+    assert reply.status_code == status, reply.text
+    assert reply.headers["content-type"] == "application/problem+json"
+    body: dict[str, Any] = reply.json()
+    assert body["status"] == status
+    return body
+
+
+def fields(body: dict[str, Any]) -> list[str]:
+    return [e["field"] for e in body["errors"]]
+
+
+async def test_null_for_a_user_field_that_has_no_empty_value_is_422(world: World) -> None:
+    # `{"active": null}` once reached the proto as None: a 500.
+    for name in ("active", "absent", "name", "roles", "password"):
+        reply = await world.http.patch(
+            "/api/v1/users/3", json={name: None}, headers=world.auth(admin=True)
+        )
+
+        assert fields(problem(reply, 422)) == [name]
+    assert world.deals.business_calls() == []
