@@ -32,6 +32,7 @@ log = logging.getLogger(__name__)
 
 PROBLEM_JSON = "application/problem+json"
 _SOURCES = {"body", "query", "path", "header", "cookie"}
+_UNREADABLE_BODY = "There was an error parsing the body"  # FastAPI's 400 for a body it can't decode
 
 
 class ProblemError(BaseModel):
@@ -158,7 +159,7 @@ def _field(loc: Sequence[int | str]) -> str:
 def _request_problem(error: Mapping[str, Any]) -> FieldProblem:
     if error.get("type") == "json_invalid":  # its loc is a character offset, not a field
         reason = (error.get("ctx") or {}).get("error", "")
-        return FieldProblem("", f"the body is not valid JSON: {reason}".rstrip(": "))
+        return FieldProblem("body", f"the body is not valid JSON: {reason}".rstrip(": "))
     return FieldProblem(_field(error.get("loc", ())), str(error.get("msg", "is invalid")))
 
 
@@ -199,6 +200,11 @@ def install(app: FastAPI, *, retry_after_seconds: int) -> None:
 
     async def on_http(request: Request, exc: Exception) -> JSONResponse:
         assert isinstance(exc, StarletteHTTPException)
+        if exc.status_code == 400 and exc.detail == _UNREADABLE_BODY:
+            # Bytes that are not UTF-8, or a broken form: as malformed as bad JSON, and
+            # answered the same way.
+            problem = FieldProblem("body", "the body cannot be read: not UTF-8 JSON or a form")
+            return problem_response(422, "the request is not valid", errors=[problem])
         return problem_response(exc.status_code, str(exc.detail), headers=exc.headers)
 
     async def on_unexpected(request: Request, exc: Exception) -> JSONResponse:

@@ -32,3 +32,28 @@ async def test_null_for_a_user_field_that_has_no_empty_value_is_422(world: World
 
         assert fields(problem(reply, 422)) == [name]
     assert world.deals.business_calls() == []
+
+
+async def test_malformed_json_is_a_422_naming_the_body(world: World) -> None:
+    reply = await world.http.post(
+        "/api/v1/deals",
+        content=b'{"pipeline_id": 3, "title": ',
+        headers={**world.auth(), "Content-Type": "application/json"},
+    )
+
+    body = problem(reply, 422)
+    assert fields(body) == ["body"]
+    assert body["errors"][0]["message"].startswith("the body is not valid JSON")
+    assert world.deals.business_calls() == []
+
+
+async def test_a_body_that_is_not_utf8_is_a_422_naming_the_body(world: World) -> None:
+    # FastAPI answers bytes it cannot decode with a bare 400 the schema did not document.
+    reply = await world.http.post(
+        "/api/v1/deals",
+        content=b"\xff\xfe{\x00",
+        headers={**world.auth(), "Content-Type": "application/json"},
+    )
+
+    assert fields(problem(reply, 422)) == ["body"]
+    assert world.deals.business_calls() == []
