@@ -14,7 +14,7 @@ from services.common.errors import FieldProblem
 from services.gateway.deps import Approvals, CurrentUser, Files
 from services.gateway.problems import COMMON_RESPONSES, Problem, responses
 from services.gateway.routes import API_PREFIX
-from services.gateway.schemas.common import Page, RecordId, cursor_or_none
+from services.gateway.schemas.common import IsoDate, Page, RecordId, cursor_or_none
 from services.gateway.schemas.contracts import (
     ContractDocumentIn,
     ContractIn,
@@ -81,8 +81,8 @@ async def list_contracts(
     status: str = "",
     manager_id: RecordId | None = None,
     deal_id: RecordId | None = None,
-    created_from: date | None = None,
-    created_to: Annotated[date | None, Query(description="inclusive")] = None,
+    created_from: IsoDate | None = None,
+    created_to: Annotated[IsoDate | None, Query(description="inclusive")] = None,
     cursor: str = "",
     limit: Annotated[int, Query(ge=1, le=200)] = 50,
 ) -> Page[ContractOut]:

@@ -3,7 +3,6 @@ them, everyone reads the org structure."""
 
 from __future__ import annotations
 
-from datetime import datetime
 from typing import Annotated
 
 from dealflow.deals.v1 import access_pb2, deals_pb2
@@ -13,7 +12,7 @@ from services.common.protoconv import to_timestamp
 from services.gateway.deps import AdminUser, CurrentUser, Deals
 from services.gateway.problems import COMMON_RESPONSES, responses
 from services.gateway.routes import API_PREFIX
-from services.gateway.schemas.common import Page, RecordId, cursor_or_none
+from services.gateway.schemas.common import IsoDateTime, Page, RecordId, cursor_or_none
 from services.gateway.schemas.users import (
     AuditEntryOut,
     DepartmentIn,
@@ -95,8 +94,8 @@ async def audit_log(
     ] = "",
     subject_type: Annotated[str, Query(max_length=100)] = "",
     subject_id: Annotated[str, Query(max_length=100)] = "",
-    since: datetime | None = None,
-    until: datetime | None = None,
+    since: IsoDateTime | None = None,
+    until: IsoDateTime | None = None,
     cursor: Annotated[str, Query(max_length=100)] = "",
     limit: Annotated[int, Query(ge=1, le=200)] = 50,
 ) -> Page[AuditEntryOut]:

@@ -3,14 +3,13 @@ Gantt view; an admin resets the running totals."""
 
 from __future__ import annotations
 
-from datetime import date
-
 from dealflow.finance.v1 import finance_pb2 as pb
 from fastapi import APIRouter
 
 from services.gateway.deps import CurrentUser, Finance
 from services.gateway.problems import COMMON_RESPONSES, responses
 from services.gateway.routes import API_PREFIX
+from services.gateway.schemas.common import IsoDate
 from services.gateway.schemas.finance import ScheduleEntryOut, ScheduleResetOut
 
 router = APIRouter(
@@ -20,7 +19,10 @@ router = APIRouter(
 
 @router.get("")
 async def payment_schedule(
-    _: CurrentUser, finance: Finance, date_from: date | None = None, date_to: date | None = None
+    _: CurrentUser,
+    finance: Finance,
+    date_from: IsoDate | None = None,
+    date_to: IsoDate | None = None,
 ) -> list[ScheduleEntryOut]:
     """Entries due in the period by due date; running totals per currency and direction in
     order of creation since the last reset."""

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-from datetime import date
 from typing import Annotated, Literal
 
 from dealflow.finance.v1 import finance_pb2 as pb
@@ -11,7 +10,7 @@ from fastapi import APIRouter, Query
 from services.gateway.deps import CurrentUser, Finance
 from services.gateway.problems import COMMON_RESPONSES
 from services.gateway.routes import API_PREFIX
-from services.gateway.schemas.common import Page, RecordId, cursor_or_none
+from services.gateway.schemas.common import IsoDate, Page, RecordId, cursor_or_none
 from services.gateway.schemas.finance import PaymentOut
 
 router = APIRouter(prefix=API_PREFIX + "/payments", tags=["finance"], responses=COMMON_RESPONSES)
@@ -23,8 +22,8 @@ async def list_payments(
     finance: Finance,
     counterparty: str = "",
     direction: Literal["in", "out"] | None = None,
-    date_from: date | None = None,
-    date_to: date | None = None,
+    date_from: IsoDate | None = None,
+    date_to: IsoDate | None = None,
     status: Annotated[str, Query(description="status of the invoice or request paid")] = "",
     deal_id: RecordId | None = None,
     cursor: str = "",

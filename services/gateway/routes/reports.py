@@ -2,14 +2,13 @@
 
 from __future__ import annotations
 
-from datetime import date
-
 from dealflow.finance.v1 import finance_pb2 as pb
 from fastapi import APIRouter
 
 from services.gateway.deps import CurrentUser, Finance
 from services.gateway.problems import COMMON_RESPONSES, responses
 from services.gateway.routes import API_PREFIX
+from services.gateway.schemas.common import IsoDate
 from services.gateway.schemas.finance import MarginRowOut
 
 router = APIRouter(prefix=API_PREFIX + "/reports", tags=["reports"], responses=COMMON_RESPONSES)
@@ -17,7 +16,7 @@ router = APIRouter(prefix=API_PREFIX + "/reports", tags=["reports"], responses=C
 
 @router.get("/margin", responses=responses(403))
 async def margin(
-    _: CurrentUser, finance: Finance, date_from: date, date_to: date
+    _: CurrentUser, finance: Finance, date_from: IsoDate, date_to: IsoDate
 ) -> list[MarginRowOut]:
     """Revenue, costs, profit and profit % per manager recorded in the period (payments by
     their date), for the managers the caller sees."""

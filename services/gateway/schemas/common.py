@@ -2,10 +2,11 @@
 
 from __future__ import annotations
 
-from datetime import datetime
+import re
+from datetime import date, datetime
 from typing import Annotated, Any, Generic, TypeVar
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, BeforeValidator, ConfigDict, Field
 
 from services.common.protoconv import from_timestamp
 
@@ -14,6 +15,23 @@ T = TypeVar("T")
 # Money travels as a decimal string so no float ever rounds it.
 Amount = Annotated[str, Field(pattern=r"^-?\d+(\.\d+)?$", examples=["1500.00"])]
 RecordId = Annotated[int, Field(gt=0, lt=2**63)]
+
+_NUMBER = re.compile(r"\s*[-+]?(\d+\.?\d*|\.\d+)([eE][-+]?\d+)?\s*")
+
+
+def _iso_text(value: Any) -> Any:
+    """Pydantic would read a number (or a numeric string, as every query value is) as a
+    Unix time: `?date_to=0` meant 1970. Dates travel as ISO 8601 text only."""
+    numeric = isinstance(value, int | float) or (
+        isinstance(value, str) and _NUMBER.fullmatch(value) is not None
+    )
+    if numeric:
+        raise ValueError("must be ISO 8601 text (2026-05-31, 2026-05-31T12:00:00Z)")
+    return value
+
+
+IsoDate = Annotated[date, BeforeValidator(_iso_text)]
+IsoDateTime = Annotated[datetime, BeforeValidator(_iso_text)]
 
 
 class Input(BaseModel):

@@ -7,7 +7,7 @@ from typing import Any, Literal
 
 from pydantic import BaseModel, Field
 
-from services.gateway.schemas.common import Amount, Input, RecordId, id_or_none, timestamp
+from services.gateway.schemas.common import Amount, Input, IsoDate, RecordId, id_or_none, timestamp
 
 
 class ContractTypeIn(Input):
@@ -30,8 +30,8 @@ class ContractIn(Input):
     number: str = ""
     amount: Amount | None = None
     currency: str = ""
-    starts_on: date | None = None
-    ends_on: date | None = None
+    starts_on: IsoDate | None = None
+    ends_on: IsoDate | None = None
     manager_id: RecordId | None = None
 
 
@@ -40,8 +40,8 @@ class ContractPatch(Input):
     number: str | None = None
     amount: Amount | None = None
     currency: str | None = None
-    starts_on: date | None = None
-    ends_on: date | None = None
+    starts_on: IsoDate | None = None
+    ends_on: IsoDate | None = None
     counterparty_name: str | None = None
 
 

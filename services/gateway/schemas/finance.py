@@ -7,7 +7,7 @@ from typing import Annotated, Any
 
 from pydantic import BaseModel, Field
 
-from services.gateway.schemas.common import Input, RecordId, id_or_none, str_or_none
+from services.gateway.schemas.common import Input, IsoDate, RecordId, id_or_none, str_or_none
 
 # At most 2 decimal places and no exponent; the service applies the currency's own rule.
 Money = Annotated[str, Field(pattern=r"^\d{1,16}(\.\d{1,2})?$", examples=["1500.00"])]
@@ -41,14 +41,14 @@ class InvoiceRequestIn(Input):
     counterparty: str = Field(min_length=1, max_length=300, description="the client billed")
     currency: Currency = "RUB"
     lines: list[LineIn] = Field([], description="proposed lines; the accountant may change them")
-    due_date: date | None = None
+    due_date: IsoDate | None = None
     comment: str = Field("", max_length=2000)
 
 
 class InvoiceIssueIn(Input):
     number: str = Field(min_length=1, max_length=64)
     lines: list[LineIn] = Field([], description="empty: issue the requested lines")
-    due_date: date | None = None
+    due_date: IsoDate | None = None
     file: str = Field(min_length=1, max_length=1000, description="the invoice file (URL or id)")
 
 
@@ -98,7 +98,7 @@ class InvoiceOut(BaseModel):
 
 class PaymentIn(Input):
     amount: SignedMoney = Field(description="negative for a refund")
-    paid_on: date | None = Field(None, description="default: today")
+    paid_on: IsoDate | None = Field(None, description="default: today")
     reference: str = Field("", max_length=300, description="bank document number")
 
 
@@ -149,11 +149,11 @@ class SpendIn(Input):
     purpose: str = Field(min_length=1, max_length=2000)
     amount: Money
     currency: Currency = "RUB"
-    due_date: date
+    due_date: IsoDate
 
 
 class SpendPayIn(Input):
-    paid_on: date | None = None
+    paid_on: IsoDate | None = None
     reference: str = Field("", max_length=300)
 
 

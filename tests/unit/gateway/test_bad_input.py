@@ -57,3 +57,23 @@ async def test_a_body_that_is_not_utf8_is_a_422_naming_the_body(world: World) ->
 
     assert fields(problem(reply, 422)) == ["body"]
     assert world.deals.business_calls() == []
+
+
+async def test_a_number_for_a_date_is_422_not_a_unix_time(world: World) -> None:
+    # `?date_to=0` was read as 1970-01-01 and answered 200.
+    for path, name in [
+        ("/api/v1/payments?date_to=0", "date_to"),
+        ("/api/v1/payment-schedule?date_from=1.5", "date_from"),
+        ("/api/v1/audit?until=0.5", "until"),
+        ("/api/v1/contracts?created_to=20260101", "created_to"),
+    ]:
+        reply = await world.http.get(path, headers=world.auth(admin=True))
+
+        assert fields(problem(reply, 422)) == [name], path
+    reply = await world.http.post(
+        "/api/v1/expenses",
+        json={"purpose": "Taxi", "amount": "10.00", "due_date": 0},
+        headers=world.auth(admin=True),
+    )
+    assert fields(problem(reply, 422)) == ["due_date"]
+    assert world.deals.business_calls() == []
