@@ -75,7 +75,7 @@ async def upload_file(
     return FileOut.of(created)
 
 
-@router.get("")
+@router.get("", responses=responses(404))
 async def list_files(
     _: CurrentUser,
     files: Files,
