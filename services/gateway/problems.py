@@ -13,6 +13,7 @@ from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
 from pydantic import BaseModel
 from starlette.exceptions import HTTPException as StarletteHTTPException
+from starlette.routing import compile_path
 from temporalio.service import RPCError, RPCStatusCode
 
 from services.common.errors import (
@@ -163,6 +164,16 @@ def _request_problem(error: Mapping[str, Any]) -> FieldProblem:
     return FieldProblem(_field(error.get("loc", ())), str(error.get("msg", "is invalid")))
 
 
+def _allowed_methods(request: Request) -> str:
+    """Every method the API documents at this path: Starlette's 405 names only those of
+    the first route that matched it (GET and POST of one path are two routes)."""
+    methods: set[str] = set()
+    for template, operations in request.app.openapi().get("paths", {}).items():
+        if compile_path(template)[0].match(request.url.path):
+            methods |= {method.upper() for method in operations}
+    return ", ".join(sorted(methods))
+
+
 def install(app: FastAPI, *, retry_after_seconds: int) -> None:
     """Register the handlers that turn every error into a problem answer."""
 
@@ -205,7 +216,10 @@ def install(app: FastAPI, *, retry_after_seconds: int) -> None:
             # answered the same way.
             problem = FieldProblem("body", "the body cannot be read: not UTF-8 JSON or a form")
             return problem_response(422, "the request is not valid", errors=[problem])
-        return problem_response(exc.status_code, str(exc.detail), headers=exc.headers)
+        headers = exc.headers
+        if exc.status_code == 405:
+            headers = {**(headers or {}), "Allow": _allowed_methods(request)}
+        return problem_response(exc.status_code, str(exc.detail), headers=headers)
 
     async def on_unexpected(request: Request, exc: Exception) -> JSONResponse:
         log.error(

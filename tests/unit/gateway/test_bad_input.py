@@ -77,3 +77,16 @@ async def test_a_number_for_a_date_is_422_not_a_unix_time(world: World) -> None:
     )
     assert fields(problem(reply, 422)) == ["due_date"]
     assert world.deals.business_calls() == []
+
+
+async def test_a_method_the_path_does_not_take_is_405_listing_every_method_it_does(
+    world: World,
+) -> None:
+    # GET and POST of one path are two routes; the 405 listed only the first one's.
+    reply = await world.http.request("OPTIONS", "/api/v1/deals", headers=world.auth())
+
+    problem(reply, 405)
+    assert reply.headers["allow"] == "GET, POST"
+    reply = await world.http.delete("/api/v1/deals/42", headers=world.auth())
+    problem(reply, 405)
+    assert reply.headers["allow"] == "GET, PATCH"
