@@ -59,15 +59,42 @@ def status_for(error: DomainError) -> grpc.StatusCode:
     return grpc.StatusCode.FAILED_PRECONDITION
 
 
+# A client refuses a call whose metadata passes 8 KiB (some of the time) or 16 KiB (always)
+# with RESOURCE_EXHAUSTED: the caller's 422 would become a 429. Input that earns hundreds of
+# problems (a list of 300 duplicates) or echoes a huge value must still fit.
+_PROBLEM_BYTES = 6 * 1024
+_DETAILS_CHARS = 200  # the status message, percent-encoded on the wire: up to 12 bytes a char
+
+
+def _cut(text: str, limit: int) -> str:
+    return text if len(text) <= limit else text[: limit - 1] + "…"
+
+
+def status_details(error: DomainError) -> str:
+    return _cut(error.message, _DETAILS_CHARS)
+
+
 def problem_payload(error: DomainError) -> bytes:
-    problems = getattr(error, "problems", [])
-    return json.dumps(
-        {
-            "code": error.code,
-            "message": error.message,
-            "problems": [{"field": p.field, "message": p.message} for p in problems],
-        }
-    ).encode()
+    """The problem details for trailing metadata: the first problems that fit in the
+    budget, then how many more there were."""
+    problems = [
+        {"field": _cut(p.field, 300), "message": _cut(p.message, 300)}
+        for p in getattr(error, "problems", [])
+    ]
+    shown = len(problems)
+    while True:
+        more = [{"field": "", "message": f"and {len(problems) - shown} more"}]
+        payload = json.dumps(
+            {
+                "code": error.code,
+                "message": _cut(error.message, 500),
+                "problems": problems[:shown] + (more if shown < len(problems) else []),
+            },
+            ensure_ascii=False,
+        ).encode()
+        if len(payload) <= _PROBLEM_BYTES or shown == 0:
+            return payload
+        shown //= 2
 
 
 def actor_id(context: grpc.aio.ServicerContext[Any, Any]) -> int | None:
@@ -120,14 +147,16 @@ class DomainErrorInterceptor(grpc.aio.ServerInterceptor):  # type: ignore[misc]
                 )
                 await context.abort(
                     grpc.StatusCode.INVALID_ARGUMENT,
-                    refused.message,
+                    status_details(refused),
                     trailing_metadata=((PROBLEM_KEY, problem_payload(refused)),),
                 )
             except DomainError as exc:
                 status = status_for(exc)
                 code = status.name
                 await context.abort(
-                    status, exc.message, trailing_metadata=((PROBLEM_KEY, problem_payload(exc)),)
+                    status,
+                    status_details(exc),
+                    trailing_metadata=((PROBLEM_KEY, problem_payload(exc)),),
                 )
             except asyncio.CancelledError:
                 code = "CANCELLED"
