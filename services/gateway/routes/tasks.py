@@ -38,7 +38,7 @@ _REFUSAL_STATUS = {
 _REFUSAL_FIELD = {AnswerRefused.INVALID_OUTCOME: "outcome", AnswerRefused.INVALID_DATA: "data"}
 
 
-@router.get("")
+@router.get("", responses=responses(403, 404))
 async def list_tasks(
     user: CurrentUser,
     notifications: Notifications,
