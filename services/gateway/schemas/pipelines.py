@@ -15,7 +15,7 @@ class StageIn(Input):
 
 
 class StageAdd(StageIn):
-    position: int | None = Field(None, ge=0, description="0-based; omitted: at the end")
+    position: int | None = Field(None, ge=0, lt=2**31, description="0-based; omitted: at the end")
 
 
 class PipelineIn(Input):

@@ -90,3 +90,15 @@ async def test_a_method_the_path_does_not_take_is_405_listing_every_method_it_do
     reply = await world.http.delete("/api/v1/deals/42", headers=world.auth())
     problem(reply, 405)
     assert reply.headers["allow"] == "GET, PATCH"
+
+
+async def test_a_stage_position_past_the_protos_int32_is_422(world: World) -> None:
+    # It reached the proto's int32 field unchecked: a 500.
+    reply = await world.http.post(
+        "/api/v1/pipelines/3/stages",
+        json={"name": "Later", "position": 2**31},
+        headers=world.auth(admin=True),
+    )
+
+    assert fields(problem(reply, 422)) == ["position"]
+    assert world.deals.business_calls() == []
