@@ -196,6 +196,8 @@ class AuthService:
         secret = TOKEN_PREFIX + secrets.token_urlsafe(32)
         async with self._uow() as uow:
             await _require_self_or_admin(uow, actor_id, user_id)
+            if await org_repository.get_user(uow.conn, user_id) is None:
+                raise NotFound(f"user {user_id} not found")
             token = await repo.insert_token(
                 uow.conn,
                 user_id=user_id,

@@ -78,7 +78,7 @@ async def logout(request: Request, user: CurrentUser, deals: Deals) -> Response:
     return Response(status_code=204)
 
 
-@tokens.post("", status_code=201, responses=responses(403))
+@tokens.post("", status_code=201, responses=responses(403, 404))
 async def create_api_token(body: ApiTokenIn, _: CurrentUser, deals: Deals) -> ApiTokenOut:
     """An API token for an integration; its secret is in this answer only."""
     created = await deals.CreateApiToken(

@@ -9,7 +9,7 @@ from dealflow.deals.v1 import deals_pb2_grpc as pb_grpc
 
 from services.common.access import Permission
 from services.common.access_client import deals_resolver
-from services.common.errors import PermissionDenied, Unauthenticated, ValidationFailed
+from services.common.errors import NotFound, PermissionDenied, Unauthenticated, ValidationFailed
 from services.common.grpc_client import call
 
 pytestmark = pytest.mark.integration
@@ -75,3 +75,13 @@ async def test_roles_are_data_an_admin_changes(stub: pb_grpc.DealsServiceStub) -
 async def test_an_unknown_user_has_no_access(stub: pb_grpc.DealsServiceStub) -> None:
     with pytest.raises(Unauthenticated):
         await call(stub.GetAccess, apb.GetAccessRequest(user_id="999999"))
+
+
+async def test_an_api_token_for_a_user_who_is_not_there_is_not_found(
+    stub: pb_grpc.DealsServiceStub, admin: pb.User
+) -> None:
+    # It hit the tokens' foreign key: UNKNOWN, a 500 at the gateway.
+    request = apb.CreateApiTokenRequest(user_id="999999", name="sync")
+
+    with pytest.raises(NotFound, match="user 999999"):
+        await call(stub.CreateApiToken, request, actor=admin.id)
