@@ -22,7 +22,14 @@ T = TypeVar("T")
 def stack(
     tmp_path_factory: pytest.TempPathFactory, request: pytest.FixtureRequest
 ) -> Iterator[Stack]:
-    data = tmp_path_factory.mktemp("stack")
+    yield from running_stack(tmp_path_factory, request, "stack")
+
+
+def running_stack(
+    tmp_path_factory: pytest.TempPathFactory, request: pytest.FixtureRequest, name: str
+) -> Iterator[Stack]:
+    """A whole stack of its own in a fresh data directory, for a fixture to yield from."""
+    data = tmp_path_factory.mktemp(name)
     stack = Stack(
         data, ports=Ports.free(), environ=_CLEAN_ENV, headless=True, log_dir=data / "logs"
     )
