@@ -130,7 +130,7 @@ async def decision_events(nats_url: str, deal_id: int, count: int) -> list[Envel
         async def found() -> list[Envelope] | None:
             try:
                 msgs = await sub.fetch(200, timeout=1)
-            except nats.errors.TimeoutError:
+            except (nats.errors.TimeoutError, TimeoutError):  # nats-py raises either
                 msgs = []
             seen.extend(
                 e for m in msgs if (e := Envelope.from_json(m.data)).subject == f"deal/{deal_id}"
