@@ -8,7 +8,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any, Protocol, TypedDict
 
-from temporalio.client import Client
+from temporalio.client import Client, WorkflowExecutionStatus
 from temporalio.common import SearchAttributePair, TypedSearchAttributes, WorkflowIDReusePolicy
 from temporalio.exceptions import WorkflowAlreadyStartedError
 
@@ -27,6 +27,7 @@ from workflows.contracts import (
 
 DEFAULT_TASK_QUEUE = "dealflow"
 MAX_RUNS_PER_DEAL = 200  # of one process on one deal; bounds the search for a free id
+START_KEY_MEMO = "start_key"  # memo of a run started for a key (e.g. an event and a rule)
 
 
 @dataclass(frozen=True)
@@ -103,6 +104,15 @@ def validate_params(process: str, params: Mapping[str, Any]) -> None:
     get_process(process).parse_params(params)
 
 
+@dataclass(frozen=True)
+class StartResult:
+    """What start_process_once did: started `workflow_id`, or found it there already."""
+
+    workflow_id: str
+    started: bool
+    reason: str = ""  # when not started: "duplicate" (this key's run) | "running"
+
+
 async def start_process(
     client: Client,
     *,
@@ -118,6 +128,40 @@ async def start_process(
 
     The deal is given either as `deal` (anything with `id` and `pipeline_id`, e.g. a
     deals_pb2.Deal) or as `deal_id` + `pipeline_id`. Bad params raise ValueError."""
+    result = await start_process_once(
+        client,
+        process=process,
+        params=params,
+        initiator_id=initiator_id,
+        deal=deal,
+        deal_id=deal_id,
+        pipeline_id=pipeline_id,
+        task_queue=task_queue,
+    )
+    return result.workflow_id
+
+
+async def start_process_once(
+    client: Client,
+    *,
+    process: str,
+    params: Mapping[str, Any],
+    initiator_id: str | int,
+    deal: DealRef | None = None,
+    deal_id: str | int | None = None,
+    pipeline_id: str | int | None = None,
+    task_queue: str = DEFAULT_TASK_QUEUE,
+    start_key: str = "",
+    unless_running: bool = False,
+    summary: str = "",
+) -> StartResult:
+    """start_process, for starts that may be asked for again (a redelivered event).
+
+    Runs keep their readable numbered ids; the run started for `start_key` carries it in
+    its memo, so asking again with the same key finds that run among the taken ids and
+    starts nothing. With `unless_running`, a running run of the process on the deal means
+    nothing new starts either. Both checks read each taken id's own record (describe),
+    not the eventually consistent visibility list, so an immediate retry sees them too."""
     if deal is not None:
         deal_id, pipeline_id = deal.id, deal.pipeline_id
     if deal_id in (None, "") or pipeline_id in (None, ""):
@@ -147,10 +191,18 @@ async def start_process(
                 task_queue=task_queue,
                 id_reuse_policy=WorkflowIDReusePolicy.REJECT_DUPLICATE,
                 search_attributes=attributes,
+                memo={START_KEY_MEMO: start_key} if start_key else None,
+                static_summary=summary or None,
             )
         except WorkflowAlreadyStartedError:
+            if start_key or unless_running:
+                taken = await client.get_workflow_handle(workflow_id).describe()
+                if start_key and await taken.memo_value(START_KEY_MEMO, "") == start_key:
+                    return StartResult(workflow_id, started=False, reason="duplicate")
+                if unless_running and taken.status == WorkflowExecutionStatus.RUNNING:
+                    return StartResult(workflow_id, started=False, reason="running")
             continue
-        return workflow_id
+        return StartResult(workflow_id, started=True)
     raise TooManyRuns(f"deal {deal_id} already has {MAX_RUNS_PER_DEAL} runs of {process}")
 
 
