@@ -78,7 +78,7 @@ __all__ = [
     "DecisionRecord",
     "run_chain",
 ]
-APPROVED, LOST = "approved", "lost"
+APPROVED, LOST, REJECTED = "approved", "lost", "rejected"
 
 
 @workflow.defn(name=PROCESS)
@@ -134,7 +134,7 @@ class ApprovalChain:
                 await fx.final_actions(template, deal, inp.initiator_id, self._key)
                 await self._timeline("approved", f"Approval '{template.name}' passed")
                 return await self._result(APPROVED)
-            await self._close("rejected", "returned")
+            await self._close("rejected", "rejected" if inp.end_on_reject else "returned")
             comment = "; ".join(
                 d.comment
                 for d in self.decisions
@@ -143,6 +143,9 @@ class ApprovalChain:
             if return_stage:
                 note = f"Rejected at '{rejected.name}': {comment}"
                 await ac.move_deal(MoveDealInput(deal.id, return_stage, note))
+            if inp.end_on_reject:
+                await self._timeline("rejected", f"Approval '{template.name}' rejected: {comment}")
+                return await self._result(REJECTED, comment)
             # The answer's handler has moved the deal (back to approval, or to lost).
             self._moves = {rules.RESTART: chain_stage if return_stage else ""}
             self._moves[rules.LOSE] = self._layout.lost_stage()

@@ -16,6 +16,10 @@ class ChainInput:
     title: str = ""
     contract_id: str = ""
     return_stage_id: str = ""  # where a rejection sends the deal; "" -> its previous stage
+    # A rejection ends the chain (outcome "rejected", the comment as its reason) instead of
+    # giving the initiator a restart task: the parent decides what a rejection means (a
+    # spend goes back to its author, who resubmits it as a new run).
+    end_on_reject: bool = False
 
 
 @dataclass
@@ -35,7 +39,7 @@ class DecisionRecord:
 @dataclass
 class ChainResult:
     request_id: str
-    outcome: str  # approved | lost
+    outcome: str  # approved | lost | rejected (end_on_reject only)
     rounds: int
     reason: str = ""
     fields: dict[str, Any] = field(default_factory=dict)  # the deal's fields at the end

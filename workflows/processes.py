@@ -12,7 +12,14 @@ from temporalio.client import Client, WorkflowExecutionStatus
 from temporalio.common import SearchAttributePair, TypedSearchAttributes, WorkflowIDReusePolicy
 from temporalio.exceptions import WorkflowAlreadyStartedError
 
-from workflows import approval_chain, client_onboarding, contract_approval, sample_return
+from workflows import (
+    approval_chain,
+    client_onboarding,
+    contract_approval,
+    expense_payment,
+    sample_return,
+    supplier_payment,
+)
 from workflows.contracts import (
     COMPLETE_TASK_UPDATE,
     DEAL_ID,
@@ -22,7 +29,6 @@ from workflows.contracts import (
     ProcessInput,
     TaskAnswer,
     TaskAnswerResult,
-    process_workflow_id,
 )
 
 DEFAULT_TASK_QUEUE = "dealflow"
@@ -55,9 +61,24 @@ PROCESSES: dict[str, ProcessDefinition] = {
     ),
 }
 
+# Processes a spend's submission starts (not through a deal's processes): kind -> process.
+SPEND_PROCESSES: dict[str, ProcessDefinition] = {
+    "supplier_payment": ProcessDefinition(
+        name=supplier_payment.PROCESS,
+        workflow=supplier_payment.SupplierPayment,
+        parse_params=supplier_payment.parse_params,
+    ),
+    "expense": ProcessDefinition(
+        name=expense_payment.PROCESS,
+        workflow=expense_payment.ExpensePayment,
+        parse_params=expense_payment.parse_params,
+    ),
+}
+
 # Workflows the worker runs: the startable processes and the pieces they start as children.
 WORKFLOWS: Sequence[type] = [
     *(p.workflow for p in PROCESSES.values()),
+    *(p.workflow for p in SPEND_PROCESSES.values()),
     approval_chain.ApprovalChain,
 ]
 
@@ -128,7 +149,7 @@ async def start_process(
 
     The deal is given either as `deal` (anything with `id` and `pipeline_id`, e.g. a
     deals_pb2.Deal) or as `deal_id` + `pipeline_id`. Bad params raise ValueError."""
-    result = await start_process_once(
+    started = await start_process_once(
         client,
         process=process,
         params=params,
@@ -138,7 +159,7 @@ async def start_process(
         pipeline_id=pipeline_id,
         task_queue=task_queue,
     )
-    return result.workflow_id
+    return started.workflow_id
 
 
 async def start_process_once(
@@ -155,13 +176,11 @@ async def start_process_once(
     unless_running: bool = False,
     summary: str = "",
 ) -> StartResult:
-    """start_process, for starts that may be asked for again (a redelivered event).
+    """start_process, for a start that may be asked for again (a redelivered event).
 
-    Runs keep their readable numbered ids; the run started for `start_key` carries it in
-    its memo, so asking again with the same key finds that run among the taken ids and
-    starts nothing. With `unless_running`, a running run of the process on the deal means
-    nothing new starts either. Both checks read each taken id's own record (describe),
-    not the eventually consistent visibility list, so an immediate retry sees them too."""
+    The run started for `start_key` carries it in its memo, so asking again with the same
+    key finds that run among the taken ids and starts nothing; with `unless_running`, a
+    running run of the process on the deal means nothing new starts either."""
     if deal is not None:
         deal_id, pipeline_id = deal.id, deal.pipeline_id
     if deal_id in (None, "") or pipeline_id in (None, ""):
@@ -181,8 +200,68 @@ async def start_process_once(
             SearchAttributePair(PROCESS_NAME, process),
         ]
     )
+    return await _start_next(
+        client,
+        f"deal-{deal_id}",
+        process,
+        start_input,
+        attributes,
+        task_queue,
+        start_key=start_key,
+        unless_running=unless_running,
+        summary=summary,
+    )
+
+
+async def start_spend_process(
+    client: Client,
+    *,
+    kind: str,
+    spend_id: str | int,
+    initiator_id: str | int,
+    deal_id: str | int | None = None,
+    pipeline_id: str | int | None = None,
+    task_queue: str = DEFAULT_TASK_QUEUE,
+) -> str:
+    """Start the next run of a submitted spend's process; its id: `deal-42/supplier-payment/1`,
+    or `expense-7/expense-payment/1` for an expense not linked to a deal."""
+    process = SPEND_PROCESSES.get(kind)
+    if process is None:
+        raise UnknownProcess(f"no process for spends of kind {kind!r}")
+    start_input = ProcessInput(
+        deal_id=str(deal_id or ""),
+        pipeline_id=str(pipeline_id or ""),
+        initiator_id=str(initiator_id),
+        params={"spend_id": str(spend_id)},
+    )
+    pairs = [SearchAttributePair(PROCESS_NAME, process.name)]
+    if deal_id:
+        pairs.append(SearchAttributePair(DEAL_ID, str(deal_id)))
+        pairs.append(SearchAttributePair(PIPELINE_ID, str(pipeline_id)))
+    prefix = f"deal-{deal_id}" if deal_id else f"{kind.replace('_', '-')}-{spend_id}"
+    started = await _start_next(
+        client, prefix, process.name, start_input, TypedSearchAttributes(pairs), task_queue
+    )
+    return started.workflow_id
+
+
+async def _start_next(
+    client: Client,
+    prefix: str,
+    process: str,
+    start_input: ProcessInput,
+    attributes: TypedSearchAttributes,
+    task_queue: str,
+    *,
+    start_key: str = "",
+    unless_running: bool = False,
+    summary: str = "",
+) -> StartResult:
+    """Start `<prefix>/<process>/<n>` with the first free n. A taken id is described (the
+    execution's own record, not the eventually consistent visibility list, so an immediate
+    retry sees it) when a start key or `unless_running` asks what it holds."""
     for n in range(1, MAX_RUNS_PER_DEAL + 1):
-        workflow_id = process_workflow_id(str(deal_id), process, n)
+        workflow_id = f"{prefix}/{process.replace('_', '-')}/{n}"
         try:
             await client.start_workflow(
                 process,
@@ -203,7 +282,7 @@ async def start_process_once(
                     return StartResult(workflow_id, started=False, reason="running")
             continue
         return StartResult(workflow_id, started=True)
-    raise TooManyRuns(f"deal {deal_id} already has {MAX_RUNS_PER_DEAL} runs of {process}")
+    raise TooManyRuns(f"{prefix} already has {MAX_RUNS_PER_DEAL} runs of {process}")
 
 
 async def list_processes(client: Client, deal_id: str | int) -> list[ProcessRun]:

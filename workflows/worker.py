@@ -15,6 +15,7 @@ from datetime import timedelta
 
 from dealflow.approvals.v1 import approvals_pb2_grpc
 from dealflow.deals.v1 import deals_pb2_grpc, files_pb2_grpc
+from dealflow.finance.v1 import finance_pb2_grpc
 from dealflow.notifications.v1 import notifications_pb2_grpc
 from pydantic import Field
 from pydantic_settings import SettingsConfigDict
@@ -27,6 +28,7 @@ from services.common.logging import configure_logging
 from services.common.settings import CommonSettings
 from services.common.tracing import instrument_grpc_client, setup_tracing, temporal_interceptors
 from workflows.activities.approvals import ApprovalActivities
+from workflows.activities.finance import FinanceActivities
 from workflows.activities.services import ServiceActivities
 from workflows.processes import WORKFLOWS
 from workflows.triggers import run_triggers
@@ -83,6 +85,7 @@ async def run(settings: WorkerSettings) -> None:
     deals_channel = channel(settings.deals_addr)
     notifications_channel = channel(settings.notifications_addr)
     approvals_channel = channel(settings.approvals_addr)
+    finance_channel = channel(settings.finance_addr)
     activities = ServiceActivities(
         deals_pb2_grpc.DealsServiceStub(deals_channel),
         notifications_pb2_grpc.NotificationsServiceStub(notifications_channel),
@@ -92,11 +95,16 @@ async def run(settings: WorkerSettings) -> None:
         deals_pb2_grpc.DealsServiceStub(deals_channel),
         files_pb2_grpc.FilesServiceStub(deals_channel),
     )
+    finance_activities = FinanceActivities(finance_pb2_grpc.FinanceServiceStub(finance_channel))
     worker = Worker(
         client,
         task_queue=settings.task_queue,
         workflows=list(WORKFLOWS),
-        activities=[*activities.all(), *approval_activities.all()],
+        activities=[
+            *activities.all(),
+            *approval_activities.all(),
+            *finance_activities.all(),
+        ],
         max_concurrent_activities=settings.max_concurrent_activities,
         graceful_shutdown_timeout=timedelta(seconds=settings.shutdown_grace_seconds),
     )
@@ -137,6 +145,7 @@ async def run(settings: WorkerSettings) -> None:
     await deals_channel.close()
     await notifications_channel.close()
     await approvals_channel.close()
+    await finance_channel.close()
     log.info("worker stopped")
 
 

@@ -51,6 +51,18 @@ class ProcessApi(Protocol):
         task_queue: str,
     ) -> str: ...
 
+    async def start_spend_process(
+        self,
+        client: Client,
+        *,
+        kind: str,
+        spend_id: str,
+        initiator_id: str,
+        deal_id: str | None,
+        pipeline_id: str | None,
+        task_queue: str,
+    ) -> str: ...
+
     async def list_processes(
         self, client: Client, deal_id: str
     ) -> Sequence[Mapping[str, object]]: ...

@@ -1,39 +1,34 @@
 """SM-8: a deal's margin = client revenue − supplier costs, kept on the deal from finance
 events and in a margin report per manager and period for heads (visibility applies).
-SM-6 up to the approval seam: the supplier payment is approved by the system call the
-approval chain will make (phase 2), then paid by the accountant through the gateway."""
+The supplier cost comes through SM-6: the CEO approves the payment request in the approval
+chain and the accountant's task answer pays it."""
 
 from __future__ import annotations
 
 from datetime import date
 
 import httpx
-from dealflow.finance.v1 import finance_pb2, finance_pb2_grpc
 
 from deploy.local.stack import Stack
-from services.common.grpc_client import call, channel
 from tests.e2e.conftest import eventually
 from tests.e2e.finance_helpers import deal_of, issued_invoice, people
-
-
-async def approve_as_the_chain(stack: Stack, request_id: int, decided_by: int) -> None:
-    async with channel(f"127.0.0.1:{stack.ports.finance}") as ch:
-        stub = finance_pb2_grpc.FinanceServiceStub(ch)
-        await call(
-            stub.DecideSpend,
-            finance_pb2.DecideSpendRequest(
-                kind="supplier_payment",
-                spend_id=str(request_id),
-                outcome="approve",
-                decided_by=str(decided_by),
-            ),
-        )
+from tests.e2e.test_pit_2_new_client_onboarding import Person, decide, waiting_approval
+from tests.e2e.test_sm_6_supplier_payment import (
+    SUPPLIER_PAYMENT_TEMPLATE,
+    complete,
+    my_task,
+    seed_template,
+)
 
 
 async def test_sm_8_margin(stack: Stack, admin: httpx.AsyncClient) -> None:
-    (manager, as_manager), (ceo, as_ceo), (_, as_head), (_, as_accountant) = await people(
-        stack, admin, "manager", "ceo", "head_of_sales", "accountant"
-    )
+    await seed_template(admin, "supplier_payment", SUPPLIER_PAYMENT_TEMPLATE)
+    (
+        (manager, as_manager),
+        (ceo, as_ceo),
+        (_, as_head),
+        (accountant_user, as_accountant),
+    ) = await people(stack, admin, "manager", "ceo", "head_of_sales", "accountant")
     deal = await deal_of(admin, as_manager, "Conference bags")
     lines = [{"description": "Bags", "quantity": "400", "unit_price": "25.00"}]
     invoice = await issued_invoice(as_manager, as_accountant, deal["id"], lines)
@@ -58,14 +53,18 @@ async def test_sm_8_margin(stack: Stack, admin: httpx.AsyncClient) -> None:
     assert (await as_accountant.post(pay_url, json={})).status_code == 409, "not approved yet"
     resp = await as_manager.post(f"/payment-requests/{request['id']}/submit")
     assert resp.json()["status"] == "in_approval", resp.text
-    await approve_as_the_chain(stack, request["id"], ceo["id"])
-    resp = await as_accountant.post(pay_url, json={"reference": "PP-77"})
+    approval = await waiting_approval(Person(ceo["id"], as_ceo), deal["id"])
+    resp = await decide(Person(ceo["id"], as_ceo), approval["id"], decision="approve")
     assert resp.status_code == 200, resp.text
-    assert resp.json()["payment"]["direction"] == "out"
-    resp = await as_accountant.post(
-        f"/payment-requests/{request['id']}/close", json={"documents": ["files/act-77.pdf"]}
-    )
-    assert resp.json()["status"] == "closed", resp.text
+    accountant = Person(accountant_user["id"], as_accountant)
+    pay = await my_task(accountant, "supplier_payment.pay", deal_id=deal["id"])
+    resp = await complete(accountant, pay["id"], "paid", reference="PP-77")
+    assert resp.status_code == 200, resp.text
+    close = await my_task(accountant, "supplier_payment.close", deal_id=deal["id"])
+    resp = await complete(accountant, close["id"], "closed", documents=["files/act-77.pdf"])
+    assert resp.status_code == 200, resp.text
+    closed = (await as_manager.get(f"/payment-requests/{request['id']}")).json()
+    assert closed["status"] == "closed", closed
 
     async def margin_on_deal() -> dict[str, object] | None:
         fields = (await as_manager.get(f"/deals/{deal['id']}")).json()["fields"]

@@ -1,14 +1,24 @@
 """One router shape for the two kinds of spend: payment requests to suppliers (SM-6) and
-expenses (SN-6). Decisions are not here: they go through approvals."""
+expenses (SN-6). Decisions are not here: they go through approvals. Submitting starts the
+spend's process (workflows/supplier_payment.py, expense_payment.py) right after finance
+took the submission, so the caller learns at once that it runs (and its id)."""
 
 from __future__ import annotations
 
 from typing import Annotated
 
+from dealflow.deals.v1 import deals_pb2
 from dealflow.finance.v1 import finance_pb2 as pb
 from fastapi import APIRouter, Header, Query
 
-from services.gateway.deps import CurrentUser, Finance
+from services.gateway.deps import (
+    CurrentUser,
+    Deals,
+    Finance,
+    Processes,
+    Settings,
+    TemporalClient,
+)
 from services.gateway.problems import COMMON_RESPONSES, responses
 from services.gateway.routes import API_PREFIX
 from services.gateway.schemas.common import Page, RecordId, cursor_or_none
@@ -70,9 +80,31 @@ def spend_router(kind: str, path: str, noun: str, *, closing: bool = False) -> A
         return SpendOut.of(await finance.GetSpend(ref(spend_id)))
 
     @router.post("/{spend_id}/submit", responses=responses(403, 404, 409), summary="To approval")
-    async def submit(spend_id: RecordId, _: CurrentUser, finance: Finance) -> SpendOut:
-        """Send for approval (again, after a rejection)."""
-        return SpendOut.of(await finance.SubmitSpend(ref(spend_id)))
+    async def submit(
+        spend_id: RecordId,
+        user: CurrentUser,
+        finance: Finance,
+        deals: Deals,
+        temporal: TemporalClient,
+        processes: Processes,
+        settings: Settings,
+    ) -> SpendOut:
+        """Send for approval (again, after a rejection: a new run of the process)."""
+        spend = await finance.SubmitSpend(ref(spend_id))
+        pipeline_id = None
+        if spend.deal_id:
+            deal = await deals.GetDeal(deals_pb2.GetDealRequest(id=spend.deal_id))
+            pipeline_id = deal.pipeline_id
+        workflow_id = await processes.start_spend_process(
+            temporal,
+            kind=kind,
+            spend_id=spend.id,
+            initiator_id=str(user.id),
+            deal_id=spend.deal_id or None,
+            pipeline_id=pipeline_id,
+            task_queue=settings.task_queue,
+        )
+        return SpendOut.of(spend, process_id=workflow_id)
 
     @router.post("/{spend_id}/cancel", responses=responses(403, 404, 409), summary="Withdraw")
     async def cancel(spend_id: RecordId, _: CurrentUser, finance: Finance) -> SpendOut:

@@ -177,9 +177,11 @@ class SpendOut(BaseModel):
     paid_by: int | None
     payment_id: int | None
     closing_documents: list[str]
+    # The process a submission started (`deal-42/supplier-payment/1`); submit answers only.
+    process_id: str | None = None
 
     @classmethod
-    def of(cls, m: Any) -> SpendOut:
+    def of(cls, m: Any, *, process_id: str | None = None) -> SpendOut:
         return cls(
             id=int(m.id),
             deal_id=id_or_none(m.deal_id),
@@ -196,6 +198,7 @@ class SpendOut(BaseModel):
             paid_by=id_or_none(m.paid_by),
             payment_id=id_or_none(m.payment_id),
             closing_documents=list(m.closing_documents),
+            process_id=process_id,
         )
 
 

@@ -92,6 +92,10 @@ class FakeProcesses:
         self.started.append(kwargs)
         return f"deal-{kwargs['deal_id']}/{kwargs['process'].replace('_', '-')}/1"
 
+    async def start_spend_process(self, client: Any, **kwargs: Any) -> str:
+        self.started.append(kwargs)
+        return f"deal-{kwargs['deal_id']}/{kwargs['kind'].replace('_', '-')}/1"
+
     async def list_processes(self, client: Any, deal_id: str) -> list[dict[str, Any]]:
         return self.running
 

@@ -10,7 +10,7 @@ import pytest
 from temporalio.client import WorkflowHistory
 from temporalio.worker import Replayer
 
-from workflows.processes import PROCESSES, WORKFLOWS
+from workflows.processes import PROCESSES, SPEND_PROCESSES, WORKFLOWS
 
 HISTORIES = Path(__file__).parents[2] / "histories"
 FILES = sorted(HISTORIES.glob("*.json"))
@@ -25,5 +25,5 @@ async def test_history_replays(path: Path) -> None:
 
 def test_every_process_has_a_recorded_history() -> None:
     recorded = {path.stem for path in FILES}
-    for name in PROCESSES:
+    for name in [*PROCESSES, *(p.name for p in SPEND_PROCESSES.values())]:
         assert any(stem.startswith(f"{name}_") for stem in recorded), name

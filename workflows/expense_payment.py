@@ -1,0 +1,138 @@
+"""SN-6 Expense payment: an expense (linked to a deal or not), once submitted, goes to the
+heads (the approval chain, template `expense`; without a deal, the head of the author's
+department through a task). Meanwhile its author holds a task due on the expense's due
+date, which feeds the payment calendar. Approved, an accountant prepares the payment (the
+answer records it in finance); rejected, it goes back to the author with the comment.
+Paid starts two sub-steps: the deal's costs and profit (finance adds the payment to the
+deal's money in the same transaction; the deal's timeline says so) and a notification to
+the head with links to the expense and the deal. Started by
+`POST /api/v1/expenses/{id}/submit`."""
+
+from __future__ import annotations
+
+import asyncio
+from datetime import UTC, date, datetime, time
+
+from temporalio import workflow
+
+from workflows.activities import calls
+from workflows.human_task import TaskSpec
+
+with workflow.unsafe.imports_passed_through():
+    # Imported here so the sandbox resolves the chain result's hints through its module.
+    from workflows import approval_chain_types  # noqa: F401
+    from workflows.activities.types import (
+        AddTimelineEntryInput,
+        CreateNotificationInput,
+        FindHeadInput,
+    )
+    from workflows.contracts import (
+        COMPLETE_TASK_UPDATE,
+        STATE_QUERY,
+        ProcessInput,
+        TaskAnswer,
+        TaskAnswerResult,
+    )
+    from workflows.spend_steps import (
+        APPROVE,
+        SpendResult,
+        SpendState,
+        SpendSteps,
+        Verdict,
+        parse_params,
+    )
+
+PROCESS = "expense_payment"
+KIND = "expense"
+TEMPLATE = "expense"
+PAY, DUE = f"{KIND}.pay", f"{KIND}.due"
+API = "/api/v1"
+__all__ = ["PROCESS", "ExpensePayment", "parse_params"]
+
+
+@workflow.defn(name=PROCESS)
+class ExpensePayment:
+    @workflow.init
+    def __init__(self, inp: ProcessInput) -> None:
+        self.steps = SpendSteps(inp, KIND, "Expense", f"{API}/expenses")
+
+    @workflow.run
+    async def run(self, inp: ProcessInput) -> SpendResult:
+        steps = self.steps
+        spend = await steps.load()
+        due = await steps.tasks.start(
+            TaskSpec(
+                step="due",
+                kind=DUE,
+                assignee_id=steps.author(),
+                title=f"Due {spend.due_date}: {steps.what()}",
+                outcomes=["done"],
+                deadline=datetime.combine(date.fromisoformat(spend.due_date), time(), UTC),
+                awaited=False,
+            )
+        )
+        verdict = await steps.approval(TEMPLATE)
+        await steps.decide(verdict)
+        if verdict.outcome != APPROVE:
+            await steps.tasks.cancel(due, "rejected; a resubmission opens a new one")
+            await steps.back_to_author(verdict)
+            return await self._done("rejected", verdict)
+        await steps.payment()
+        await steps.tasks.cancel(due, "paid")
+        await asyncio.gather(self._deal_costs(), self._tell_head())
+        return await self._done("paid", verdict)
+
+    async def _deal_costs(self) -> None:
+        """Finance added the payment to the deal's costs when it was recorded (one
+        transaction); the deal's timeline shows it."""
+        spend = self.steps.spend
+        assert spend is not None
+        if not spend.deal_id:
+            return
+        await calls.add_timeline_entry(
+            AddTimelineEntryInput(
+                idempotency_key=self.steps.key("paid/deal-costs"),
+                deal_id=spend.deal_id,
+                text=f"Expense paid, added to the deal's costs: {self.steps.what()}",
+                kind="finance",
+                data={"expense_id": spend.id, "payment_id": self.steps.payment_id},
+            )
+        )
+
+    async def _tell_head(self) -> None:
+        spend = self.steps.spend
+        assert spend is not None
+        head = await calls.find_head(FindHeadInput(self.steps.author()))
+        links = [f"Expense: {API}/expenses/{spend.id}"]
+        if spend.deal_id:
+            links.append(f"Deal: {API}/deals/{spend.deal_id}")
+        await calls.create_notification(
+            CreateNotificationInput(
+                idempotency_key=self.steps.key("paid/notify-head"),
+                user_id=head.id,
+                kind="expense.paid",
+                title=f"Paid: {self.steps.what()}",
+                body="\n".join(links),
+                deal_id=spend.deal_id,
+            )
+        )
+
+    async def _done(self, outcome: str, verdict: Verdict) -> SpendResult:
+        await workflow.wait_condition(workflow.all_handlers_finished)
+        return self.steps.result(outcome, verdict)
+
+    @workflow.update(name=COMPLETE_TASK_UPDATE)
+    async def complete_task(self, answer: TaskAnswer) -> TaskAnswerResult:
+        task = self.steps.validate(answer)
+        if task.spec.kind == PAY:
+            await self.steps.record_payment(answer)
+        await self.steps.tasks.complete(answer)
+        return TaskAnswerResult(answer.task_id, answer.outcome, self.steps.stage)
+
+    @complete_task.validator
+    def validate_answer(self, answer: TaskAnswer) -> None:
+        self.steps.validate(answer)
+
+    @workflow.query(name=STATE_QUERY)
+    def state(self) -> SpendState:
+        return self.steps.state()
