@@ -8,7 +8,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any, Protocol, TypedDict
 
-from temporalio.client import Client
+from temporalio.client import Client, WorkflowExecutionStatus
 from temporalio.common import SearchAttributePair, TypedSearchAttributes, WorkflowIDReusePolicy
 from temporalio.exceptions import WorkflowAlreadyStartedError
 
@@ -33,6 +33,7 @@ from workflows.contracts import (
 
 DEFAULT_TASK_QUEUE = "dealflow"
 MAX_RUNS_PER_DEAL = 200  # of one process on one deal; bounds the search for a free id
+START_KEY_MEMO = "start_key"  # memo of a run started for a key (e.g. an event and a rule)
 
 
 @dataclass(frozen=True)
@@ -124,6 +125,15 @@ def validate_params(process: str, params: Mapping[str, Any]) -> None:
     get_process(process).parse_params(params)
 
 
+@dataclass(frozen=True)
+class StartResult:
+    """What start_process_once did: started `workflow_id`, or found it there already."""
+
+    workflow_id: str
+    started: bool
+    reason: str = ""  # when not started: "duplicate" (this key's run) | "running"
+
+
 async def start_process(
     client: Client,
     *,
@@ -139,6 +149,38 @@ async def start_process(
 
     The deal is given either as `deal` (anything with `id` and `pipeline_id`, e.g. a
     deals_pb2.Deal) or as `deal_id` + `pipeline_id`. Bad params raise ValueError."""
+    started = await start_process_once(
+        client,
+        process=process,
+        params=params,
+        initiator_id=initiator_id,
+        deal=deal,
+        deal_id=deal_id,
+        pipeline_id=pipeline_id,
+        task_queue=task_queue,
+    )
+    return started.workflow_id
+
+
+async def start_process_once(
+    client: Client,
+    *,
+    process: str,
+    params: Mapping[str, Any],
+    initiator_id: str | int,
+    deal: DealRef | None = None,
+    deal_id: str | int | None = None,
+    pipeline_id: str | int | None = None,
+    task_queue: str = DEFAULT_TASK_QUEUE,
+    start_key: str = "",
+    unless_running: bool = False,
+    summary: str = "",
+) -> StartResult:
+    """start_process, for a start that may be asked for again (a redelivered event).
+
+    The run started for `start_key` carries it in its memo, so asking again with the same
+    key finds that run among the taken ids and starts nothing; with `unless_running`, a
+    running run of the process on the deal means nothing new starts either."""
     if deal is not None:
         deal_id, pipeline_id = deal.id, deal.pipeline_id
     if deal_id in (None, "") or pipeline_id in (None, ""):
@@ -159,7 +201,15 @@ async def start_process(
         ]
     )
     return await _start_next(
-        client, f"deal-{deal_id}", process, start_input, attributes, task_queue
+        client,
+        f"deal-{deal_id}",
+        process,
+        start_input,
+        attributes,
+        task_queue,
+        start_key=start_key,
+        unless_running=unless_running,
+        summary=summary,
     )
 
 
@@ -189,9 +239,10 @@ async def start_spend_process(
         pairs.append(SearchAttributePair(DEAL_ID, str(deal_id)))
         pairs.append(SearchAttributePair(PIPELINE_ID, str(pipeline_id)))
     prefix = f"deal-{deal_id}" if deal_id else f"{kind.replace('_', '-')}-{spend_id}"
-    return await _start_next(
+    started = await _start_next(
         client, prefix, process.name, start_input, TypedSearchAttributes(pairs), task_queue
     )
+    return started.workflow_id
 
 
 async def _start_next(
@@ -201,8 +252,14 @@ async def _start_next(
     start_input: ProcessInput,
     attributes: TypedSearchAttributes,
     task_queue: str,
-) -> str:
-    """Start `<prefix>/<process>/<n>` with the first free n."""
+    *,
+    start_key: str = "",
+    unless_running: bool = False,
+    summary: str = "",
+) -> StartResult:
+    """Start `<prefix>/<process>/<n>` with the first free n. A taken id is described (the
+    execution's own record, not the eventually consistent visibility list, so an immediate
+    retry sees it) when a start key or `unless_running` asks what it holds."""
     for n in range(1, MAX_RUNS_PER_DEAL + 1):
         workflow_id = f"{prefix}/{process.replace('_', '-')}/{n}"
         try:
@@ -213,10 +270,18 @@ async def _start_next(
                 task_queue=task_queue,
                 id_reuse_policy=WorkflowIDReusePolicy.REJECT_DUPLICATE,
                 search_attributes=attributes,
+                memo={START_KEY_MEMO: start_key} if start_key else None,
+                static_summary=summary or None,
             )
         except WorkflowAlreadyStartedError:
+            if start_key or unless_running:
+                taken = await client.get_workflow_handle(workflow_id).describe()
+                if start_key and await taken.memo_value(START_KEY_MEMO, "") == start_key:
+                    return StartResult(workflow_id, started=False, reason="duplicate")
+                if unless_running and taken.status == WorkflowExecutionStatus.RUNNING:
+                    return StartResult(workflow_id, started=False, reason="running")
             continue
-        return workflow_id
+        return StartResult(workflow_id, started=True)
     raise TooManyRuns(f"{prefix} already has {MAX_RUNS_PER_DEAL} runs of {process}")
 
 

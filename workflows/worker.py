@@ -1,4 +1,5 @@
-"""The worker: runs the process workflows and the activities that call the services.
+"""The worker: runs the process workflows and the activities that call the services, and
+the stage triggers (workflows/triggers.py) that start processes from deal events.
 
 `python -m workflows.worker`; settings from the environment (CommonSettings, WORKER_* for
 its own). Stops gracefully on SIGTERM/SIGINT: in-flight activities finish, then it exits.
@@ -30,6 +31,7 @@ from workflows.activities.approvals import ApprovalActivities
 from workflows.activities.finance import FinanceActivities
 from workflows.activities.services import ServiceActivities
 from workflows.processes import WORKFLOWS
+from workflows.triggers import run_triggers
 
 log = logging.getLogger("workflows.worker")
 
@@ -40,6 +42,7 @@ class WorkerSettings(CommonSettings):
     connect_timeout_seconds: float = Field(60.0, validation_alias="WORKER_CONNECT_TIMEOUT_SECONDS")
     shutdown_grace_seconds: float = Field(10.0, validation_alias="WORKER_SHUTDOWN_GRACE_SECONDS")
     max_concurrent_activities: int = Field(100, validation_alias="WORKER_MAX_CONCURRENT_ACTIVITIES")
+    triggers: bool = Field(True, validation_alias="WORKER_TRIGGERS")  # stage rules from NATS
 
 
 async def connect_temporal(settings: WorkerSettings, runtime: Runtime | None = None) -> Client:
@@ -116,8 +119,22 @@ async def run(settings: WorkerSettings) -> None:
         extra={"task_queue": settings.task_queue, "temporal": settings.temporal_address},
     )
     running = asyncio.create_task(worker.run())
+    triggers = None
+    if settings.triggers:
+        triggers = asyncio.create_task(
+            run_triggers(
+                nats_url=settings.nats_url,
+                temporal=client,
+                deals=deals_pb2_grpc.DealsServiceStub(deals_channel),
+                task_queue=settings.task_queue,
+                stop=stop,
+            )
+        )
     waiting = asyncio.create_task(stop.wait())
     await asyncio.wait({running, waiting}, return_when=asyncio.FIRST_COMPLETED)
+    stop.set()
+    if triggers is not None:
+        await stop_triggers(triggers, settings.shutdown_grace_seconds)
     if not running.done():
         log.info("stopping worker")
         await worker.shutdown()
@@ -130,6 +147,19 @@ async def run(settings: WorkerSettings) -> None:
     await approvals_channel.close()
     await finance_channel.close()
     log.info("worker stopped")
+
+
+async def stop_triggers(task: asyncio.Task[None], grace: float) -> None:
+    """Let the consumer finish its batch (acks included); cancel it if NATS never came."""
+    done, _ = await asyncio.wait({task}, timeout=grace)
+    if not done:
+        task.cancel()
+    try:
+        await task
+    except asyncio.CancelledError:
+        pass
+    except Exception:  # the workflows still stop cleanly
+        log.exception("triggers stopped with an error")
 
 
 def main() -> None:

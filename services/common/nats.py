@@ -1,5 +1,6 @@
-"""NATS JetStream: connection, stream and durable-consumer provisioning, and a consumer
-that applies each event exactly once (inbox table + ack after commit)."""
+"""NATS JetStream: connection, stream and durable-consumer provisioning, the fetch/ack loop
+of a durable consumer, and a consumer that applies each event exactly once (inbox table +
+ack after commit)."""
 
 from __future__ import annotations
 
@@ -68,32 +69,30 @@ async def provision_consumer(
     await js.add_consumer(stream, config)
 
 
-class Consumer:
-    """Fetches from a durable consumer and applies each event once.
+class EventConsumer:
+    """Fetches from a durable consumer and hands each event to `apply`.
 
-    For every message: in one transaction, record the event id in the inbox table and run
-    the handler only if the id was new; commit; then ack. A redelivered or duplicated event
-    finds its id and is acked without effect. A malformed message or a domain error is
-    terminated (it will never succeed); anything else is nak'ed with a delay and retried.
+    Ack after `apply` returns; a malformed message or a domain error is terminated (it will
+    never succeed); anything else is nak'ed with a delay and retried. `apply` must be
+    idempotent: a message is redelivered when its ack is lost or late.
     """
 
     def __init__(
         self,
         *,
         js: JetStreamContext,
-        engine: AsyncEngine,
-        inbox: sa.Table,
         stream: str,
         durable: str,
         filter_subject: str,
-        handler: Handler,
         batch: int = 64,
     ) -> None:
-        self._js, self._engine, self._inbox = js, engine, inbox
+        self._js = js
         self._stream, self._durable, self._filter = stream, durable, filter_subject
-        self._handler = handler
         self._batch = batch
         self._lag_reported = 0.0
+
+    async def apply(self, event: Envelope) -> object:
+        raise NotImplementedError
 
     async def run(self, stop: asyncio.Event) -> None:
         await provision_consumer(
@@ -143,6 +142,30 @@ class Consumer:
             await msg.nak(delay=1.0)
             return
         await msg.ack()
+
+
+class Consumer(EventConsumer):
+    """Applies each event exactly once: in one transaction, record the event id in the
+    inbox table and run the handler only if the id was new; commit; then ack. A redelivered
+    or duplicated event finds its id and is acked without effect."""
+
+    def __init__(
+        self,
+        *,
+        js: JetStreamContext,
+        engine: AsyncEngine,
+        inbox: sa.Table,
+        stream: str,
+        durable: str,
+        filter_subject: str,
+        handler: Handler,
+        batch: int = 64,
+    ) -> None:
+        super().__init__(
+            js=js, stream=stream, durable=durable, filter_subject=filter_subject, batch=batch
+        )
+        self._engine, self._inbox = engine, inbox
+        self._handler = handler
 
     async def apply(self, event: Envelope) -> bool:
         """Apply the event unless already applied; True when this call applied it."""

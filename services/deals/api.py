@@ -27,18 +27,20 @@ from services.deals.domain.attributes import SETTABLE
 from services.deals.files_api import register_files
 from services.deals.org_api import OrgApi
 from services.deals.repository import DealFilter
+from services.deals.rules_api import RulesApi
 from services.deals.service import DealsService
 
 Ctx: TypeAlias = grpc.aio.ServicerContext[Any, Any]
 
 
-class DealsApi(AccessApi, OrgApi, pb_grpc.DealsServiceServicer):  # type: ignore[misc]
+class DealsApi(AccessApi, OrgApi, RulesApi, pb_grpc.DealsServiceServicer):  # type: ignore[misc]
     def __init__(self, service: DealsService) -> None:
         self._service = service
         self._admin = service.admin
         self._access = service.access
         self._org = service.org
         self._auth = service.auth
+        self._rules = service.rules
 
     async def _admin_only(self, context: Ctx) -> None:
         await self._access.require(actor_id(context), Permission.ORG_ADMIN)

@@ -33,6 +33,7 @@ from services.deals.events import to_pending
 from services.deals.org_service import OrgService
 from services.deals.pipeline_service import PipelineService, pipeline_of
 from services.deals.repository import DealFilter
+from services.deals.rules_service import RulesService
 from services.deals.tables import outbox
 
 Clock = Callable[[], datetime]
@@ -48,6 +49,7 @@ class DealsService:
         self.access = AccessService(engine, clock=clock)
         self.org = OrgService(engine, clock=clock, on_change=self.access.cache.clear)
         self.auth = AuthService(engine, clock=clock)
+        self.rules = RulesService(engine, clock=clock)
 
     def _uow(self) -> UnitOfWork:
         return UnitOfWork(self._engine, outbox)

@@ -1,4 +1,5 @@
-"""The deals schema: pipelines, fields, deals, their history and timeline, org, lists."""
+"""The deals schema: pipelines, fields, stage rules, deals, their history and timeline, org,
+lists."""
 
 from __future__ import annotations
 
@@ -55,6 +56,22 @@ field_definitions = sa.Table(
     sa.Column("list_code", sa.Text, nullable=False, server_default=""),
     _created_at(),
     sa.UniqueConstraint("pipeline_id", "code", name="uq_field_definitions_pipeline_code"),
+)
+
+# What happens when a deal enters or leaves a stage (services/deals/domain/rules.py).
+stage_rules = sa.Table(
+    "stage_rules",
+    metadata,
+    _id(),
+    sa.Column("pipeline_id", sa.BigInteger, sa.ForeignKey(pipelines.c.id), nullable=False),
+    sa.Column("stage_id", sa.BigInteger, sa.ForeignKey(stages.c.id), nullable=False),
+    sa.Column("event", sa.Text, nullable=False),
+    sa.Column("action", sa.Text, nullable=False),
+    sa.Column("process", sa.Text, nullable=False),
+    sa.Column("params", pg.JSONB, nullable=False),
+    sa.Column("active", sa.Boolean, nullable=False, server_default=sa.true()),
+    _created_at(),
+    sa.Index("ix_stage_rules_pipeline_stage", "pipeline_id", "stage_id"),
 )
 
 departments = sa.Table(

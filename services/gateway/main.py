@@ -40,6 +40,7 @@ from services.gateway.routes import (
     pipelines,
     processes,
     reports,
+    rules,
     tasks,
     users,
 )
@@ -49,7 +50,10 @@ TAGS = [
     {"name": "auth", "description": "Bearer tokens (OAuth2 password flow)."},
     {"name": "users", "description": "Users; admins create and change them."},
     {"name": "org", "description": "Departments, roles and the audit log."},
-    {"name": "pipelines", "description": "Pipelines, stages and custom fields (admin)."},
+    {
+        "name": "pipelines",
+        "description": "Pipelines, stages, custom fields and stage automation rules (admin).",
+    },
     {"name": "deals", "description": "Deals, their moves, timeline and stage history."},
     {"name": "processes", "description": "Long-running processes of a deal (Temporal)."},
     {"name": "tasks", "description": "People's steps of processes, and plain tasks."},
@@ -116,7 +120,18 @@ def create_app(
         limits={API_PREFIX + "/files": settings.max_upload_bytes + 64 * 1024},
     )
     app.add_middleware(ObservabilityMiddleware)  # outermost: it also sees the 413s
-    for module in (auth, users, org, pipelines, deals, processes, tasks, notifications, lists):
+    for module in (
+        auth,
+        users,
+        org,
+        pipelines,
+        rules,
+        deals,
+        processes,
+        tasks,
+        notifications,
+        lists,
+    ):
         app.include_router(module.router)
     app.include_router(auth.tokens)
     for module in (approvals, approval_templates, contracts, files):

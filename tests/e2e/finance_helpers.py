@@ -66,7 +66,7 @@ async def finance_events(nats_url: str, subject: str, type_: str, count: int) ->
         async def fetch() -> bool:
             try:
                 msgs = await sub.fetch(100, timeout=1)
-            except nats.errors.TimeoutError:
+            except (nats.errors.TimeoutError, TimeoutError):  # nats-py raises either
                 return len(found) >= count
             for msg in msgs:
                 event = Envelope.from_json(msg.data)

@@ -119,7 +119,7 @@ async def stage_changed_event(nats_url: str, deal_id: int) -> Envelope:
         async def found() -> Envelope | None:
             try:
                 msgs = await sub.fetch(100, timeout=1)
-            except nats.errors.TimeoutError:
+            except (nats.errors.TimeoutError, TimeoutError):  # nats-py raises either
                 return None
             for msg in msgs:
                 event = Envelope.from_json(msg.data)

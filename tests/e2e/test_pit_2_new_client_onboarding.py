@@ -1,11 +1,13 @@
 """PIT-2 New client onboarding, end to end through the gateway against the whole stack.
 
-The deal enters "Terms approval" and the onboarding process runs the approval chain (a
-template edited through the API): head of sales (may change the limit, markup group and its
-period) → deputy chief accountant → lawyer → 1C operator (found in the shipping-direction
-list; enters the contract number) → lawyer (attaches the contract). The deputy rejects
-once: the deal goes back with a task for the manager, who restarts; every decision of both
-rounds stays and is shown on the deal; the final stage, task and notification follow.
+The deal enters "Terms approval" and a stage rule (edited through the API) starts the
+onboarding process by itself; it runs the approval chain (a template edited through the
+API): head of sales (may change the limit, markup group and its period) → deputy chief
+accountant → lawyer → 1C operator (found in the shipping-direction list; enters the
+contract number) → lawyer (attaches the contract). The deputy rejects once: the deal goes
+back with a task for the manager, who restarts (the deal re-enters "Terms approval" while
+the process runs, so the rule starts nothing new); every decision of both rounds stays and
+is shown on the deal; the final stage, task and notification follow.
 """
 
 from __future__ import annotations
@@ -130,7 +132,7 @@ async def decision_events(nats_url: str, deal_id: int, count: int) -> list[Envel
         async def found() -> list[Envelope] | None:
             try:
                 msgs = await sub.fetch(200, timeout=1)
-            except nats.errors.TimeoutError:
+            except (nats.errors.TimeoutError, TimeoutError):  # nats-py raises either
                 msgs = []
             seen.extend(
                 e for m in msgs if (e := Envelope.from_json(m.data)).subject == f"deal/{deal_id}"
@@ -278,6 +280,19 @@ async def test_pit_2_new_client_onboarding(
     assert resp.status_code == 422 and problem(resp)["errors"]
     assert (await admin.post("/approval-templates", json=template)).status_code == 201
 
+    # Entering "Terms approval" starts the onboarding by itself: a stage rule (data).
+    rules = f"/pipelines/{pipeline['id']}/rules"
+    rule = {
+        "stage_id": stage["Terms approval"],
+        "event": "enter",
+        "process": "client_onboarding",
+        "params": {"template": template_code},
+    }
+    assert (await manager.client.post(rules, json=rule)).status_code == 403
+    resp = await admin.post(rules, json={**rule, "process": "client_onbording"})
+    assert resp.status_code == 422 and problem(resp)["errors"][0]["field"] == "process"
+    rule_id = (await post(admin, rules, rule))["id"]
+
     # The manager files the client's card and sends the terms for approval.
     deal = await post(
         manager.client,
@@ -300,12 +315,14 @@ async def test_pit_2_new_client_onboarding(
         f"/deals/{deal_id}/move", json={"stage_id": stage["Terms approval"]}
     )
     assert resp.status_code == 200, resp.text
-    resp = await manager.client.post(
-        f"/deals/{deal_id}/processes",
-        json={"process": "client_onboarding", "params": {"template": template_code}},
-    )
-    assert resp.status_code == 201, resp.text
-    workflow_id = resp.json()["workflow_id"]
+
+    async def started_by_the_rule() -> str | None:
+        resp = await manager.client.get(f"/deals/{deal_id}/processes")
+        assert resp.status_code == 200, resp.text
+        return next((p["id"] for p in resp.json() if p["process"] == "client_onboarding"), None)
+
+    workflow_id = await eventually(started_by_the_rule, what="the process the rule started")
+    assert workflow_id == f"deal-{deal_id}/client-onboarding/1"
     chain_id = f"{workflow_id}/approval-chain"
 
     # Round 1: the head changes the limit and the markup; they land on the deal.
@@ -450,7 +467,8 @@ async def test_pit_2_new_client_onboarding(
             await manager.client.get(f"/deals/{deal_id}/timeline", params={"limit": 200})
         ).json()["items"]
     )
-    for fragment in ("Head of sales: approved", "rejected — court cases", "Resubmitted"):
+    started = f'{workflow_id} started (rule {rule_id}: enter "Terms approval")'
+    for fragment in ("Head of sales: approved", "rejected — court cases", "Resubmitted", started):
         assert fragment in timeline, timeline
     events = await decision_events(stack.nats_url, deal_id, 8)
     assert {e.data["outcome"] for e in events} == {"approve", "reject", "restart"}
@@ -465,4 +483,5 @@ async def test_pit_2_new_client_onboarding(
         ids = {wf.id async for wf in temporal.list_workflows(f'DealId = "{deal_id}"')}
         return ids if {workflow_id, chain_id} <= ids else set()
 
-    await eventually(found_by_deal_id, what="both workflows by DealId")
+    found = await eventually(found_by_deal_id, what="both workflows by DealId")
+    assert f"deal-{deal_id}/client-onboarding/2" not in found, "the restart started no new run"

@@ -246,7 +246,7 @@ async def stream_event_ids(stack: Stack, stream: str, subject: str) -> list[str]
         while seen < total:
             try:
                 batch = await sub.fetch(500, timeout=2)
-            except nats.errors.TimeoutError:
+            except (nats.errors.TimeoutError, TimeoutError):  # nats-py raises either
                 break
             seen += len(batch)
             ids += [json.loads(m.data)["id"] for m in batch]

@@ -69,8 +69,8 @@ def check_transition(kind: SpendKind, src: SpendStatus, dst: SpendStatus) -> Non
             return
         case (K.SUPPLIER_PAYMENT, S.PAID, S.CLOSED):
             return
-        case (_, S.DRAFT | S.REJECTED | S.APPROVED, S.CANCELLED):
-            return
+        case (_, S.DRAFT | S.REJECTED, S.CANCELLED):
+            return  # once approved, the process owns it: paid through the accountant's task
         case _:
             noun = "payment request" if kind is K.SUPPLIER_PAYMENT else "expense"
             raise Conflict(f"a {noun} cannot go from {src} to {dst}")

@@ -23,12 +23,8 @@ from services.gateway.problems import COMMON_RESPONSES, responses
 from services.gateway.routes import API_PREFIX
 from services.gateway.schemas.common import Page, RecordId, cursor_or_none
 from services.gateway.schemas.finance import (
-    ClosingDocumentsIn,
-    PaidSpendOut,
-    PaymentOut,
     SpendIn,
     SpendOut,
-    SpendPayIn,
 )
 
 Limit = Annotated[int, Query(ge=1, le=200)]
@@ -109,37 +105,5 @@ def spend_router(kind: str, path: str, noun: str, *, closing: bool = False) -> A
     @router.post("/{spend_id}/cancel", responses=responses(403, 404, 409), summary="Withdraw")
     async def cancel(spend_id: RecordId, _: CurrentUser, finance: Finance) -> SpendOut:
         return SpendOut.of(await finance.CancelSpend(ref(spend_id)))
-
-    @router.post("/{spend_id}/pay", responses=responses(403, 404, 409), summary="Record paid")
-    async def pay(
-        spend_id: RecordId,
-        body: SpendPayIn,
-        user: CurrentUser,
-        finance: Finance,
-        idempotency_key: IdempotencyKey = None,
-    ) -> PaidSpendOut:
-        """The accountant records the payment of an approved one (money out)."""
-        reply = await finance.PaySpend(
-            pb.PaySpendRequest(
-                kind=kind,
-                spend_id=str(spend_id),
-                paid_on=body.paid_on.isoformat() if body.paid_on else "",
-                reference=body.reference,
-                idempotency_key=f"user-{user.id}/{idempotency_key}" if idempotency_key else "",
-            )
-        )
-        return PaidSpendOut(spend=SpendOut.of(reply.spend), payment=PaymentOut.of(reply.payment))
-
-    if closing:
-
-        @router.post("/{spend_id}/close", responses=responses(403, 404, 409), summary="Close")
-        async def close(
-            spend_id: RecordId, body: ClosingDocumentsIn, _: CurrentUser, finance: Finance
-        ) -> SpendOut:
-            """Record the closing documents of a paid request."""
-            reply = await finance.CloseSpend(
-                pb.CloseSpendRequest(spend_id=str(spend_id), documents=body.documents)
-            )
-            return SpendOut.of(reply)
 
     return router

@@ -3,6 +3,7 @@ workflow waiting on it as the `complete_task` Update, whose validator decides at
 
 from __future__ import annotations
 
+import asyncio
 from typing import Annotated, Any
 
 from dealflow.deals.v1 import deals_pb2
@@ -35,6 +36,8 @@ _REFUSAL_STATUS = {
     AnswerRefused.INVALID_OUTCOME: 422,
     AnswerRefused.INVALID_DATA: 422,
 }
+_NOT_OPEN = AnswerRefused.TASK_NOT_OPEN
+_NOT_YET_OPEN_RETRIES = (0.05, 0.1, 0.2, 0.4, 0.8)  # about 1.5 s in all
 _REFUSAL_FIELD = {AnswerRefused.INVALID_OUTCOME: "outcome", AnswerRefused.INVALID_DATA: "data"}
 
 
@@ -131,7 +134,13 @@ async def complete_task(
         stands_in_for = task.assignee_id if substitute else ""
         try:
             await _answer_process(
-                temporal, task.workflow_id, str(task_id), user, body, stands_in_for
+                temporal,
+                task.workflow_id,
+                str(task_id),
+                user,
+                body,
+                stands_in_for,
+                listed_open=task.status == "open",
             )
         except Problem:
             # A retry of an answer that was recorded (its response was lost) is done, not
@@ -170,6 +179,8 @@ async def _answer_process(
     user: Principal,
     body: TaskComplete,
     stands_in_for: str,
+    *,
+    listed_open: bool,
 ) -> None:
     answer = TaskAnswer(
         task_id=task_id,
@@ -178,16 +189,24 @@ async def _answer_process(
         data=body.data,
         stands_in_for=stands_in_for,
     )
-    try:
-        await temporal.get_workflow_handle(workflow_id).execute_update(
-            COMPLETE_TASK_UPDATE, answer, result_type=TaskAnswerResult
-        )
-    except WorkflowUpdateFailedError as exc:
-        raise refusal(exc.cause) from exc
-    except RPCError as exc:
-        if exc.status == RPCStatusCode.NOT_FOUND:
-            raise Problem(409, "the process waiting on this task has already finished") from exc
-        raise
+    handle = temporal.get_workflow_handle(workflow_id)
+    retries = _NOT_YET_OPEN_RETRIES if listed_open else ()
+    for delay in (*retries, None):
+        try:
+            await handle.execute_update(COMPLETE_TASK_UPDATE, answer, result_type=TaskAnswerResult)
+            return
+        except WorkflowUpdateFailedError as exc:
+            cause = exc.cause
+            # The task is listed open as soon as the activity creating it commits, a moment
+            # before the workflow has recorded that activity's result: a quick answer waits.
+            not_yet = isinstance(cause, ApplicationError) and cause.type == _NOT_OPEN
+            if not (not_yet and delay is not None):
+                raise refusal(cause) from exc
+        except RPCError as exc:
+            if exc.status == RPCStatusCode.NOT_FOUND:
+                raise Problem(409, "the process waiting on this task has already finished") from exc
+            raise
+        await asyncio.sleep(delay)
 
 
 def refusal(cause: BaseException | Any) -> Exception:

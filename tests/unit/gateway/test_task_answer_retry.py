@@ -52,3 +52,30 @@ async def test_another_outcome_person_or_data_is_still_refused(world: World) -> 
 
     assert (other_outcome.status_code, other_person.status_code) == (409, 409)
     assert other_data.status_code == 409
+
+
+async def test_an_answer_a_moment_before_the_workflow_recorded_the_task_waits_for_it(
+    world: World,
+) -> None:
+    answers = iter([task(), task(status="completed", outcome="handed_over")])
+    world.notifications.answers["GetTask"] = lambda request: next(answers)
+    refusals = [NOT_OPEN, NOT_OPEN]
+    handle_type = type(world.temporal.get_workflow_handle("x"))
+    original = handle_type.execute_update
+
+    async def not_yet_then_ok(self: object, update: str, arg: object, **kw: object) -> object:
+        if refusals:
+            world.temporal.updates.append(("refused", update, arg))
+            raise refusals.pop()
+        return await original(self, update, arg, **kw)  # type: ignore[arg-type]
+
+    handle_type.execute_update = not_yet_then_ok  # type: ignore[method-assign,assignment]
+    try:
+        reply = await world.http.post(
+            "/api/v1/tasks/5/complete", json={"outcome": "handed_over"}, headers=world.auth()
+        )
+    finally:
+        handle_type.execute_update = original  # type: ignore[method-assign]
+
+    assert reply.status_code == 200, reply.text
+    assert len(world.temporal.updates) == 3  # two refusals while not yet recorded, then taken

@@ -123,3 +123,39 @@ async def test_list_processes_quotes_the_deal_id() -> None:
     client: Client = visibility  # type: ignore[assignment]
     await processes.list_processes(client, 'x" OR DealId != "')
     assert visibility.queries == ['DealId = "x\\" OR DealId != \\""']
+
+
+async def test_a_start_asked_for_again_with_its_key_starts_nothing(
+    env: WorkflowEnvironment, task_queue: str
+) -> None:
+    deal = SimpleNamespace(id=f"k{task_queue[-8:]}", pipeline_id="7")
+    start = {
+        "deal": deal,
+        "process": "sample_return",
+        "params": {"return_by": "2030-01-31"},
+        "initiator_id": 5,
+        "task_queue": task_queue,
+    }
+    plain = await processes.start_process(env.client, **start)
+    first = await processes.start_process_once(env.client, **start, start_key="event-1/rule-7")
+    again = await processes.start_process_once(env.client, **start, start_key="event-1/rule-7")
+    assert (first.workflow_id, first.started) == (f"deal-{deal.id}/sample-return/2", True)
+    assert (again.workflow_id, again.started, again.reason) == (
+        first.workflow_id,
+        False,
+        "duplicate",
+    )
+    other = await processes.start_process_once(env.client, **start, start_key="event-2/rule-7")
+    assert other.workflow_id == f"deal-{deal.id}/sample-return/3"
+
+    running = await processes.start_process_once(
+        env.client, **start, start_key="event-3/rule-7", unless_running=True
+    )
+    assert (running.workflow_id, running.started, running.reason) == (plain, False, "running")
+    for n in (1, 2, 3):
+        await env.client.get_workflow_handle(f"deal-{deal.id}/sample-return/{n}").terminate("over")
+    after = await processes.start_process_once(
+        env.client, **start, start_key="event-3/rule-7", unless_running=True
+    )
+    assert (after.workflow_id, after.started) == (f"deal-{deal.id}/sample-return/4", True)
+    await env.client.get_workflow_handle(after.workflow_id).terminate("test over")
