@@ -100,20 +100,26 @@ class EventConsumer:
         )
         sub = await self._js.pull_subscribe_bind(self._durable, stream=self._stream)
         log.info("consumer started", extra={"durable": self._durable, "stream": self._stream})
-        while not stop.is_set():
-            try:
-                messages = await sub.fetch(self._batch, timeout=1.0)
-            except (TimeoutError, nats.errors.TimeoutError):
-                await self._report_lag(sub)
-                continue
-            except Exception:  # connection loss while NATS restarts: retry after a pause
-                log.warning("fetch failed; retrying", exc_info=True)
-                await asyncio.sleep(0.5)
-                continue
-            for msg in messages:
-                await self._process(msg)
-            if time.monotonic() - self._lag_reported > 5.0:  # also while busy, not only idle
-                await self._report_lag(sub)
+        try:
+            while not stop.is_set():
+                try:
+                    messages = await sub.fetch(self._batch, timeout=1.0)
+                except (TimeoutError, nats.errors.TimeoutError):
+                    await self._report_lag(sub)
+                    continue
+                except Exception:  # connection loss while NATS restarts: retry after a pause
+                    log.warning("fetch failed; retrying", exc_info=True)
+                    await asyncio.sleep(0.5)
+                    continue
+                for msg in messages:
+                    await self._process(msg)
+                if time.monotonic() - self._lag_reported > 5.0:  # also while busy, not idle
+                    await self._report_lag(sub)
+        finally:
+            # A pull subscription left open makes the connection's drain wait out its whole
+            # timeout (30 s) at shutdown; the durable consumer itself stays on the server.
+            with contextlib.suppress(Exception):
+                await sub.unsubscribe()
 
     async def _report_lag(self, sub: JetStreamContext.PullSubscription) -> None:
         self._lag_reported = time.monotonic()

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import asyncio
+import logging
 from collections.abc import Callable, Sequence
 from datetime import timedelta
 
@@ -15,6 +17,8 @@ from services.common.nats import connect
 from services.common.outbox import OutboxRelay
 from services.common.settings import ServiceSettings
 from services.common.tracing import instrument_grpc_client, instrument_grpc_server, setup_tracing
+
+log = logging.getLogger(__name__)
 
 ConsumerFactory = Callable[[JetStreamContext], Background]
 
@@ -44,7 +48,11 @@ async def run_service(
     )
 
     async def close() -> None:
-        await nc.drain()
+        try:  # flush what was published; never let a stuck drain hold the shutdown
+            await asyncio.wait_for(nc.drain(), timeout=settings.shutdown_grace_seconds)
+        except Exception:  # TimeoutError included
+            log.warning("NATS drain did not finish; closing", exc_info=True)
+            await nc.close()
         await engine.dispose()
 
     await serve(
