@@ -122,21 +122,7 @@ class AuthService:
         expires = now + self._limits.refresh_lifetime
         async with self._uow() as uow:
             session = await repo.session_by_refresh(uow.conn, refresh_token)
-            if session is None:
-                # raised after the commit, so that ending a reused token's session sticks
-                reused = await repo.session_of_used_refresh(uow.conn, refresh_token)
-                if reused is not None and await repo.revoke_session(uow.conn, reused, now):
-                    await record(
-                        uow.conn,
-                        at=now,
-                        actor_id=None,
-                        action="auth.refresh_reused",
-                        subject=("session", reused),
-                    )
-                    return_error = Unauthenticated("the refresh token was already used")
-                else:
-                    return_error = Unauthenticated("the refresh token is not valid")
-            else:
+            if session is not None:
                 user = await org_repository.get_user(uow.conn, session.user_id)
                 if session.revoked_at or session.expires_at <= now or not (user and user.active):
                     raise Unauthenticated("the session has ended")
@@ -144,7 +130,25 @@ class AuthService:
                     uow.conn, session_id=session.id, old=refresh_token, new=new, expires=expires
                 )
                 return NewSession(session.id, user, new, expires)
-        raise return_error
+        if await self._end_reused_session(refresh_token, now):
+            raise Unauthenticated("the refresh token was already used")
+        raise Unauthenticated("the refresh token is not valid")
+
+    async def _end_reused_session(self, refresh_token: str, now: datetime) -> bool:
+        """A rotated-out refresh token presented again was copied: end its session (in a
+        transaction of its own, so the refusal that follows does not undo it)."""
+        async with self._uow() as uow:
+            reused = await repo.session_of_used_refresh(uow.conn, refresh_token)
+            if reused is None or not await repo.revoke_session(uow.conn, reused, now):
+                return False
+            await record(
+                uow.conn,
+                at=now,
+                actor_id=None,
+                action="auth.refresh_reused",
+                subject=("session", reused),
+            )
+            return True
 
     async def end_session(self, *, session_id: str, actor_id: int | None) -> None:
         """Sign out: the session's tokens stop working."""
