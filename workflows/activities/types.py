@@ -54,6 +54,28 @@ class UserInfo:
 
 
 @dataclass
+class AnswerField:
+    """A field of a task's answer. Announced with the task (so a front end builds the
+    answer form without knowing the process) and checked by the process's validator.
+
+    `type`: `string`, `text`, `date` (YYYY-MM-DD), `number`, `boolean`, `file` (the id of a
+    file of the deal) or `files` (a list of such ids). `required_for` names the outcomes
+    that need it (empty: every outcome, when `required`); `options` the allowed values."""
+
+    name: str
+    type: str = "string"
+    required: bool = True
+    options: list[str] = field(default_factory=list)
+    required_for: list[str] = field(default_factory=list)
+    label: str = ""
+
+    def needed_for(self, outcome: str) -> bool:
+        if self.required_for:
+            return outcome in self.required_for
+        return self.required
+
+
+@dataclass
 class CreateTaskInput:
     idempotency_key: str
     workflow_id: str
@@ -65,6 +87,9 @@ class CreateTaskInput:
     description: str = ""
     deadline: datetime | None = None
     watcher_ids: list[str] = field(default_factory=list)
+    # What the answer needs, announced on the task (see AnswerField).
+    answer_fields: list[AnswerField] = field(default_factory=list)
+    comment_outcomes: list[str] = field(default_factory=list)  # outcomes that need a comment
 
 
 @dataclass
