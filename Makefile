@@ -49,7 +49,7 @@ e2e: $(GEN)/.stamp
 lint: $(GEN)/.stamp
 	$(VENV)/bin/ruff check .
 	$(VENV)/bin/ruff format --check .
-	$(VENV)/bin/mypy services workflows deploy/local
+	$(VENV)/bin/mypy services workflows process_rules deploy/local
 
 fmt: $(STAMP)
 	$(VENV)/bin/ruff check --fix .

@@ -31,8 +31,8 @@ from workflows.approval_chain_types import (
 from workflows.human_task import AnswerField, HumanTasks, OpenTask, TaskSpec, refuse
 
 with workflow.unsafe.imports_passed_through():
-    from services.approvals.domain.quorum import step_outcome
-    from services.approvals.domain.templates import ChainTemplate, StepTemplate
+    from process_rules.approval_templates import ChainTemplate, StepTemplate
+    from process_rules.quorum import step_outcome
     from workflows import approval_effects as fx
     from workflows import approval_rules as rules
     from workflows.activities import approval_calls as ac

@@ -14,7 +14,7 @@ from temporalio.exceptions import ActivityError
 from workflows.activities import calls
 
 with workflow.unsafe.imports_passed_through():
-    from services.approvals.domain.templates import ChainTemplate, StepTemplate
+    from process_rules.approval_templates import ChainTemplate, StepTemplate
     from workflows.activities import approval_calls as ac
     from workflows.activities.approval_types import Approver, MoveDealInput, RecordDecisionInput
     from workflows.activities.types import (

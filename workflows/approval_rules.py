@@ -8,9 +8,8 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
-from services.approvals.domain.templates import StepTemplate
-from services.deals.domain.pipelines import FieldDefinition, FieldType
-from services.deals.domain.values import BadValue, is_empty, normalize
+from process_rules.approval_templates import StepTemplate
+from process_rules.field_values import BadValue, FieldType, is_empty, normalize
 from workflows.activities.approval_types import FieldSpec
 
 APPROVE, REJECT = "approve", "reject"
@@ -99,12 +98,11 @@ def check_return_answer(outcome: str, data: Mapping[str, Any], allow_lose: bool)
     return reason
 
 
-def _definition(spec: FieldSpec) -> FieldDefinition:
-    return FieldDefinition(
-        id=0,
-        pipeline_id=0,
-        code=spec.code,
-        name=spec.code,
-        type=FieldType(spec.type),
-        options=tuple(spec.options),
-    )
+@dataclass(frozen=True)
+class _Definition:
+    type: FieldType
+    options: tuple[str, ...]
+
+
+def _definition(spec: FieldSpec) -> _Definition:
+    return _Definition(type=FieldType(spec.type), options=tuple(spec.options))

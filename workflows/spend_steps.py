@@ -21,7 +21,7 @@ from workflows.activities import calls
 from workflows.human_task import AnswerField, AnswerRecord, HumanTasks, OpenTask, TaskSpec, refuse
 
 with workflow.unsafe.imports_passed_through():
-    from services.approvals.domain.templates import ApproverRule
+    from process_rules.approval_templates import ApproverRule
     from workflows.activities import approval_calls as ac
     from workflows.activities import finance_calls as fc
     from workflows.activities.approval_types import ResolveApproversInput

@@ -4,9 +4,9 @@ from __future__ import annotations
 
 from dealflow.approvals.v1 import approvals_pb2 as pb
 
+from process_rules.approval_templates import ChainTemplate, template_definition
 from services.approvals.domain.contracts import Contract
 from services.approvals.domain.requests import ApprovalRequest, Assignment, Decision
-from services.approvals.domain.templates import ChainTemplate, template_definition
 from services.common.protoconv import to_struct, to_timestamp
 
 

@@ -9,8 +9,8 @@ from typing import Any
 from sqlalchemy.dialects.postgresql import insert
 from sqlalchemy.ext.asyncio import AsyncEngine
 
+from process_rules.approval_templates import ChainTemplate, parse_template
 from services.approvals import repository
-from services.approvals.domain.templates import ChainTemplate, parse_template
 from services.approvals.tables import outbox, templates
 from services.common.access import Access, Permission
 from services.common.db import PendingEvent, UnitOfWork, utcnow

@@ -8,7 +8,7 @@ from typing import TypeVar
 from temporalio import workflow
 from temporalio.common import RetryPolicy
 
-from services.approvals.domain.templates import ChainTemplate
+from process_rules.approval_templates import ChainTemplate
 from workflows.activities.approval_types import (
     AddContractDocumentInput,
     Approver,

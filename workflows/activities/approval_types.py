@@ -7,7 +7,7 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
-from services.approvals.domain.templates import ApproverRule
+from process_rules.approval_templates import ApproverRule
 
 
 @dataclass

@@ -13,8 +13,8 @@ from dealflow.deals.v1 import deals_pb2, deals_pb2_grpc, files_pb2, files_pb2_gr
 from temporalio import activity
 from temporalio.exceptions import ApplicationError
 
-from services.approvals.domain.templates import ApproverKind, ApproverRule, ChainTemplate
-from services.approvals.domain.templates import parse_template as _parse
+from process_rules.approval_templates import ApproverKind, ApproverRule, ChainTemplate
+from process_rules.approval_templates import parse_template as _parse
 from services.common.protoconv import from_struct, to_struct, to_timestamp
 from workflows.activities.approval_types import (
     AddContractDocumentInput,

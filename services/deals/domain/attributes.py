@@ -5,8 +5,8 @@ from __future__ import annotations
 import re
 from typing import Any
 
+from process_rules.field_values import BadValue, decimal_of
 from services.common.errors import FieldProblem, ValidationFailed
-from services.deals.domain.values import BadValue, decimal_of
 
 DEFAULT_CURRENCY = "RUB"
 _CURRENCY = re.compile(r"^[A-Z]{3}$")

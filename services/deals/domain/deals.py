@@ -8,11 +8,11 @@ from decimal import Decimal
 from enum import StrEnum
 from typing import Any
 
+from process_rules.field_values import BadValue, is_empty, merge_values, normalize
 from services.common.errors import Conflict, FieldProblem, ValidationFailed
 from services.deals.domain.attributes import SETTABLE, clean_attributes
 from services.deals.domain.events import DealCreated, DealEvent, DealStageChanged, DealUpdated
 from services.deals.domain.pipelines import Pipeline, Semantic, Stage
-from services.deals.domain.values import BadValue, is_empty, merge_values, normalize
 
 
 class Transition(StrEnum):

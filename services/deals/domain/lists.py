@@ -8,8 +8,8 @@ from dataclasses import dataclass
 from enum import StrEnum
 from typing import Any
 
+from process_rules.field_values import BadValue, decimal_of, decimal_text
 from services.common.errors import FieldProblem, ValidationFailed
-from services.deals.domain.values import BadValue, decimal_of, decimal_text
 
 LIST_CODE = re.compile(r"^[a-z][a-z0-9_]{1,62}$")
 COLUMN_CODE = re.compile(r"^[a-z][a-z0-9_]{0,62}$")

@@ -6,27 +6,16 @@ import re
 from dataclasses import dataclass, field
 from enum import StrEnum
 
+from process_rules.field_values import FieldType
 from services.common.errors import FieldProblem, NotFound, ValidationFailed
+
+__all__ = ["FieldType"]  # re-exported: the deals domain names it with its definitions
 
 
 class Semantic(StrEnum):
     IN_PROGRESS = "in_progress"
     WON = "won"
     LOST = "lost"
-
-
-class FieldType(StrEnum):
-    STRING = "string"
-    TEXT = "text"
-    NUMBER = "number"
-    MONEY = "money"
-    DATE = "date"
-    DATETIME = "datetime"
-    BOOL = "bool"
-    ENUM = "enum"
-    USER = "user"
-    FILE = "file"
-    LIST_ITEM = "list_item"
 
 
 FIELD_CODE = re.compile(r"^[a-z][a-z0-9_]{0,62}$")

@@ -19,8 +19,8 @@ from google.protobuf import struct_pb2
 from temporalio.exceptions import ApplicationError
 from temporalio.testing import ActivityEnvironment
 
+from process_rules.approval_templates import ApproverRule
 from services.approvals.contracts_service import ContractsService
-from services.approvals.domain.templates import ApproverRule
 from services.approvals.main import deal_checker
 from services.approvals.main import start_server as start_approvals
 from services.approvals.service import ApprovalsService

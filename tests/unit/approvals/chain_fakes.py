@@ -12,7 +12,7 @@ from temporalio import activity
 from temporalio.client import Client, WorkflowHandle
 from temporalio.exceptions import ApplicationError
 
-from services.approvals.domain.templates import ChainTemplate, parse_template
+from process_rules.approval_templates import ChainTemplate, parse_template
 from tests.unit.workflows.fakes import DEAL_ID, DEAL_TITLE, HEAD, MANAGER, PIPELINE_ID, FakeServices
 from workflows.activities.approval_types import (
     AddContractDocumentInput,

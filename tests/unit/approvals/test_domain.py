@@ -6,6 +6,8 @@ from typing import Any
 
 import pytest
 
+from process_rules.approval_templates import parse_template, template_definition
+from process_rules.quorum import needed, step_outcome
 from services.approvals.domain.contracts import (
     BadTransition,
     ContractStatus,
@@ -13,8 +15,6 @@ from services.approvals.domain.contracts import (
     check_transition,
     status_after_document,
 )
-from services.approvals.domain.quorum import needed, step_outcome
-from services.approvals.domain.templates import parse_template, template_definition
 from services.common.errors import ValidationFailed
 
 PIT2: dict[str, Any] = {

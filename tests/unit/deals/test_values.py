@@ -6,9 +6,9 @@ from typing import Any
 
 import pytest
 
+from process_rules.field_values import BadValue, merge_values, normalize
 from services.common.errors import ValidationFailed
 from services.deals.domain.pipelines import FieldDefinition, FieldType
-from services.deals.domain.values import BadValue, merge_values, normalize
 
 
 def field(kind: FieldType, **kw: Any) -> FieldDefinition:

@@ -11,7 +11,7 @@ from temporalio import activity
 from temporalio.client import WorkflowHandle
 from temporalio.exceptions import ApplicationError
 
-from services.approvals.domain.templates import ChainTemplate, parse_template
+from process_rules.approval_templates import ChainTemplate, parse_template
 from tests.unit.approvals.chain_fakes import ACCOUNTANT, ACCOUNTANT_2, ChainFakes
 from tests.unit.workflows.fakes import DEAL_ID, HEAD, MANAGER, eventually
 from workflows.activities.approval_types import Approver, ResolveApproversInput

@@ -1,4 +1,5 @@
-"""Custom field values: each type's validation and its normalized JSON form.
+"""Custom field values: each type's validation and its normalized JSON form. Shared by the
+deals service and the processes that fill fields, so both agree (the replay tests guard it).
 
 Normalized forms: string/text/enum → str; number → int, or a decimal string when it has a
 fraction; money → decimal string (a float is refused, it cannot carry money exactly);
@@ -12,15 +13,40 @@ import re
 from collections.abc import Mapping
 from datetime import UTC, date, datetime
 from decimal import Decimal, InvalidOperation
-from typing import Any
+from enum import StrEnum
+from typing import Any, Protocol
 
 from services.common.errors import FieldProblem, ValidationFailed
-from services.deals.domain.pipelines import FieldDefinition, FieldType
 
 MAX_STRING = 1_000
 MAX_TEXT = 100_000
 _DATE = re.compile(r"^\d{4}-\d{2}-\d{2}$")
 _DECIMAL = re.compile(r"^[+-]?\d+(\.\d+)?$")
+
+
+class FieldType(StrEnum):
+    STRING = "string"
+    TEXT = "text"
+    NUMBER = "number"
+    MONEY = "money"
+    DATE = "date"
+    DATETIME = "datetime"
+    BOOL = "bool"
+    ENUM = "enum"
+    USER = "user"
+    FILE = "file"
+    LIST_ITEM = "list_item"
+
+
+class FieldDefinition(Protocol):
+    """What a value's rules need of a field's definition (the deals service's definitions
+    and a process's view of them both fit)."""
+
+    @property
+    def type(self) -> FieldType | str: ...
+
+    @property
+    def options(self) -> tuple[str, ...]: ...
 
 
 class BadValue(ValueError):

@@ -4,7 +4,7 @@ or rejections make it unreachable."""
 
 from __future__ import annotations
 
-from services.approvals.domain.templates import Quorum
+from process_rules.approval_templates import Quorum
 
 
 def needed(quorum: str, approvers: int) -> int:
