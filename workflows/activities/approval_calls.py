@@ -2,12 +2,6 @@
 
 from __future__ import annotations
 
-from datetime import timedelta
-from typing import TypeVar
-
-from temporalio import workflow
-from temporalio.common import RetryPolicy
-
 from process_rules.approval_templates import ChainTemplate
 from workflows.activities.approval_types import (
     AddContractDocumentInput,
@@ -30,25 +24,11 @@ from workflows.activities.approval_types import (
     RoundInput,
     SetContractStatusInput,
 )
-
-T = TypeVar("T")
-
-_RETRY = RetryPolicy(initial_interval=timedelta(seconds=1), maximum_interval=timedelta(minutes=1))
-_CALL_TIMEOUT = timedelta(seconds=30)
-# Inside a decision's Update the gateway is waiting: give up within seconds.
-_UPDATE_BUDGET = timedelta(seconds=15)
+from workflows.activities.retry import T, call
 
 
 async def _run(name: str, arg: object, result_type: type[T], *, quick: bool = False) -> T:
-    result: T = await workflow.execute_activity(
-        name,
-        arg,
-        result_type=result_type,
-        start_to_close_timeout=timedelta(seconds=10) if quick else _CALL_TIMEOUT,
-        schedule_to_close_timeout=_UPDATE_BUDGET if quick else None,
-        retry_policy=_RETRY,
-    )
-    return result
+    return await call(name, arg, result_type, in_answer=quick)
 
 
 async def get_approval_template(inp: GetTemplateInput) -> ChainTemplate:

@@ -1,19 +1,13 @@
 """Workflow-side typed calls of the service activities, by name (the worker registers the
 implementations in `services.py`; tests register fakes under the same names).
 
-Reads and changes retry until the service is back (a process outlives an outage); a domain
-error arrives as a non-retryable ApplicationError and fails the call at once. Completing a
-task runs inside an Update the gateway waits on, so it gives up within seconds instead.
+Retries and timeouts: workflows/activities/retry.py (completing a task runs inside an
+Update the gateway waits on, so it gives up within seconds).
 """
 
 from __future__ import annotations
 
-from datetime import timedelta
-from typing import TypeVar
-
-from temporalio import workflow
-from temporalio.common import RetryPolicy
-
+from workflows.activities.retry import call as _run
 from workflows.activities.types import (
     AddTimelineEntryInput,
     CancelTaskInput,
@@ -32,23 +26,6 @@ from workflows.activities.types import (
     UpdateDealFieldsInput,
     UserInfo,
 )
-
-T = TypeVar("T")
-
-_RETRY = RetryPolicy(initial_interval=timedelta(seconds=1), maximum_interval=timedelta(minutes=1))
-_CALL_TIMEOUT = timedelta(seconds=30)
-_ANSWER_BUDGET = timedelta(seconds=20)
-
-
-async def _run(name: str, arg: object, result_type: type[T]) -> T:
-    result: T = await workflow.execute_activity(
-        name,
-        arg,
-        result_type=result_type,
-        start_to_close_timeout=_CALL_TIMEOUT,
-        retry_policy=_RETRY,
-    )
-    return result
 
 
 async def get_deal(inp: GetDealInput) -> DealInfo:
@@ -84,20 +61,8 @@ async def add_timeline_entry(inp: AddTimelineEntryInput) -> TimelineEntryInfo:
 
 
 async def update_deal_fields(inp: UpdateDealFieldsInput) -> None:
-    await workflow.execute_activity(
-        "update_deal_fields", inp, start_to_close_timeout=_CALL_TIMEOUT, retry_policy=_RETRY
-    )
+    await _run("update_deal_fields", inp, type(None))
 
 
 async def complete_task(inp: CompleteTaskInput) -> TaskInfo:
-    result: TaskInfo = await workflow.execute_activity(
-        "complete_task",
-        inp,
-        result_type=TaskInfo,
-        start_to_close_timeout=timedelta(seconds=10),
-        schedule_to_close_timeout=_ANSWER_BUDGET,
-        retry_policy=RetryPolicy(
-            initial_interval=timedelta(milliseconds=500), maximum_interval=timedelta(seconds=5)
-        ),
-    )
-    return result
+    return await _run("complete_task", inp, TaskInfo, in_answer=True)
