@@ -25,7 +25,7 @@ with workflow.unsafe.imports_passed_through():
         FindHeadInput,
     )
     from workflows.approval_chain_types import DecisionRecord
-    from workflows.contracts import TaskAnswer
+    from workflows.kit.contracts import TaskAnswer
 
 PROCESS = "approval_chain"
 Key = Callable[[str], str]  # a step name -> its idempotency key (workflow id + step)

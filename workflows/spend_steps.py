@@ -10,15 +10,18 @@ task with the comment and resubmits (a new run; the earlier one stays in the his
 
 from __future__ import annotations
 
-from collections.abc import Mapping
 from dataclasses import dataclass, field
-from typing import Any
+from typing import TYPE_CHECKING
 
 from temporalio import workflow
 from temporalio.exceptions import ActivityError, ApplicationError
 
 from workflows.activities import calls
-from workflows.human_task import AnswerField, AnswerRecord, HumanTasks, OpenTask, TaskSpec, refuse
+from workflows.kit import AnswerField, AnswerRecord, OpenTask, TaskSpec, refuse
+from workflows.kit.params import RecordId, param
+
+if TYPE_CHECKING:
+    from workflows.kit import Process
 
 with workflow.unsafe.imports_passed_through():
     from process_rules.approval_templates import ApproverRule
@@ -32,9 +35,9 @@ with workflow.unsafe.imports_passed_through():
         SpendRefInput,
     )
     from workflows.activities.types import CreateTaskInput, FindHeadInput
-    from workflows.approval_chain import run_chain
     from workflows.approval_chain_types import ChainInput
-    from workflows.contracts import STAGE, AnswerRefused, ProcessInput, TaskAnswer
+    from workflows.kit.contracts import AnswerRefused, TaskAnswer
+    from workflows.processes.approval_chain import run_chain
 
 APPROVE, REJECT = "approve", "reject"
 ACCOUNTANT_ROLE = "accountant"
@@ -45,18 +48,7 @@ _REFUSALS = {"PermissionDenied": AnswerRefused.WRONG_ACTOR, "Conflict": AnswerRe
 
 @dataclass
 class SpendParams:
-    spend_id: str
-
-
-def parse_params(params: Mapping[str, Any]) -> SpendParams:
-    """Check the start parameters; ValueError says what is wrong."""
-    unknown = sorted(set(params) - {"spend_id"})
-    if unknown:
-        raise ValueError(f"unknown parameter(s): {', '.join(unknown)}; expected: spend_id")
-    raw = params.get("spend_id")
-    if isinstance(raw, bool) or not str(raw or "").isdigit():
-        raise ValueError("spend_id is required: the id of the submitted spend")
-    return SpendParams(str(raw))
+    spend_id: RecordId = param(help="the id of the submitted spend")
 
 
 @dataclass
@@ -78,29 +70,21 @@ class SpendResult:
     answers: list[AnswerRecord] = field(default_factory=list)
 
 
-@dataclass
-class SpendState:
-    stage: str
-    open_task_ids: list[str]
-
-
 class SpendSteps:
-    """Owned by one spend workflow: its tasks, its stage, the steps both processes share."""
+    """The steps both spend processes share, on the process that owns them (its tasks, its
+    stage, its keys)."""
 
-    def __init__(self, inp: ProcessInput, kind: str, noun: str, path: str) -> None:
-        self.inp, self.kind, self.noun, self.path = inp, kind, noun, path
-        self.tasks = HumanTasks(inp.deal_id)
-        self.stage = "new"
+    def __init__(self, process: Process, kind: str, noun: str, path: str) -> None:
+        self.process, self.kind, self.noun, self.path = process, kind, noun, path
+        self.inp = process.input
+        self.tasks = process.tasks
         self.spend: SpendInfo | None = None
         self.payment_id = ""
 
     # ---- start ----
     async def load(self) -> SpendInfo:
         """The submitted spend the run is about; InvalidParams if it does not fit."""
-        try:
-            spend_id = parse_params(self.inp.params).spend_id
-        except ValueError as exc:
-            raise ApplicationError(str(exc), type="InvalidParams", non_retryable=True) from exc
+        spend_id = self.process.params.spend_id
         spend = await fc.get_spend(SpendRefInput(self.kind, spend_id))
         if spend.deal_id != self.inp.deal_id:
             raise ApplicationError(
@@ -152,10 +136,11 @@ class SpendSteps:
                 title=f"Approve {self.what()}",
                 description="Approve, or reject with a comment for the author.",
                 outcomes=[APPROVE, REJECT],
-                fields=[AnswerField("comment", required=False)],
+                fields=[AnswerField("comment", "text", required=False)],
+                comment_outcomes=[REJECT],
             )
         )
-        answer = await self.answer_of(task)
+        answer = await self.process.answer(task)
         comment = str(answer.data.get("comment") or "").strip()
         return Verdict(answer.outcome, comment, answer.actor_id)
 
@@ -221,14 +206,10 @@ class SpendSteps:
         return answer
 
     # ---- the answer of a person (the workflow's Update handler calls these) ----
-    def validate(self, answer: TaskAnswer) -> OpenTask:
-        task = self.tasks.validate(answer)
-        comment = str(answer.data.get("comment") or "").strip()
-        if task.spec.kind.endswith(".approval") and answer.outcome == REJECT and not comment:
-            raise refuse("a rejection needs a comment saying why", AnswerRefused.INVALID_DATA)
+    def check_answer(self, task: OpenTask) -> None:
+        """The one answer the kit cannot refuse by itself: a second payment."""
         if task.spec.kind.endswith(".pay") and self._paid() is not None:
             raise refuse("the payment is recorded already", AnswerRefused.TASK_NOT_OPEN)
-        return task
 
     async def record_payment(self, answer: TaskAnswer) -> None:
         """Pay in finance as the person who answered; a refusal refuses the answer."""
@@ -248,21 +229,12 @@ class SpendSteps:
             raise finance_refusal(exc) from exc
         self.payment_id = payment.id
 
-    async def answer_of(self, task: OpenTask) -> AnswerRecord:
-        answer = await self.tasks.answer_of(task)
-        assert answer is not None  # no timeout given
-        return answer
-
     # ---- helpers ----
     def key(self, step: str) -> str:
-        return f"{workflow.info().workflow_id}/{step}"
+        return self.process.key(step)
 
     def set_stage(self, stage: str) -> None:
-        self.stage = stage
-        workflow.upsert_search_attributes([STAGE.value_set(stage)])
-
-    def state(self) -> SpendState:
-        return SpendState(self.stage, list(self.tasks.open))
+        self.process.set_stage(stage)
 
     def result(self, outcome: str, verdict: Verdict) -> SpendResult:
         return SpendResult(

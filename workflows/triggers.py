@@ -32,7 +32,7 @@ from services.common.events import Envelope
 from services.common.grpc_client import call
 from services.common.nats import EventConsumer, connect
 from services.common.protoconv import from_struct, to_struct
-from workflows.processes import DEFAULT_TASK_QUEUE, TooManyRuns, start_process_once
+from workflows.api import DEFAULT_TASK_QUEUE, TooManyRuns, start_process_once
 
 log = logging.getLogger(__name__)
 

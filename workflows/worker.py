@@ -30,7 +30,8 @@ from services.common.tracing import instrument_grpc_client, setup_tracing, tempo
 from workflows.activities.approvals import ApprovalActivities
 from workflows.activities.finance import FinanceActivities
 from workflows.activities.services import ServiceActivities
-from workflows.processes import WORKFLOWS
+from workflows.api import WORKFLOWS
+from workflows.spend_starts import SpendStarts, run_consumer
 from workflows.triggers import run_triggers
 
 log = logging.getLogger("workflows.worker")
@@ -130,11 +131,22 @@ async def run(settings: WorkerSettings) -> None:
                 stop=stop,
             )
         )
+    deals_stub = deals_pb2_grpc.DealsServiceStub(deals_channel)
+    spend_starts = asyncio.create_task(
+        run_consumer(
+            nats_url=settings.nats_url,
+            name="worker-spend-starts",
+            consumer=lambda js: SpendStarts(
+                js=js, temporal=client, deals=deals_stub, task_queue=settings.task_queue
+            ),
+            stop=stop,
+        )
+    )
     waiting = asyncio.create_task(stop.wait())
     await asyncio.wait({running, waiting}, return_when=asyncio.FIRST_COMPLETED)
     stop.set()
-    if triggers is not None:
-        await stop_triggers(triggers, settings.shutdown_grace_seconds)
+    consumers = [spend_starts] if triggers is None else [triggers, spend_starts]
+    await asyncio.gather(*(stop_triggers(c, settings.shutdown_grace_seconds) for c in consumers))
     if not running.done():
         log.info("stopping worker")
         await worker.shutdown()

@@ -108,6 +108,8 @@ def spend_event(
         "currency": spend.currency,
         "due_date": spend.due_date.isoformat(),
         "comment": spend.decision_comment,
+        # Names the submission: the process it starts is started once per submission.
+        "updated_at": spend.updated_at.isoformat() if spend.updated_at else "",
         "before": {"status": before},
         "after": {"status": spend.status.value},
         **(extra or {}),

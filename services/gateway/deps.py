@@ -30,14 +30,15 @@ from services.gateway.auth import (
 from services.gateway.clients import Clients
 from services.gateway.problems import Problem, unauthenticated
 from services.gateway.settings import GatewaySettings
-from workflows import processes as process_registry
+from workflows import api as process_registry
+from workflows.api import StartResult
 
 TOKEN_URL = "/api/v1/auth/token"
 _bearer = OAuth2PasswordBearer(tokenUrl=TOKEN_URL, auto_error=False)
 
 
 class ProcessApi(Protocol):
-    """What the gateway needs of workflows/processes.py (a fake stands in for it in tests)."""
+    """What the gateway needs of workflows/api.py (a fake stands in for it in tests)."""
 
     async def start_process(
         self,
@@ -61,7 +62,8 @@ class ProcessApi(Protocol):
         deal_id: str | None,
         pipeline_id: str | None,
         task_queue: str,
-    ) -> str: ...
+        start_key: str,
+    ) -> StartResult: ...
 
     async def list_processes(
         self, client: Client, deal_id: str

@@ -28,7 +28,7 @@ from tests.faults.processes import (
     sql,
     start_processes,
 )
-from workflows.contracts import STATE_QUERY
+from workflows.kit.contracts import STATE_QUERY
 
 RUNS = 20
 

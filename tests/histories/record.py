@@ -23,7 +23,7 @@ from temporalio.testing import WorkflowEnvironment
 from temporalio.worker import Worker
 
 from tests.unit.workflows.fakes import FakeServices, run_happy_path, start_env, start_run
-from workflows.processes import WORKFLOWS
+from workflows.api import WORKFLOWS
 
 HERE = Path(__file__).parent
 

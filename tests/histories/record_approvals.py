@@ -19,8 +19,8 @@ from temporalio.worker import Worker
 
 from tests.unit.approvals.chain_fakes import ACCOUNTANT, LAWYER, OPERATOR, ChainFakes, decide
 from tests.unit.workflows.fakes import DEAL_ID, HEAD, MANAGER, PIPELINE_ID, eventually, start_env
-from workflows.contracts import STATE_QUERY, ProcessInput
-from workflows.processes import WORKFLOWS
+from workflows.api import WORKFLOWS
+from workflows.kit.contracts import STATE_QUERY, ProcessInput
 
 HERE = Path(__file__).parent
 

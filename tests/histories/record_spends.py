@@ -20,8 +20,8 @@ from tests.histories.record_approvals import save
 from tests.unit.approvals.chain_fakes import ACCOUNTANT, decide
 from tests.unit.workflows.fakes import DEAL_ID, HEAD, MANAGER, PIPELINE_ID, start_env
 from tests.unit.workflows.spend_fakes import CEO, SPEND_ID, SpendFakes, open_task
-from workflows.contracts import ProcessInput
-from workflows.processes import WORKFLOWS
+from workflows.api import WORKFLOWS
+from workflows.kit.contracts import ProcessInput
 
 
 async def record(

@@ -58,9 +58,10 @@ class AnswerField:
     """A field of a task's answer. Announced with the task (so a front end builds the
     answer form without knowing the process) and checked by the process's validator.
 
-    `type`: `string`, `text`, `date` (YYYY-MM-DD), `number`, `boolean`, `file` (the id of a
-    file of the deal) or `files` (a list of such ids). `required_for` names the outcomes
-    that need it (empty: every outcome, when `required`); `options` the allowed values."""
+    `type`: `string`, `text`, `date` (YYYY-MM-DD), `number`, `boolean`, `list` (of strings),
+    `file` (the id of a file of the deal) or `files` (a list of such ids). `required_for`
+    names the outcomes that need it (empty: every outcome, when `required`); `options` the
+    allowed values."""
 
     name: str
     type: str = "string"

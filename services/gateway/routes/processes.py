@@ -9,7 +9,7 @@ from services.gateway.deps import CurrentUser, Deals, Processes, Settings, Tempo
 from services.gateway.problems import COMMON_RESPONSES, Problem, responses
 from services.gateway.routes import API_PREFIX
 from services.gateway.schemas.deals import ProcessIn, ProcessOut, ProcessStarted
-from workflows.processes import TooManyRuns
+from workflows.api import TooManyRuns
 
 router = APIRouter(prefix=API_PREFIX + "/deals", tags=["processes"], responses=COMMON_RESPONSES)
 

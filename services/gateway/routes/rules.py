@@ -16,7 +16,7 @@ from services.gateway.problems import COMMON_RESPONSES, Problem, responses
 from services.gateway.routes import API_PREFIX
 from services.gateway.schemas.common import RecordId
 from services.gateway.schemas.rules import RuleIn, RuleOut, RulePatch
-from workflows.processes import UnknownProcess, validate_params
+from workflows.api import UnknownProcess, validate_params
 
 router = APIRouter(prefix=API_PREFIX + "/pipelines", tags=["pipelines"], responses=COMMON_RESPONSES)
 

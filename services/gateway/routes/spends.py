@@ -1,7 +1,9 @@
 """One router shape for the two kinds of spend: payment requests to suppliers (SM-6) and
 expenses (SN-6). Decisions are not here: they go through approvals. Submitting starts the
-spend's process (workflows/supplier_payment.py, expense_payment.py) right after finance
-took the submission, so the caller learns at once that it runs (and its id)."""
+spend's process (workflows/processes/supplier_payment.py, expense_payment.py) right after
+finance took the submission, so the caller learns at once that it runs (and its id); the
+worker starts it from the `finance.*.submitted` event as well, with the same start key,
+so a gateway that dies in between strands nothing and the process starts once."""
 
 from __future__ import annotations
 
@@ -26,6 +28,7 @@ from services.gateway.schemas.finance import (
     SpendIn,
     SpendOut,
 )
+from workflows.api import submission_key
 
 Limit = Annotated[int, Query(ge=1, le=200)]
 IdempotencyKey = Annotated[str | None, Header(alias="Idempotency-Key", max_length=200)]
@@ -91,7 +94,7 @@ def spend_router(kind: str, path: str, noun: str, *, closing: bool = False) -> A
         if spend.deal_id:
             deal = await deals.GetDeal(deals_pb2.GetDealRequest(id=spend.deal_id))
             pipeline_id = deal.pipeline_id
-        workflow_id = await processes.start_spend_process(
+        started = await processes.start_spend_process(
             temporal,
             kind=kind,
             spend_id=spend.id,
@@ -99,8 +102,9 @@ def spend_router(kind: str, path: str, noun: str, *, closing: bool = False) -> A
             deal_id=spend.deal_id or None,
             pipeline_id=pipeline_id,
             task_queue=settings.task_queue,
+            start_key=submission_key(kind, spend.id, spend.updated_at),
         )
-        return SpendOut.of(spend, process_id=workflow_id)
+        return SpendOut.of(spend, process_id=started.workflow_id)
 
     @router.post("/{spend_id}/cancel", responses=responses(403, 404, 409), summary="Withdraw")
     async def cancel(spend_id: RecordId, _: CurrentUser, finance: Finance) -> SpendOut:

@@ -3,15 +3,12 @@ workflow waiting on it as the `complete_task` Update, whose validator decides at
 
 from __future__ import annotations
 
-import asyncio
 from typing import Annotated, Any
 
 from dealflow.deals.v1 import deals_pb2
 from dealflow.notifications.v1 import notifications_pb2
 from fastapi import APIRouter, Query
-from temporalio.client import Client, WorkflowUpdateFailedError
-from temporalio.exceptions import ApplicationError
-from temporalio.service import RPCError, RPCStatusCode
+from temporalio.client import Client
 
 from services.common.errors import FieldProblem, NotFound
 from services.common.protoconv import from_struct, to_struct
@@ -21,11 +18,12 @@ from services.gateway.problems import COMMON_RESPONSES, Problem, responses
 from services.gateway.routes import API_PREFIX
 from services.gateway.schemas.common import Page, RecordId, cursor_or_none
 from services.gateway.schemas.tasks import TaskComplete, TaskOut
-from workflows.contracts import (
-    COMPLETE_TASK_UPDATE,
+from workflows.api import (
     AnswerRefused,
+    AnswerRefusedError,
+    ProcessGone,
     TaskAnswer,
-    TaskAnswerResult,
+    answer_task,
 )
 
 router = APIRouter(prefix=API_PREFIX + "/tasks", tags=["tasks"], responses=COMMON_RESPONSES)
@@ -36,8 +34,6 @@ _REFUSAL_STATUS = {
     AnswerRefused.INVALID_OUTCOME: 422,
     AnswerRefused.INVALID_DATA: 422,
 }
-_NOT_OPEN = AnswerRefused.TASK_NOT_OPEN
-_NOT_YET_OPEN_RETRIES = (0.05, 0.1, 0.2, 0.4, 0.8)  # about 1.5 s in all
 _REFUSAL_FIELD = {AnswerRefused.INVALID_OUTCOME: "outcome", AnswerRefused.INVALID_DATA: "data"}
 
 
@@ -189,31 +185,17 @@ async def _answer_process(
         data=body.data,
         stands_in_for=stands_in_for,
     )
-    handle = temporal.get_workflow_handle(workflow_id)
-    retries = _NOT_YET_OPEN_RETRIES if listed_open else ()
-    for delay in (*retries, None):
-        try:
-            await handle.execute_update(COMPLETE_TASK_UPDATE, answer, result_type=TaskAnswerResult)
-            return
-        except WorkflowUpdateFailedError as exc:
-            cause = exc.cause
-            # The task is listed open as soon as the activity creating it commits, a moment
-            # before the workflow has recorded that activity's result: a quick answer waits.
-            not_yet = isinstance(cause, ApplicationError) and cause.type == _NOT_OPEN
-            if not (not_yet and delay is not None):
-                raise refusal(cause) from exc
-        except RPCError as exc:
-            if exc.status == RPCStatusCode.NOT_FOUND:
-                raise Problem(409, "the process waiting on this task has already finished") from exc
-            raise
-        await asyncio.sleep(delay)
+    try:
+        await answer_task(temporal, workflow_id=workflow_id, answer=answer, listed_open=listed_open)
+    except AnswerRefusedError as exc:
+        raise refusal(exc) from exc
+    except ProcessGone as exc:
+        raise Problem(409, str(exc)) from exc
 
 
-def refusal(cause: BaseException | Any) -> Exception:
-    """The problem answering a refused Update; anything but a refusal is a server fault."""
-    if not isinstance(cause, ApplicationError):
-        return RuntimeError(f"the complete_task update failed: {cause!r}")
-    status = _REFUSAL_STATUS.get(cause.type or "", 409)
-    field = _REFUSAL_FIELD.get(cause.type or "")
-    errors = [FieldProblem(field, cause.message)] if field else []
-    return Problem(status, cause.message, errors=errors)
+def refusal(exc: AnswerRefusedError) -> Problem:
+    """The problem answering a refused answer."""
+    status = _REFUSAL_STATUS.get(exc.kind, 409)
+    field = _REFUSAL_FIELD.get(exc.kind)
+    errors = [FieldProblem(field, exc.message)] if field else []
+    return Problem(status, exc.message, errors=errors)

@@ -34,7 +34,7 @@ from services.deals.service import DealsService
 from services.deals.tables import outbox
 from tests.conftest import _CLEAN_ENV
 from tests.unit.workflows.fakes import start_env
-from workflows.processes import START_KEY_MEMO
+from workflows.api import START_KEY_MEMO
 from workflows.triggers import Triggers
 
 pytestmark = pytest.mark.integration

@@ -38,8 +38,8 @@ from workflows.activities.approval_types import (
     StageSpec,
 )
 from workflows.activities.types import DealInfo, GetDealInput, UserInfo
-from workflows.approval_chain import ApprovalChain, ChainInput, ChainState
-from workflows.contracts import COMPLETE_TASK_UPDATE, STATE_QUERY, TaskAnswer, TaskAnswerResult
+from workflows.kit.contracts import COMPLETE_TASK_UPDATE, STATE_QUERY, TaskAnswer, TaskAnswerResult
+from workflows.processes.approval_chain import ApprovalChain, ChainInput, ChainState
 
 ACCOUNTANT = UserInfo(id="u-acc", name="Anna Accountant")
 ACCOUNTANT_2 = UserInfo(id="u-acc2", name="Boris Accountant")

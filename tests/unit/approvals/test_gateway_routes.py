@@ -18,7 +18,7 @@ from temporalio.exceptions import ApplicationError
 from services.common.blobs import LocalBlobStore
 from services.common.errors import NotFound
 from tests.unit.gateway.conftest import USER_ID, FakeStub, World, settings, world  # noqa: F401
-from workflows.contracts import COMPLETE_TASK_UPDATE, AnswerRefused, TaskAnswer
+from workflows.kit.contracts import COMPLETE_TASK_UPDATE, AnswerRefused, TaskAnswer
 
 CHAIN = "deal-42/client-onboarding/1/approval-chain"
 

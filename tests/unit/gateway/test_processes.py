@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from services.common.errors import NotFound
 from tests.unit.gateway.conftest import USER_ID, World, deal_msg
-from workflows.processes import TooManyRuns
+from workflows.api import TooManyRuns
 
 
 async def test_start_process(world: World) -> None:

@@ -9,7 +9,7 @@ from temporalio.exceptions import ApplicationError
 
 from tests.unit.gateway.conftest import USER_ID, World
 from tests.unit.gateway.test_tasks import task
-from workflows.contracts import AnswerRefused
+from workflows.kit.contracts import AnswerRefused
 
 NOT_OPEN = WorkflowUpdateFailedError(
     ApplicationError("task 5 is not open", type=AnswerRefused.TASK_NOT_OPEN, non_retryable=True)

@@ -12,7 +12,7 @@ from temporalio.service import RPCError, RPCStatusCode
 
 from services.common.errors import NotFound
 from tests.unit.gateway.conftest import USER_ID, World
-from workflows.contracts import COMPLETE_TASK_UPDATE, AnswerRefused, TaskAnswer
+from workflows.kit.contracts import COMPLETE_TASK_UPDATE, AnswerRefused, TaskAnswer
 
 WF = "deal-42/sample-return/1"
 

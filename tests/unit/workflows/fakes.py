@@ -36,14 +36,15 @@ from workflows.activities.types import (
     UpdateDealFieldsInput,
     UserInfo,
 )
-from workflows.contracts import (
+from workflows.kit import ProcessState
+from workflows.kit.contracts import (
     COMPLETE_TASK_UPDATE,
     STATE_QUERY,
     ProcessInput,
     TaskAnswer,
     TaskAnswerResult,
 )
-from workflows.sample_return import SampleReturn, SampleReturnState
+from workflows.processes.sample_return import SampleReturn
 
 MANAGER = UserInfo(id="u-manager", name="Maria Manager")
 HEAD = UserInfo(id="u-head", name="Hugo Head")
@@ -173,8 +174,8 @@ async def start_run(
     )
 
 
-async def state(handle: WorkflowHandle[Any, Any]) -> SampleReturnState:
-    result: SampleReturnState = await handle.query(STATE_QUERY, result_type=SampleReturnState)
+async def state(handle: WorkflowHandle[Any, Any]) -> ProcessState:
+    result: ProcessState = await handle.query(STATE_QUERY, result_type=ProcessState)
     return result
 
 

@@ -24,7 +24,7 @@ from workflows.activities.finance_types import (
     SpendRefInput,
 )
 from workflows.activities.types import UserInfo
-from workflows.contracts import STATE_QUERY
+from workflows.kit.contracts import STATE_QUERY
 
 CEO = UserInfo(id="u-ceo", name="Carl CEO")
 NAMES = {u.id: u.name for u in (CEO, HEAD, MANAGER, ACCOUNTANT, ACCOUNTANT_2)}

@@ -31,8 +31,8 @@ from tests.unit.approvals.chain_fakes import (
     start_chain,
 )
 from tests.unit.workflows.fakes import HEAD, MANAGER, eventually
-from workflows.approval_chain import ApprovalChain, ChainResult
-from workflows.contracts import AnswerRefused
+from workflows.kit.contracts import AnswerRefused
+from workflows.processes.approval_chain import ApprovalChain, ChainResult
 
 
 @pytest.fixture

@@ -18,7 +18,7 @@ from tests.unit.approvals.chain_fakes import (
 )
 from tests.unit.workflows.fakes import HEAD, eventually
 from tests.unit.workflows.test_approval_chain import open_task
-from workflows.approval_chain import ApprovalChain
+from workflows.processes.approval_chain import ApprovalChain
 
 
 async def test_a_deadline_reminds_then_escalates_to_the_head(

@@ -12,7 +12,7 @@ from temporalio.worker import Worker
 
 from tests.unit.approvals.chain_fakes import ChainFakes, chain_state, decide
 from tests.unit.workflows.fakes import DEAL_ID, HEAD, MANAGER, PIPELINE_ID, eventually
-from workflows.approval_chain import ApprovalChain, ChainInput, ChainResult
+from workflows.processes.approval_chain import ApprovalChain, ChainInput, ChainResult
 
 
 async def test_a_rejection_ends_the_chain(env: WorkflowEnvironment, task_queue: str) -> None:

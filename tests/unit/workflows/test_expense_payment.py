@@ -19,8 +19,8 @@ from tests.unit.approvals.chain_fakes import ACCOUNTANT, decide
 from tests.unit.workflows.fakes import DEAL_ID, HEAD, MANAGER, PIPELINE_ID
 from tests.unit.workflows.spend_fakes import SPEND_ID, SpendFakes, open_task
 from tests.unit.workflows.test_supplier_payment import refused
-from workflows.contracts import AnswerRefused, ProcessInput
-from workflows.processes import WORKFLOWS
+from workflows.api import WORKFLOWS
+from workflows.kit.contracts import AnswerRefused, ProcessInput
 from workflows.spend_steps import SpendResult
 
 

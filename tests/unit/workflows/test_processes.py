@@ -11,8 +11,8 @@ from temporalio.client import Client, WorkflowExecutionStatus
 from temporalio.common import SearchAttributePair, TypedSearchAttributes
 from temporalio.testing import WorkflowEnvironment
 
-from workflows import processes
-from workflows.contracts import DEAL_ID, PIPELINE_ID, PROCESS_NAME, STAGE
+from workflows import api as processes
+from workflows.kit.contracts import DEAL_ID, PIPELINE_ID, PROCESS_NAME, STAGE
 
 
 async def test_start_process_takes_the_next_free_number(

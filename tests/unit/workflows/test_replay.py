@@ -10,7 +10,7 @@ import pytest
 from temporalio.client import WorkflowHistory
 from temporalio.worker import Replayer
 
-from workflows.processes import PROCESSES, SPEND_PROCESSES, WORKFLOWS
+from workflows.api import PROCESSES, SPEND_PROCESSES, WORKFLOWS
 
 HISTORIES = Path(__file__).parents[2] / "histories"
 FILES = sorted(HISTORIES.glob("*.json"))

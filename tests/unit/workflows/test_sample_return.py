@@ -24,8 +24,9 @@ from tests.unit.workflows.fakes import (
     start_run,
     state,
 )
-from workflows.contracts import ASSIGNEE, STAGE, AnswerRefused
-from workflows.sample_return import SampleReturn, SampleReturnResult, parse_params
+from workflows.kit import params as kit_params
+from workflows.kit.contracts import ASSIGNEE, STAGE, AnswerRefused
+from workflows.processes.sample_return import SampleReturn, SampleReturnParams, SampleReturnResult
 
 
 @pytest.fixture
@@ -166,7 +167,7 @@ async def test_overdue_escalates_to_the_head_without_blocking(
     assert (notice.user_id, notice.deal_id) == (HEAD.id, DEAL_ID)
     assert timeline(fakes)[-1] == f"Sample return overdue; escalated to {HEAD.name}"
     now = await state(handle)
-    assert now.stage == "handed_to_client" and now.escalated_to == HEAD.id
+    assert now.stage == "handed_to_client" and now.details["escalated_to"] == HEAD.id
     assert set(now.open_task_ids) == {control, overdue}
     # The process still waits on the manager, not on the head.
     assert (await handle.describe()).typed_search_attributes.get(ASSIGNEE) == MANAGER.id
@@ -253,7 +254,7 @@ async def test_send_back_requires_a_date(
 async def test_bad_params_fail_the_run_at_once(env: WorkflowEnvironment, worker: Worker) -> None:
     from temporalio.client import WorkflowFailureError
 
-    from workflows.contracts import ProcessInput
+    from workflows.kit.contracts import ProcessInput
 
     handle = await env.client.start_workflow(
         "sample_return",
@@ -279,8 +280,9 @@ async def test_bad_params_fail_the_run_at_once(env: WorkflowEnvironment, worker:
 )
 def test_parse_params_refuses(params: dict[str, object], message: str) -> None:
     with pytest.raises(ValueError, match=message.replace("(", r"\(").replace(")", r"\)")):
-        parse_params(params)
+        kit_params.parse(SampleReturnParams, params)
 
 
 def test_parse_params_accepts_an_iso_date() -> None:
-    assert parse_params({"return_by": "2026-03-01"}).return_by == date(2026, 3, 1)
+    parsed = kit_params.parse(SampleReturnParams, {"return_by": "2026-03-01"})
+    assert parsed.return_by == date(2026, 3, 1)

@@ -18,8 +18,8 @@ from temporalio.worker import Worker
 from tests.unit.approvals.chain_fakes import ACCOUNTANT, ACCOUNTANT_2, decide
 from tests.unit.workflows.fakes import DEAL_ID, MANAGER, PIPELINE_ID
 from tests.unit.workflows.spend_fakes import CEO, SPEND_ID, SpendFakes, open_task
-from workflows.contracts import AnswerRefused, ProcessInput
-from workflows.processes import WORKFLOWS
+from workflows.api import WORKFLOWS
+from workflows.kit.contracts import AnswerRefused, ProcessInput
 from workflows.spend_steps import SpendResult
 
 

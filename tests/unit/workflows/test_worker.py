@@ -15,7 +15,7 @@ from temporalio.worker import Worker
 
 from tests.unit.workflows.fakes import FakeServices
 from workflows.activities.services import ServiceActivities
-from workflows.processes import WORKFLOWS
+from workflows.api import WORKFLOWS
 from workflows.worker import WorkerSettings
 
 ROOT = Path(__file__).parents[3]

@@ -10,6 +10,7 @@ answers 4xx and nothing changes), the handler records the answer and moves the p
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from datetime import datetime
 from typing import Any
 
 from temporalio.common import SearchAttributeKey
@@ -53,6 +54,14 @@ class TaskAnswer:
     data: dict[str, Any] = field(default_factory=dict)
     # Set by the gateway after it checked that the actor stands in for this absent user.
     stands_in_for: str = ""
+
+
+@dataclass
+class DeadlineMove:
+    """The `deadline_moved` Signal: a running process's deadline watch `name` moves."""
+
+    name: str
+    due: datetime | None
 
 
 @dataclass

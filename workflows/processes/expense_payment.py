@@ -16,7 +16,9 @@ from datetime import UTC, date, datetime, time
 from temporalio import workflow
 
 from workflows.activities import calls
-from workflows.human_task import TaskSpec
+from workflows.kit import OpenTask, Process, TaskSpec
+from workflows.kit import process as declare
+from workflows.kit.process import FINISH_CLEARS_ASSIGNEE
 
 with workflow.unsafe.imports_passed_through():
     # Imported here so the sandbox resolves the chain result's hints through its module.
@@ -26,41 +28,31 @@ with workflow.unsafe.imports_passed_through():
         CreateNotificationInput,
         FindHeadInput,
     )
-    from workflows.contracts import (
-        COMPLETE_TASK_UPDATE,
-        STATE_QUERY,
-        ProcessInput,
-        TaskAnswer,
-        TaskAnswerResult,
-    )
-    from workflows.spend_steps import (
-        APPROVE,
-        SpendResult,
-        SpendState,
-        SpendSteps,
-        Verdict,
-        parse_params,
-    )
+    from workflows.kit.contracts import ProcessInput, TaskAnswer
+    from workflows.spend_steps import APPROVE, SpendParams, SpendResult, SpendSteps, Verdict
 
 PROCESS = "expense_payment"
 KIND = "expense"
 TEMPLATE = "expense"
 PAY, DUE = f"{KIND}.pay", f"{KIND}.due"
 API = "/api/v1"
-__all__ = ["PROCESS", "ExpensePayment", "parse_params"]
+__all__ = ["PROCESS", "ExpensePayment"]
 
 
-@workflow.defn(name=PROCESS)
-class ExpensePayment:
-    @workflow.init
-    def __init__(self, inp: ProcessInput) -> None:
-        self.steps = SpendSteps(inp, KIND, "Expense", f"{API}/expenses")
+@declare(PROCESS, params=SpendParams, starts="spend", spend_kind=KIND)
+class ExpensePayment(Process):
+    """SN-6: an expense, approved by the heads, paid by an accountant, its head told."""
+
+    kit_patches = frozenset({FINISH_CLEARS_ASSIGNEE})
+
+    def setup(self) -> None:
+        self.steps = SpendSteps(self, KIND, "Expense", f"{API}/expenses")
 
     @workflow.run
     async def run(self, inp: ProcessInput) -> SpendResult:
         steps = self.steps
         spend = await steps.load()
-        due = await steps.tasks.start(
+        due = await self.tasks.start(
             TaskSpec(
                 step="due",
                 kind=DUE,
@@ -74,11 +66,11 @@ class ExpensePayment:
         verdict = await steps.approval(TEMPLATE)
         await steps.decide(verdict)
         if verdict.outcome != APPROVE:
-            await steps.tasks.cancel(due, "rejected; a resubmission opens a new one")
+            await self.tasks.cancel(due, "rejected; a resubmission opens a new one")
             await steps.back_to_author(verdict)
             return await self._done("rejected", verdict)
         await steps.payment()
-        await steps.tasks.cancel(due, "paid")
+        await self.tasks.cancel(due, "paid")
         await asyncio.gather(self._deal_costs(), self._tell_head())
         return await self._done("paid", verdict)
 
@@ -118,21 +110,12 @@ class ExpensePayment:
         )
 
     async def _done(self, outcome: str, verdict: Verdict) -> SpendResult:
-        await workflow.wait_condition(workflow.all_handlers_finished)
+        await self.finish()
         return self.steps.result(outcome, verdict)
 
-    @workflow.update(name=COMPLETE_TASK_UPDATE)
-    async def complete_task(self, answer: TaskAnswer) -> TaskAnswerResult:
-        task = self.steps.validate(answer)
+    def check_answer(self, task: OpenTask, answer: TaskAnswer) -> None:
+        self.steps.check_answer(task)
+
+    async def before_answer(self, task: OpenTask, answer: TaskAnswer) -> None:
         if task.spec.kind == PAY:
             await self.steps.record_payment(answer)
-        await self.steps.tasks.complete(answer)
-        return TaskAnswerResult(answer.task_id, answer.outcome, self.steps.stage)
-
-    @complete_task.validator
-    def validate_answer(self, answer: TaskAnswer) -> None:
-        self.steps.validate(answer)
-
-    @workflow.query(name=STATE_QUERY)
-    def state(self) -> SpendState:
-        return self.steps.state()

@@ -1,86 +1,77 @@
-"""The process registry the gateway and the worker share: which processes exist, how their
-parameters are checked, and how a run is started, listed and answered."""
+"""The one module of workflows/ the gateway (and the worker's consumers) use: which
+processes exist, and starting, listing, reading and answering their runs.
+
+A person's answer to a task goes to the process waiting on it as the `complete_task`
+Update; the process's validator refuses a wrong actor, outcome or data at once, and
+`answer_task` raises `AnswerRefusedError` saying how (the gateway maps it to a status).
+"""
 
 from __future__ import annotations
 
-from collections.abc import Callable, Mapping, Sequence
+import asyncio
+from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any, Protocol, TypedDict
 
-from temporalio.client import Client, WorkflowExecutionStatus
+from temporalio.client import Client, WorkflowExecutionStatus, WorkflowUpdateFailedError
 from temporalio.common import SearchAttributePair, TypedSearchAttributes, WorkflowIDReusePolicy
-from temporalio.exceptions import WorkflowAlreadyStartedError
+from temporalio.exceptions import ApplicationError, WorkflowAlreadyStartedError
+from temporalio.service import RPCError, RPCStatusCode
 
-from workflows import (
-    approval_chain,
-    client_onboarding,
-    contract_approval,
-    expense_payment,
-    sample_return,
-    supplier_payment,
-)
-from workflows.contracts import (
+from workflows.kit import params as params_
+from workflows.kit.contracts import (
     COMPLETE_TASK_UPDATE,
     DEAL_ID,
     PIPELINE_ID,
     PROCESS_NAME,
     STAGE,
+    STATE_QUERY,
+    AnswerRefused,
+    DeadlineMove,
     ProcessInput,
     TaskAnswer,
     TaskAnswerResult,
 )
+from workflows.kit.registry import ProcessDefinition
+from workflows.processes import declared
+
+__all__ = [
+    "AnswerRefused",
+    "AnswerRefusedError",
+    "ProcessGone",
+    "ProcessRun",
+    "StartResult",
+    "TaskAnswer",
+    "TaskAnswerResult",
+    "TooManyRuns",
+    "UnknownProcess",
+    "answer_task",
+    "get_process",
+    "get_run",
+    "list_processes",
+    "move_deadline",
+    "process_catalog",
+    "start_process",
+    "start_process_once",
+    "start_spend_process",
+    "submission_key",
+    "validate_params",
+]
 
 DEFAULT_TASK_QUEUE = "dealflow"
 MAX_RUNS_PER_DEAL = 200  # of one process on one deal; bounds the search for a free id
 START_KEY_MEMO = "start_key"  # memo of a run started for a key (e.g. an event and a rule)
+# A task is listed open as soon as the activity creating it commits, a moment before the
+# workflow has recorded that activity's result: a quick answer waits (about 1.5 s in all).
+_NOT_YET_OPEN_RETRIES = (0.05, 0.1, 0.2, 0.4, 0.8)
 
-
-@dataclass(frozen=True)
-class ProcessDefinition:
-    name: str
-    workflow: type  # the @workflow.defn class
-    parse_params: Callable[[Mapping[str, Any]], object]  # raises ValueError
-
-
-PROCESSES: dict[str, ProcessDefinition] = {
-    sample_return.PROCESS: ProcessDefinition(
-        name=sample_return.PROCESS,
-        workflow=sample_return.SampleReturn,
-        parse_params=sample_return.parse_params,
-    ),
-    client_onboarding.PROCESS: ProcessDefinition(
-        name=client_onboarding.PROCESS,
-        workflow=client_onboarding.ClientOnboarding,
-        parse_params=client_onboarding.parse_params,
-    ),
-    contract_approval.PROCESS: ProcessDefinition(
-        name=contract_approval.PROCESS,
-        workflow=contract_approval.ContractApproval,
-        parse_params=contract_approval.parse_params,
-    ),
-}
-
-# Processes a spend's submission starts (not through a deal's processes): kind -> process.
+_ALL = declared()
+PROCESSES: dict[str, ProcessDefinition] = {n: d for n, d in _ALL.items() if d.starts == "deal"}
 SPEND_PROCESSES: dict[str, ProcessDefinition] = {
-    "supplier_payment": ProcessDefinition(
-        name=supplier_payment.PROCESS,
-        workflow=supplier_payment.SupplierPayment,
-        parse_params=supplier_payment.parse_params,
-    ),
-    "expense": ProcessDefinition(
-        name=expense_payment.PROCESS,
-        workflow=expense_payment.ExpensePayment,
-        parse_params=expense_payment.parse_params,
-    ),
+    d.spend_kind: d for d in _ALL.values() if d.starts == "spend"
 }
-
-# Workflows the worker runs: the startable processes and the pieces they start as children.
-WORKFLOWS: Sequence[type] = [
-    *(p.workflow for p in PROCESSES.values()),
-    *(p.workflow for p in SPEND_PROCESSES.values()),
-    approval_chain.ApprovalChain,
-]
+WORKFLOWS: list[type] = [d.workflow for d in _ALL.values()]
 
 
 class UnknownProcess(ValueError):
@@ -89,6 +80,18 @@ class UnknownProcess(ValueError):
 
 class TooManyRuns(RuntimeError):
     """Every workflow id for the process on this deal is taken."""
+
+
+class AnswerRefusedError(Exception):
+    """The process refused a person's answer: `kind` is one of AnswerRefused."""
+
+    def __init__(self, kind: str, message: str) -> None:
+        super().__init__(message)
+        self.kind, self.message = kind, message
+
+
+class ProcessGone(Exception):
+    """The process waiting on the task has already finished."""
 
 
 class DealRef(Protocol):
@@ -123,6 +126,14 @@ def get_process(name: str) -> ProcessDefinition:
 def validate_params(process: str, params: Mapping[str, Any]) -> None:
     """UnknownProcess or ValueError with a message for the client when the start is bad."""
     get_process(process).parse_params(params)
+
+
+def process_catalog() -> list[dict[str, Any]]:
+    """The processes a deal can start: name, summary and declared params."""
+    return [
+        {"name": d.name, "summary": d.summary, "params": params_.describe(d.params)}
+        for d in sorted(PROCESSES.values(), key=lambda d: d.name)
+    ]
 
 
 @dataclass(frozen=True)
@@ -185,8 +196,7 @@ async def start_process_once(
         deal_id, pipeline_id = deal.id, deal.pipeline_id
     if deal_id in (None, "") or pipeline_id in (None, ""):
         raise TypeError("start_process needs `deal` or both `deal_id` and `pipeline_id`")
-    definition = get_process(process)
-    definition.parse_params(params)
+    get_process(process).parse_params(params)
     start_input = ProcessInput(
         deal_id=str(deal_id),
         pipeline_id=str(pipeline_id),
@@ -222,9 +232,11 @@ async def start_spend_process(
     deal_id: str | int | None = None,
     pipeline_id: str | int | None = None,
     task_queue: str = DEFAULT_TASK_QUEUE,
-) -> str:
-    """Start the next run of a submitted spend's process; its id: `deal-42/supplier-payment/1`,
-    or `expense-7/expense-payment/1` for an expense not linked to a deal."""
+    start_key: str = "",
+) -> StartResult:
+    """Start the next run of a submitted spend's process: `deal-42/supplier-payment/1`, or
+    `expense-7/expense-payment/1` for an expense not linked to a deal. `start_key` names
+    the submission, so the gateway and the worker's consumer may both ask: one run."""
     process = SPEND_PROCESSES.get(kind)
     if process is None:
         raise UnknownProcess(f"no process for spends of kind {kind!r}")
@@ -239,10 +251,21 @@ async def start_spend_process(
         pairs.append(SearchAttributePair(DEAL_ID, str(deal_id)))
         pairs.append(SearchAttributePair(PIPELINE_ID, str(pipeline_id)))
     prefix = f"deal-{deal_id}" if deal_id else f"{kind.replace('_', '-')}-{spend_id}"
-    started = await _start_next(
-        client, prefix, process.name, start_input, TypedSearchAttributes(pairs), task_queue
+    return await _start_next(
+        client,
+        prefix,
+        process.name,
+        start_input,
+        TypedSearchAttributes(pairs),
+        task_queue,
+        start_key=start_key,
     )
-    return started.workflow_id
+
+
+def submission_key(kind: str, spend_id: str | int, submitted_at: str) -> str:
+    """The start key of a spend's submission (its id and the time it was submitted), the
+    same whether the gateway or the worker's consumer of `finance.*.submitted` starts it."""
+    return f"{kind}/{spend_id}/submitted@{submitted_at}"
 
 
 async def _start_next(
@@ -287,9 +310,8 @@ async def _start_next(
 
 async def list_processes(client: Client, deal_id: str | int) -> list[ProcessRun]:
     """The deal's process runs, oldest first (from Temporal visibility: eventually consistent)."""
-    quoted = str(deal_id).replace("\\", "\\\\").replace('"', '\\"')
     runs: list[ProcessRun] = []
-    async for execution in client.list_workflows(f'DealId = "{quoted}"'):
+    async for execution in client.list_workflows(f'DealId = "{_quoted(deal_id)}"'):
         attributes = execution.typed_search_attributes
         runs.append(
             ProcessRun(
@@ -304,13 +326,69 @@ async def list_processes(client: Client, deal_id: str | int) -> list[ProcessRun]
     return sorted(runs, key=lambda r: r["started_at"])
 
 
-async def answer_task(client: Client, *, workflow_id: str, answer: TaskAnswer) -> TaskAnswerResult:
-    """Send a person's answer to the process waiting on the task.
-
-    A refusal raises temporalio.client.WorkflowUpdateFailedError whose `cause` is an
-    ApplicationError with `type` one of contracts.AnswerRefused."""
+async def get_run(client: Client, deal_id: str | int, workflow_id: str) -> dict[str, Any] | None:
+    """One run of the deal with its state (stage, open tasks, every answer, deadlines and
+    the process's own details such as review rounds); None when it is not the deal's."""
     handle = client.get_workflow_handle(workflow_id)
-    result: TaskAnswerResult = await handle.execute_update(
-        COMPLETE_TASK_UPDATE, answer, result_type=TaskAnswerResult
-    )
-    return result
+    try:
+        described = await handle.describe()
+    except RPCError as exc:
+        if exc.status == RPCStatusCode.NOT_FOUND:
+            return None
+        raise
+    attributes = described.typed_search_attributes
+    if attributes.get(DEAL_ID) != str(deal_id):
+        return None
+    state: Any = await handle.query(STATE_QUERY)
+    return {
+        "id": described.id,
+        "process": attributes.get(PROCESS_NAME) or described.workflow_type,
+        "status": described.status.name.lower() if described.status else "unknown",
+        "started_at": described.start_time,
+        "closed_at": described.close_time,
+        "stage": attributes.get(STAGE),
+        "state": state,
+    }
+
+
+async def move_deadline(client: Client, workflow_id: str, name: str, due: datetime | None) -> None:
+    """Tell a running process that its deadline `name` moved (the `deadline_moved` Signal)."""
+    await client.get_workflow_handle(workflow_id).signal("deadline_moved", DeadlineMove(name, due))
+
+
+async def answer_task(
+    client: Client,
+    *,
+    workflow_id: str,
+    answer: TaskAnswer,
+    listed_open: bool = True,
+) -> TaskAnswerResult:
+    """Send a person's answer to the process waiting on the task. Raises AnswerRefusedError
+    (the validator or the answer's effects refused it), ProcessGone (the run is over)."""
+    handle = client.get_workflow_handle(workflow_id)
+    retries = _NOT_YET_OPEN_RETRIES if listed_open else ()
+    for delay in (*retries, None):
+        try:
+            result: TaskAnswerResult = await handle.execute_update(
+                COMPLETE_TASK_UPDATE, answer, result_type=TaskAnswerResult
+            )
+            return result
+        except WorkflowUpdateFailedError as exc:
+            cause = exc.cause
+            if not isinstance(cause, ApplicationError):
+                raise RuntimeError(f"the complete_task update failed: {cause!r}") from exc
+            not_yet = cause.type == AnswerRefused.TASK_NOT_OPEN
+            if not (not_yet and delay is not None):
+                raise AnswerRefusedError(
+                    cause.type or AnswerRefused.TASK_NOT_OPEN, cause.message
+                ) from exc
+        except RPCError as exc:
+            if exc.status == RPCStatusCode.NOT_FOUND:
+                raise ProcessGone("the process waiting on this task has already finished") from exc
+            raise
+        await asyncio.sleep(delay)
+    raise AssertionError("unreachable")  # pragma: no cover
+
+
+def _quoted(value: str | int) -> str:
+    return str(value).replace("\\", "\\\\").replace('"', '\\"')

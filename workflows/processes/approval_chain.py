@@ -28,7 +28,8 @@ from workflows.approval_chain_types import (
     ChainState,
     DecisionRecord,
 )
-from workflows.human_task import AnswerField, HumanTasks, OpenTask, TaskSpec, refuse
+from workflows.kit import AnswerField, DeadlineWatch, OpenTask, Process, TaskSpec, refuse
+from workflows.kit import process as declare
 
 with workflow.unsafe.imports_passed_through():
     from process_rules.approval_templates import ChainTemplate, StepTemplate
@@ -56,17 +57,12 @@ with workflow.unsafe.imports_passed_through():
         GetDealInput,
         UpdateDealFieldsInput,
     )
-    from workflows.contracts import (
-        ASSIGNEE,
-        COMPLETE_TASK_UPDATE,
+    from workflows.kit.contracts import (
         DEAL_ID,
         PIPELINE_ID,
         PROCESS_NAME,
-        STAGE,
-        STATE_QUERY,
         AnswerRefused,
         TaskAnswer,
-        TaskAnswerResult,
     )
 
 PROCESS = "approval_chain"
@@ -81,18 +77,24 @@ __all__ = [
 APPROVED, LOST, REJECTED = "approved", "lost", "rejected"
 
 
-@workflow.defn(name=PROCESS)
-class ApprovalChain:
+@declare(PROCESS, starts="child")
+class ApprovalChain(Process):
+    """The approval chain of a template, run as a child of the process that needs it."""
+
+    initial_stage = "starting"
+
     @workflow.init
     def __init__(self, inp: ChainInput) -> None:
+        self._begin(inp)
         self._input = inp
-        self.tasks = HumanTasks(inp.deal_id)
+
+    def setup(self) -> None:
+        inp = self.input
         self._template = ChainTemplate(code=inp.template_code, name="", steps=[])
         self._layout = PipelineLayout(id=inp.pipeline_id)
         self._fields: dict[str, Any] = {}
         self._request_id = ""
         self._round = 0
-        self._stage = "starting"
         self._ballots: dict[str, Ballot] = {}  # task id -> ballot
         self._votes: dict[str, str] = {}  # approver id -> outcome, in the current step
         self.decisions: list[DecisionRecord] = []
@@ -130,8 +132,8 @@ class ApprovalChain:
                     break
             if rejected is None:
                 await self._close(APPROVED, APPROVED)
-                self._set_stage(APPROVED)
-                await fx.final_actions(template, deal, inp.initiator_id, self._key)
+                self.set_stage(APPROVED)
+                await fx.final_actions(template, deal, inp.initiator_id, self.key)
                 await self._timeline("approved", f"Approval '{template.name}' passed")
                 return await self._result(APPROVED)
             await self._close("rejected", "rejected" if inp.end_on_reject else "returned")
@@ -159,25 +161,39 @@ class ApprovalChain:
             await self._timeline(f"r{self._round + 1}", f"Resubmitted: round {self._round + 1}")
 
     # ---- a person's answer: an approver's decision, or the initiator's after a rejection ----
-    @workflow.update(name=COMPLETE_TASK_UPDATE)
-    async def complete_task(self, answer: TaskAnswer) -> TaskAnswerResult:
-        self.validate_answer(answer)
+    def check_answer(self, task: OpenTask, answer: TaskAnswer) -> None:
+        try:
+            if answer.task_id in self._ballots:
+                self._changes(
+                    self._template.steps[self._ballots[answer.task_id].step_index], answer
+                )
+            else:
+                allow = self._template.on_reject.allow_lose
+                rules.check_return_answer(answer.outcome, answer.data, allow)
+        except rules.DecisionRefused as exc:
+            raise refuse(str(exc), AnswerRefused.INVALID_DATA) from None
+
+    async def before_answer(self, task: OpenTask, answer: TaskAnswer) -> None:
         ballot = self._ballots.get(answer.task_id)
         if ballot is None:
             await self._move_for(answer)
-            await self.tasks.complete(answer)
-            await self._record(answer, "return", self._input.initiator_id, {}, {})
-            return TaskAnswerResult(answer.task_id, answer.outcome, self._stage)
-        step = self._template.steps[ballot.step_index]
+            return
         data = rules.decision_data(answer.data)
-        changes = self._changes(step, answer)
         if data.file_ids and answer.outcome == rules.APPROVE:
             try:
                 await ac.check_files(CheckFilesInput(self._input.deal_id, data.file_ids))
             except ActivityError as exc:
                 message = str(exc.cause.message if exc.cause else exc)  # type: ignore[attr-defined]
                 raise refuse(message, AnswerRefused.INVALID_DATA) from exc
-        await self.tasks.complete(answer)
+
+    async def after_answer(self, task: OpenTask, answer: TaskAnswer) -> None:
+        ballot = self._ballots.get(answer.task_id)
+        if ballot is None:
+            await self._record(answer, "return", self._input.initiator_id, {}, {})
+            return
+        step = self._template.steps[ballot.step_index]
+        data = rules.decision_data(answer.data)
+        changes = self._changes(step, answer)
         before = {code: self._fields.get(code) for code in changes}
         if changes:
             await calls.update_deal_fields(UpdateDealFieldsInput(self._input.deal_id, changes))
@@ -194,7 +210,6 @@ class ApprovalChain:
         if changes:
             text += "; changed " + ", ".join(f"{k}: {before[k]} → {v}" for k, v in changes.items())
         await self._timeline(f"r{self._round}/{step.code}/{ballot.approver_id}", text)
-        return TaskAnswerResult(answer.task_id, answer.outcome, self._stage)
 
     async def _move_for(self, answer: TaskAnswer) -> None:
         """Restart moves the deal back to approval, lose to the lost stage, before the answer
@@ -212,28 +227,13 @@ class ApprovalChain:
             message = str(exc.cause.message if exc.cause else exc)  # type: ignore[attr-defined]
             raise refuse(f"the deal cannot move: {message}", AnswerRefused.INVALID_DATA) from exc
 
-    @complete_task.validator
-    def validate_answer(self, answer: TaskAnswer) -> None:
-        self.tasks.validate(answer)
-        try:
-            if answer.task_id in self._ballots:
-                self._changes(
-                    self._template.steps[self._ballots[answer.task_id].step_index], answer
-                )
-            else:
-                allow = self._template.on_reject.allow_lose
-                rules.check_return_answer(answer.outcome, answer.data, allow)
-        except rules.DecisionRefused as exc:
-            raise refuse(str(exc), AnswerRefused.INVALID_DATA) from None
-
     def _changes(self, step: StepTemplate, answer: TaskAnswer) -> dict[str, Any]:
         data = rules.decision_data(answer.data)
         return rules.check_decision(step, self._layout.fields, answer.outcome, data, self._fields)
 
-    @workflow.query(name=STATE_QUERY)
-    def state(self) -> ChainState:
+    def snapshot(self) -> ChainState:
         return ChainState(
-            self._request_id, self._round, self._stage, list(self.tasks.open), self.decisions
+            self._request_id, self._round, self.stage, list(self.tasks.open), self.decisions
         )
 
     # ---- steps ----
@@ -244,7 +244,7 @@ class ApprovalChain:
         due = None
         if step.deadline_hours:
             due = workflow.now() + timedelta(hours=step.deadline_hours)
-        self._set_stage(step.code)
+        self.set_stage(step.code)
         self._votes = {}
         opened: list[tuple[Approver, OpenTask]] = []
         for approver in approvers:
@@ -273,54 +273,35 @@ class ApprovalChain:
 
     async def _settled(self, step: StepTemplate, approvers: list[Approver], due: Any) -> str:
         """Wait for the quorum; a reminder before the deadline, the head told after it."""
-        reminded = escalated = False
-        while True:
-            outcome = self._outcome(step, len(approvers))
-            if outcome is not None:
-                return outcome
-            timer = None
-            if due is not None and step.remind_before_hours and not reminded:
-                timer = due - timedelta(hours=step.remind_before_hours)
-            elif due is not None and step.escalate and not escalated:
-                timer = due
-            timeout = None if timer is None else max(timer - workflow.now(), timedelta(0))
-            try:
-                await workflow.wait_condition(
-                    lambda: self._outcome(step, len(approvers)) is not None, timeout=timeout
-                )
-            except TimeoutError:
-                waiting = [a for a in approvers if a.user_id not in self._votes]
-                if not reminded and step.remind_before_hours:
-                    reminded = True
-                    await fx.notify_waiting(
-                        self._key,
-                        self._input.deal_id,
-                        step,
-                        waiting,
-                        due,
-                        self._round,
-                        escalate=False,
-                    )
-                else:
-                    escalated = True
-                    for note in await fx.notify_waiting(
-                        self._key,
-                        self._input.deal_id,
-                        step,
-                        waiting,
-                        due,
-                        self._round,
-                        escalate=True,
-                    ):
-                        await self._timeline(*note)
+        deal_id, round_no = self._input.deal_id, self._round
 
-    async def _notify(
-        self, step: StepTemplate, waiting: list[Approver], due: datetime, *, escalate: bool
-    ) -> list[tuple[str, str]]:
-        deal_id = self._input.deal_id
-        return await fx.notify_waiting(
-            self._key, deal_id, step, waiting, due, self._round, escalate=escalate
+        def waiting() -> list[Approver]:
+            return [a for a in approvers if a.user_id not in self._votes]
+
+        async def remind(_: timedelta) -> None:
+            await fx.notify_waiting(
+                self.key, deal_id, step, waiting(), due, round_no, escalate=False
+            )
+
+        async def escalate() -> None:
+            notes = await fx.notify_waiting(
+                self.key, deal_id, step, waiting(), due, round_no, escalate=True
+            )
+            for note in notes:
+                await self._timeline(*note)
+
+        before = [timedelta(hours=step.remind_before_hours)] if step.remind_before_hours else []
+        watch = DeadlineWatch(
+            f"r{round_no}/{step.code}",
+            due,
+            remind_before=before,
+            on_reminder=remind if before else None,
+            on_due=escalate if step.escalate else None,
         )
+        await self.watch(watch).wait(lambda: self._outcome(step, len(approvers)) is not None)
+        outcome = self._outcome(step, len(approvers))
+        assert outcome is not None
+        return outcome
 
     def _outcome(self, step: StepTemplate, approvers: int) -> str | None:
         votes = list(self._votes.values())
@@ -331,7 +312,7 @@ class ApprovalChain:
     async def _return_to_initiator(
         self, deal: DealInfo, step: StepTemplate, comment: str
     ) -> TaskAnswer:
-        self._set_stage("returned")
+        self.set_stage("returned")
         allow_lose = self._template.on_reject.allow_lose
         task = await self.tasks.start(
             TaskSpec(
@@ -385,7 +366,7 @@ class ApprovalChain:
     ) -> None:
         self.decisions.append(
             await fx.record_decision(
-                self._key(f"decision/{answer.task_id}"),
+                self.key(f"decision/{answer.task_id}"),
                 self._request_id,
                 self._round,
                 step,
@@ -402,21 +383,15 @@ class ApprovalChain:
         )
 
     async def _result(self, outcome: str, reason: str = "") -> ChainResult:
-        workflow.upsert_search_attributes([ASSIGNEE.value_unset()])
-        await workflow.wait_condition(workflow.all_handlers_finished)
+        await self.finish()
         return ChainResult(
             self._request_id, outcome, self._round, reason, dict(self._fields), self.decisions
         )
 
     async def _timeline(self, step: str, text: str) -> None:
-        await fx.timeline(self._input.deal_id, self._request_id, self._round, step, text)
-
-    def _key(self, step: str) -> str:
-        return f"{workflow.info().workflow_id}/{step}"
-
-    def _set_stage(self, stage: str) -> None:
-        self._stage = stage
-        workflow.upsert_search_attributes([STAGE.value_set(stage)])
+        await self.timeline(
+            step, text, kind="approval", request_id=self._request_id, round=self._round
+        )
 
 
 async def run_chain(inp: ChainInput) -> ChainResult:
