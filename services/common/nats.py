@@ -31,8 +31,19 @@ Handler = Callable[[AsyncConnection, Envelope], Awaitable[None]]
 
 async def connect(url: str, *, name: str) -> NATS:
     """Connect and keep reconnecting forever: a NATS restart must not end the process."""
+
+    async def on_error(exc: Exception) -> None:
+        # One line per failed attempt (nats-py's default logs a whole traceback each time,
+        # twice a second per connection while NATS is down).
+        log.warning("nats: %s", exc or type(exc).__name__, extra={"connection": name})
+
     return await nats.connect(
-        url, name=name, max_reconnect_attempts=-1, reconnect_time_wait=0.5, connect_timeout=5
+        url,
+        name=name,
+        max_reconnect_attempts=-1,
+        reconnect_time_wait=0.5,
+        connect_timeout=5,
+        error_cb=on_error,
     )
 
 
