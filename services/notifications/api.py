@@ -13,6 +13,7 @@ from services.common.grpc_server import actor_id
 from services.common.ids import optional_id, parse_id
 from services.common.pagination import clamp_limit
 from services.common.protoconv import from_struct, from_timestamp, to_struct, to_timestamp
+from services.notifications.domain.answers import AnswerField
 from services.notifications.domain.feed import new_notification
 from services.notifications.domain.tasks import Task, new_task, parse_status
 from services.notifications.repository import Notification, TaskFilter
@@ -37,6 +38,30 @@ def task_to_pb(task: Task) -> pb.Task:
         created_at=to_timestamp(task.created_at),
         completed_at=to_timestamp(task.completed_at),
         kind=task.kind,
+        answer_fields=[answer_field_to_pb(f) for f in task.answer_fields],
+        comment_outcomes=list(task.comment_outcomes),
+    )
+
+
+def answer_field_to_pb(f: AnswerField) -> pb.AnswerField:
+    return pb.AnswerField(
+        name=f.name,
+        type=f.type,
+        required=f.required,
+        options=list(f.options),
+        required_for=list(f.required_for),
+        label=f.label,
+    )
+
+
+def answer_field_of(msg: pb.AnswerField) -> AnswerField:
+    return AnswerField(
+        name=msg.name,
+        type=msg.type,
+        required=msg.required,
+        options=tuple(msg.options),
+        required_for=tuple(msg.required_for),
+        label=msg.label,
     )
 
 
@@ -75,6 +100,8 @@ class NotificationsApi(pb_grpc.NotificationsServiceServicer):  # type: ignore[mi
             workflow_id=request.workflow_id,
             kind=request.kind,
             idempotency_key=request.idempotency_key,
+            answer_fields=tuple(answer_field_of(f) for f in request.answer_fields),
+            comment_outcomes=tuple(request.comment_outcomes),
         )
         task = await self._service.create_task(new, actor=actor_id(context))
         return task_to_pb(task)
@@ -82,7 +109,20 @@ class NotificationsApi(pb_grpc.NotificationsServiceServicer):  # type: ignore[mi
     async def GetTask(
         self, request: pb.GetTaskRequest, context: grpc.aio.ServicerContext[Any, Any]
     ) -> pb.Task:
-        return task_to_pb(await self._service.get_task(parse_id(request.id, "id")))
+        task_id = parse_id(request.id, "id")
+        return task_to_pb(await self._service.get_task(task_id, actor=actor_id(context)))
+
+    async def CheckAnswerer(
+        self, request: pb.CheckAnswererRequest, context: grpc.aio.ServicerContext[Any, Any]
+    ) -> pb.CheckAnswererResponse:
+        task, who = await self._service.check_answerer(
+            parse_id(request.id, "id"), actor=actor_id(context)
+        )
+        return pb.CheckAnswererResponse(
+            allowed=who.allowed,
+            stands_in_for=str(who.stands_in_for or ""),
+            task=task_to_pb(task),
+        )
 
     async def ListTasks(
         self, request: pb.ListTasksRequest, context: grpc.aio.ServicerContext[Any, Any]
@@ -92,9 +132,10 @@ class NotificationsApi(pb_grpc.NotificationsServiceServicer):  # type: ignore[mi
             deal_id=optional_id(request.deal_id, "deal_id"),
             status=parse_status(request.status) if request.status else None,
             workflow_id=request.workflow_id or None,
+            watcher_id=optional_id(request.watcher_id, "watcher_id"),
         )
         page = await self._service.list_tasks(
-            where, cursor=request.cursor, limit=clamp_limit(request.limit)
+            where, actor=actor_id(context), cursor=request.cursor, limit=clamp_limit(request.limit)
         )
         return pb.ListTasksResponse(
             tasks=[task_to_pb(t) for t in page.items], next_cursor=page.next_cursor

@@ -5,10 +5,12 @@ from __future__ import annotations
 import asyncio
 
 import grpc
+from dealflow.deals.v1 import deals_pb2_grpc
 from nats.js import JetStreamContext
 from pydantic_settings import SettingsConfigDict
 
 from services.common.db import create_engine
+from services.common.grpc_client import channel
 from services.common.grpc_server import Background, start_in_process
 from services.common.logging import configure_logging
 from services.common.metrics import serve_metrics
@@ -16,6 +18,7 @@ from services.common.runtime import run_service
 from services.common.settings import ServiceSettings
 from services.notifications.api import register
 from services.notifications.consumer import deal_events_consumer
+from services.notifications.people import DealsPeople
 from services.notifications.service import NotificationsService
 from services.notifications.tables import outbox
 
@@ -37,19 +40,24 @@ async def main() -> None:
     configure_logging(settings.log_level, settings.log_format)
     serve_metrics(settings.metrics_port)
     engine = create_engine(settings.database_url)
-    service = NotificationsService(engine)
+    deals_channel = channel(settings.deals_addr)
+    people = DealsPeople(deals_pb2_grpc.DealsServiceStub(deals_channel))
+    service = NotificationsService(engine, people=people)
 
     def deal_events(js: JetStreamContext) -> Background:
         return deal_events_consumer(js, engine).run
 
-    await run_service(
-        name="notifications",
-        settings=settings,
-        engine=engine,
-        outbox=outbox,
-        register=lambda server: register(server, service),
-        consumers=[deal_events],
-    )
+    try:
+        await run_service(
+            name="notifications",
+            settings=settings,
+            engine=engine,
+            outbox=outbox,
+            register=lambda server: register(server, service),
+            consumers=[deal_events],
+        )
+    finally:
+        await deals_channel.close()
 
 
 if __name__ == "__main__":

@@ -11,6 +11,7 @@ from sqlalchemy.dialects.postgresql import insert
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from services.common.pagination import decode_cursor
+from services.notifications.domain.answers import AnswerField
 from services.notifications.domain.feed import NewNotification
 from services.notifications.domain.tasks import NewTask, Status, Task
 from services.notifications.tables import notifications, tasks
@@ -34,6 +35,10 @@ class TaskFilter:
     deal_id: int | None = None
     status: Status | None = None
     workflow_id: str | None = None
+    watcher_id: int | None = None
+    # Only tasks a user sees in person: assigned to one of these users or watched by `watched_by`.
+    assignee_in: frozenset[int] | None = None
+    watched_by: int | None = None
 
 
 def _task(row: sa.Row[Any]) -> Task:
@@ -57,6 +62,8 @@ def _task(row: sa.Row[Any]) -> Task:
         cancelled_at=row.cancelled_at,
         cancel_reason=row.cancel_reason,
         idempotency_key=row.idempotency_key,
+        answer_fields=tuple(AnswerField.of(f) for f in row.answer_fields),
+        comment_outcomes=tuple(row.comment_outcomes),
     )
 
 
@@ -91,6 +98,8 @@ async def insert_task(conn: AsyncConnection, new: NewTask, *, now: datetime) -> 
                 kind=new.kind,
                 created_at=now,
                 idempotency_key=new.idempotency_key,
+                answer_fields=[f.as_dict() for f in new.answer_fields],
+                comment_outcomes=list(new.comment_outcomes),
             )
             .on_conflict_do_nothing(index_elements=[tasks.c.idempotency_key])
             .returning(tasks)
@@ -142,6 +151,13 @@ async def list_tasks(
         query = query.where(tasks.c.status == where.status.value)
     if where.workflow_id is not None:
         query = query.where(tasks.c.workflow_id == where.workflow_id)
+    if where.watcher_id is not None:
+        query = query.where(tasks.c.watcher_ids.contains([where.watcher_id]))
+    if where.assignee_in is not None:
+        in_person: sa.ColumnElement[bool] = tasks.c.assignee_id.in_(sorted(where.assignee_in))
+        if where.watched_by is not None:
+            in_person = sa.or_(in_person, tasks.c.watcher_ids.contains([where.watched_by]))
+        query = query.where(in_person)
     if cursor:
         query = query.where(tasks.c.id < decode_cursor(cursor))
     return [_task(r) for r in (await conn.execute(query)).all()]

@@ -1,18 +1,31 @@
-"""Use cases of the notifications service: each one unit of work, its events in the outbox."""
+"""Use cases of the notifications service: each one unit of work, its events in the outbox.
+
+A call with an actor (the gateway's, on behalf of a signed-in user) sees only the tasks the
+actor may see (domain/audience.py); a call without one comes from inside the system (a
+workflow activity, a consumer) and is trusted.
+"""
 
 from __future__ import annotations
 
+from dataclasses import replace
 from typing import Any
 
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
 from services.common.db import PendingEvent, UnitOfWork, utcnow
-from services.common.errors import FieldProblem, NotFound, ValidationFailed
+from services.common.errors import FieldProblem, NotFound, PermissionDenied, ValidationFailed
 from services.common.pagination import Page
 from services.notifications import repository as repo
 from services.notifications.domain import tasks as rules
-from services.notifications.domain.feed import NewNotification
+from services.notifications.domain.audience import (
+    Answerer,
+    answerer,
+    seen_in_person,
+    stands_in,
+)
+from services.notifications.domain.feed import NewNotification, notices_for_watchers
 from services.notifications.domain.tasks import NewTask, Status, Task
+from services.notifications.people import People
 from services.notifications.repository import Notification, TaskFilter
 from services.notifications.tables import outbox
 
@@ -36,8 +49,15 @@ def _task_event(
 
 
 class NotificationsService:
-    def __init__(self, engine: AsyncEngine) -> None:
+    def __init__(self, engine: AsyncEngine, *, people: People | None = None) -> None:
         self._engine = engine
+        self._people = people
+
+    @property
+    def people(self) -> People:
+        if self._people is None:
+            raise PermissionDenied("access cannot be checked: the deals service is not configured")
+        return self._people
 
     def _uow(self) -> UnitOfWork:
         return UnitOfWork(self._engine, outbox)
@@ -59,18 +79,60 @@ class NotificationsService:
             )
         return first
 
-    async def get_task(self, task_id: int) -> Task:
+    async def get_task(self, task_id: int, *, actor: int | None = None) -> Task:
+        """The task, if the actor may see it (NotFound otherwise: no existence leak)."""
         async with self._engine.connect() as conn:
             task = await repo.get_task(conn, task_id)
-        if task is None:
+        if task is None or (actor is not None and not await self._sees(task, actor)):
             raise NotFound(f"task {task_id} does not exist")
         return task
 
-    async def list_tasks(self, where: TaskFilter, *, cursor: str, limit: int) -> Page[Task]:
-        """Tasks newest first, filtered."""
+    async def check_answerer(self, task_id: int, *, actor: int | None) -> tuple[Task, Answerer]:
+        """Whether the actor may answer the task (and for whom); NotFound unless they see it."""
+        task = await self.get_task(task_id, actor=actor)
+        if actor is None or actor == task.assignee_id:
+            return task, Answerer(True)
+        return task, answerer(task, actor, stand_in=await self.people.stand_in(task.assignee_id))
+
+    async def _sees(self, task: Task, actor: int) -> bool:
+        if seen_in_person(task, actor, (await self.people.access(actor)).scope):
+            return True
+        if task.deal_id is not None and await self.people.sees_deal(task.deal_id, actor):
+            return True
+        stand_in = await self.people.stand_in(task.assignee_id)
+        return stands_in(actor, for_user=task.assignee_id, stand_in=stand_in)
+
+    async def list_tasks(
+        self, where: TaskFilter, *, actor: int | None = None, cursor: str, limit: int
+    ) -> Page[Task]:
+        """Tasks newest first, filtered, of those the actor may see."""
+        if actor is not None:
+            where = await self._visible_part(where, actor)
         async with self._engine.connect() as conn:
             rows = await repo.list_tasks(conn, where, cursor=cursor, limit=limit)
         return Page.of(rows, limit, key=lambda t: t.id)
+
+    async def _visible_part(self, where: TaskFilter, actor: int) -> TaskFilter:
+        """The filter narrowed to what the actor sees; refused when it names what they
+        may not see (someone else's tasks: 403, a deal they do not see: 404)."""
+        scope = (await self.people.access(actor)).scope
+        assignee, watcher = where.assignee_id, where.watcher_id
+        if assignee not in (None, actor) and not scope.sees(assignee):
+            assert assignee is not None
+            stand_in = await self.people.stand_in(assignee)
+            if not stands_in(actor, for_user=assignee, stand_in=stand_in):
+                raise PermissionDenied("you may not see this user's tasks")
+        if watcher not in (None, actor) and not scope.sees(watcher):
+            raise PermissionDenied("you may not see the tasks this user watches")
+        if assignee is not None or watcher is not None:
+            return where  # every task listed is one the actor sees in person
+        if where.deal_id is not None:
+            if not await self.people.sees_deal(where.deal_id, actor):
+                raise NotFound(f"deal {where.deal_id} not found")
+            return where
+        if scope.everyone:
+            return where
+        return replace(where, assignee_in=scope.user_ids | {actor}, watched_by=actor)
 
     async def complete_task(
         self,
@@ -99,6 +161,7 @@ class NotificationsService:
                         completed_by=completed_by,
                     )
                 )
+                await self._tell_watchers(uow.conn, change.task)
         return change.task
 
     async def cancel_task(self, task_id: int, *, reason: str, actor: int | None) -> Task:
@@ -113,7 +176,14 @@ class NotificationsService:
                         TASK_CANCELLED, change.task, before=task.status, actor=actor, reason=reason
                     )
                 )
+                await self._tell_watchers(uow.conn, change.task)
         return change.task
+
+    async def _tell_watchers(self, conn: AsyncConnection, task: Task) -> None:
+        """In the transaction that closes the task, so a watcher hears of it exactly once."""
+        now = utcnow()
+        for notice in notices_for_watchers(task):
+            await repo.insert_notification(conn, notice, now=now)
 
     async def _locked(self, conn: AsyncConnection, task_id: int) -> Task:
         task = await repo.get_task(conn, task_id, for_update=True)

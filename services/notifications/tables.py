@@ -36,6 +36,11 @@ tasks = sa.Table(
     sa.Column("cancel_reason", sa.Text),
     sa.Column("created_at", sa.DateTime(timezone=True), nullable=False),
     sa.Column("idempotency_key", sa.Text, unique=True),
+    # What the answer needs (domain/answers.py): [{name, type, required, options, ...}].
+    sa.Column("answer_fields", pg.JSONB, nullable=False, server_default=sa.text("'[]'::jsonb")),
+    sa.Column(
+        "comment_outcomes", pg.ARRAY(sa.Text), nullable=False, server_default=sa.text("'{}'")
+    ),
     sa.CheckConstraint(
         "status IN ('open', 'completed', 'cancelled')", name="ck_tasks_status_known"
     ),
@@ -43,6 +48,7 @@ tasks = sa.Table(
     sa.Index("ix_tasks_assignee_id", "assignee_id", "id"),
     sa.Index("ix_tasks_deal_id", "deal_id", "id"),
     sa.Index("ix_tasks_workflow_id", "workflow_id"),
+    sa.Index("ix_tasks_watcher_ids", "watcher_ids", postgresql_using="gin"),
 )
 
 notifications = sa.Table(

@@ -158,6 +158,18 @@ class ServiceActivities:
             workflow_id=inp.workflow_id,
             kind=inp.kind,
             idempotency_key=inp.idempotency_key,
+            answer_fields=[
+                notifications_pb2.AnswerField(
+                    name=f.name,
+                    type=f.type,
+                    required=f.required,
+                    options=f.options,
+                    required_for=f.required_for,
+                    label=f.label,
+                )
+                for f in inp.answer_fields
+            ],
+            comment_outcomes=inp.comment_outcomes,
         )
         deadline = to_timestamp(inp.deadline)
         if deadline is not None:

@@ -5,15 +5,14 @@ from __future__ import annotations
 
 from typing import Annotated, Any
 
-from dealflow.deals.v1 import deals_pb2
 from dealflow.notifications.v1 import notifications_pb2
 from fastapi import APIRouter, Query
 from temporalio.client import Client
 
-from services.common.errors import FieldProblem, NotFound
+from services.common.errors import FieldProblem
 from services.common.protoconv import from_struct, to_struct
 from services.gateway.auth import Principal
-from services.gateway.deps import BoundStub, CurrentUser, Deals, Notifications, TemporalClient
+from services.gateway.deps import CurrentUser, Notifications, TemporalClient
 from services.gateway.problems import COMMON_RESPONSES, Problem, responses
 from services.gateway.routes import API_PREFIX
 from services.gateway.schemas.common import Page, RecordId, cursor_or_none
@@ -41,28 +40,29 @@ _REFUSAL_FIELD = {AnswerRefused.INVALID_OUTCOME: "outcome", AnswerRefused.INVALI
 async def list_tasks(
     user: CurrentUser,
     notifications: Notifications,
-    deals: Deals,
     assignee: Annotated[
         str | None, Query(pattern=r"^(me|\d+)$", description="`me` or a user id")
+    ] = None,
+    watching: Annotated[
+        str | None,
+        Query(pattern=r"^(me|\d+)$", description="`me` or a user id: the tasks they watch"),
     ] = None,
     deal_id: RecordId | None = None,
     status: str = "",
     cursor: str = "",
     limit: Annotated[int, Query(ge=1, le=200)] = 50,
 ) -> Page[TaskOut]:
-    """The caller's own tasks (by default; of any deal), another user's when the caller
-    sees that user's records, or all tasks of a deal the caller sees."""
-    assignee_id = str(user.id) if assignee == "me" else (assignee or "")
-    if not assignee_id and deal_id is None:
+    """The caller's own tasks (by default; of any deal), the tasks they watch, another
+    user's when the caller sees that user's records, or all tasks of a deal the caller
+    sees. The notifications service decides what the caller may list."""
+    assignee_id = _user(assignee, user)
+    watcher_id = _user(watching, user)
+    if not (assignee_id or watcher_id) and deal_id is None:
         assignee_id = str(user.id)
-    mine = assignee_id == str(user.id)
-    if assignee_id and not mine and not user.scope.sees(int(assignee_id)):
-        raise Problem(403, "you may not see this user's tasks")
-    if deal_id is not None and not mine:
-        await deals.GetDeal(deals_pb2.GetDealRequest(id=str(deal_id)))  # 404 unless visible
     reply = await notifications.ListTasks(
         notifications_pb2.ListTasksRequest(
             assignee_id=assignee_id,
+            watcher_id=watcher_id,
             deal_id=str(deal_id or ""),
             status=status,
             cursor=cursor,
@@ -74,36 +74,17 @@ async def list_tasks(
     )
 
 
+def _user(value: str | None, user: Principal) -> str:
+    return str(user.id) if value == "me" else (value or "")
+
+
 @router.get("/{task_id}", responses=responses(404))
-async def get_task(
-    task_id: int, user: CurrentUser, notifications: Notifications, deals: Deals
-) -> TaskOut:
-    task = await notifications.GetTask(notifications_pb2.GetTaskRequest(id=str(task_id)))
-    await _require_visible(task, user, deals)
-    return TaskOut.of(task)
-
-
-async def _require_visible(task: Any, user: Principal, deals: BoundStub) -> None:
-    """A task is seen by its assignee, by whoever sees the assignee's records, and by
-    whoever sees its deal; anyone else is told it does not exist."""
-    assignee = int(task.assignee_id) if task.assignee_id else None
-    if assignee == user.id or user.scope.sees(assignee):
-        return
-    if task.deal_id:
-        try:
-            await deals.GetDeal(deals_pb2.GetDealRequest(id=task.deal_id))
-            return
-        except NotFound:
-            pass
-    if assignee is not None and await stands_in_for_user(assignee, user, deals):
-        return
-    raise Problem(404, f"task {task.id} not found")
-
-
-async def stands_in_for_user(assignee: int, user: Principal, deals: BoundStub) -> bool:
-    """Whether the user acts for the assignee now (the assignee is absent)."""
-    stand_in = await deals.FindStandIn(deals_pb2.FindStandInRequest(user_id=str(assignee)))
-    return int(stand_in.id) == user.id != assignee
+async def get_task(task_id: int, notifications: Notifications) -> TaskOut:
+    """A task the caller sees (its assignee, a watcher, whoever sees the assignee's records
+    or its deal, the substitute of its absent assignee); anyone else gets 404."""
+    return TaskOut.of(
+        await notifications.GetTask(notifications_pb2.GetTaskRequest(id=str(task_id)))
+    )
 
 
 @router.post("/{task_id}/complete", responses=responses(403, 404, 409))
@@ -112,22 +93,18 @@ async def complete_task(
     body: TaskComplete,
     user: CurrentUser,
     notifications: Notifications,
-    deals: Deals,
     temporal: TemporalClient,
 ) -> TaskOut:
     """Answer a task with one of its outcomes (and the data the step asks for). The
-    assignee answers, or their substitute while they are absent."""
+    assignee answers, or their substitute while they are absent; a watcher only watches."""
     get = notifications_pb2.GetTaskRequest(id=str(task_id))
-    task = await notifications.GetTask(get)
-    await _require_visible(task, user, deals)
-    assignee = int(task.assignee_id) if task.assignee_id else None
-    substitute = (
-        assignee is not None
-        and assignee != user.id
-        and await stands_in_for_user(assignee, user, deals)
+    check = await notifications.CheckAnswerer(
+        notifications_pb2.CheckAnswererRequest(id=str(task_id))
     )
+    task = check.task
     if task.workflow_id:
-        stands_in_for = task.assignee_id if substitute else ""
+        # The process's validator decides (a step may name more people who answer it).
+        stands_in_for = check.stands_in_for
         try:
             await _answer_process(
                 temporal,
@@ -146,7 +123,7 @@ async def complete_task(
                 raise
             return TaskOut.of(now)
         return TaskOut.of(await notifications.GetTask(get))
-    if assignee != user.id and not substitute:
+    if not check.allowed:
         raise Problem(403, "only the assignee or their substitute may complete this task")
     done = await notifications.CompleteTask(
         notifications_pb2.CompleteTaskRequest(

@@ -16,6 +16,29 @@ class TaskComplete(Input):
     data: dict[str, Any] = {}
 
 
+class AnswerFieldOut(BaseModel):
+    """A field of the answer's `data`: `type` is string, text, date (YYYY-MM-DD), number,
+    boolean, file (the id of a file of the deal) or files (a list of such ids)."""
+
+    name: str
+    type: str
+    required: bool
+    options: list[str]
+    required_for: list[str]
+    label: str
+
+    @classmethod
+    def of(cls, msg: Any) -> AnswerFieldOut:
+        return cls(
+            name=msg.name,
+            type=msg.type,
+            required=msg.required,
+            options=list(msg.options),
+            required_for=list(msg.required_for),
+            label=msg.label,
+        )
+
+
 class TaskOut(BaseModel):
     id: int
     kind: str | None
@@ -26,6 +49,8 @@ class TaskOut(BaseModel):
     deal_id: int | None
     status: str
     outcomes: list[str]
+    answer_fields: list[AnswerFieldOut]
+    comment_outcomes: list[str]
     outcome: str | None
     result: dict[str, Any]
     workflow_id: str | None
@@ -46,6 +71,8 @@ class TaskOut(BaseModel):
             deal_id=id_or_none(msg.deal_id),
             status=msg.status,
             outcomes=list(msg.outcomes),
+            answer_fields=[AnswerFieldOut.of(f) for f in msg.answer_fields],
+            comment_outcomes=list(msg.comment_outcomes),
             outcome=str_or_none(msg.outcome),
             result=from_struct(msg.result),
             workflow_id=str_or_none(msg.workflow_id),

@@ -12,7 +12,7 @@ from typing import Any
 
 from services.common.errors import FieldProblem, ValidationFailed
 from services.common.events import Envelope
-from services.notifications.domain.tasks import MAX_KEY, MAX_TEXT, MAX_TITLE
+from services.notifications.domain.tasks import MAX_KEY, MAX_TEXT, MAX_TITLE, Status, Task
 
 DEAL_CREATED = "deals.deal.created"
 DEAL_STAGE_CHANGED = "deals.deal.stage_changed"
@@ -57,6 +57,32 @@ def new_notification(
     if problems:
         raise ValidationFailed(problems)
     return NewNotification(user_id, kind, title, body, deal_id, None, idempotency_key or None)
+
+
+def notices_for_watchers(task: Task) -> list[NewNotification]:
+    """What the watchers of a task that has just closed are told: its outcome, or that it
+    was cancelled. The watcher who closed it is not told; the key makes a retry a no-op."""
+    match task.status:
+        case Status.COMPLETED:
+            outcome = f" ({task.outcome})" if task.outcome else ""
+            kind, text, body = "task.completed", f"Task done{outcome}: {task.title}", ""
+        case Status.CANCELLED:
+            kind, text = "task.cancelled", f"Task cancelled: {task.title}"
+            body = task.cancel_reason or ""
+        case _:
+            return []
+    return [
+        NewNotification(
+            user_id=watcher,
+            kind=kind,
+            title=text[:MAX_TITLE],
+            body=body[:MAX_TEXT],
+            deal_id=task.deal_id,
+            idempotency_key=f"task-{task.id}/{task.status.value}/watcher-{watcher}",
+        )
+        for watcher in task.watcher_ids
+        if watcher != task.completed_by
+    ]
 
 
 def notification_for_deal_event(event: Envelope) -> NewNotification | None:

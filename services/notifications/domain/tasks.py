@@ -13,6 +13,7 @@ from enum import StrEnum
 from typing import Any
 
 from services.common.errors import Conflict, FieldProblem, ValidationFailed
+from services.notifications.domain.answers import AnswerField, answer_problems
 
 MAX_TITLE = 500
 MAX_TEXT = 10_000
@@ -47,6 +48,8 @@ class NewTask:
     workflow_id: str | None = None
     kind: str = ""
     idempotency_key: str | None = None
+    answer_fields: tuple[AnswerField, ...] = ()
+    comment_outcomes: tuple[str, ...] = ()
 
     def same_request(self, task: Task) -> bool:
         """Whether `task` is what this request would have created (a retry, not a reuse)."""
@@ -57,6 +60,8 @@ class NewTask:
             and task.workflow_id == self.workflow_id
             and task.kind == self.kind
             and task.outcomes == self.outcomes
+            and task.answer_fields == self.answer_fields
+            and task.comment_outcomes == self.comment_outcomes
         )
 
 
@@ -81,6 +86,8 @@ class Task:
     cancelled_at: datetime | None = None
     cancel_reason: str | None = None
     idempotency_key: str | None = None
+    answer_fields: tuple[AnswerField, ...] = ()
+    comment_outcomes: tuple[str, ...] = ()
 
     def summary(self) -> dict[str, Any]:
         """The task as events carry it."""
@@ -111,6 +118,8 @@ def new_task(
     workflow_id: str = "",
     kind: str = "",
     idempotency_key: str = "",
+    answer_fields: tuple[AnswerField, ...] = (),
+    comment_outcomes: tuple[str, ...] = (),
 ) -> NewTask:
     """Check a task to create; every problem is reported at once."""
     problems: list[FieldProblem] = []
@@ -126,6 +135,7 @@ def new_task(
             problems.append(FieldProblem(f"outcomes[{i}]", "must not be empty"))
     if len(set(outcomes)) != len(outcomes):
         problems.append(FieldProblem("outcomes", "must not repeat an outcome"))
+    problems += answer_problems(answer_fields, comment_outcomes, outcomes)
     for name, value in (
         ("workflow_id", workflow_id),
         ("kind", kind),
@@ -146,6 +156,8 @@ def new_task(
         workflow_id=workflow_id or None,
         kind=kind,
         idempotency_key=idempotency_key or None,
+        answer_fields=tuple(replace(f, name=f.name.strip()) for f in answer_fields),
+        comment_outcomes=tuple(dict.fromkeys(comment_outcomes)),
     )
 
 

@@ -24,6 +24,7 @@ from services.common.grpc_server import ACTOR_KEY, PROBLEM_KEY
 from services.deals import main as deals_main
 from services.deals.service import DealsService
 from services.notifications import main as notifications_main
+from services.notifications.people import DealsPeople
 from services.notifications.service import NotificationsService
 
 pytestmark = pytest.mark.integration
@@ -61,11 +62,15 @@ async def engine(database_url: str) -> AsyncIterator[AsyncEngine]:
 
 @pytest.fixture(scope="module")
 async def targets(engine: AsyncEngine) -> AsyncIterator[dict[str, Target]]:
-    deals_server, deals_port = await deals_main.start_server(DealsService(engine))
-    notes_server, notes_port = await notifications_main.start_server(NotificationsService(engine))
-    chan = channel(f"127.0.0.1:{deals_port}")
-    stub = deals_pb2.DESCRIPTOR.services_by_name["DealsService"]
     from dealflow.deals.v1 import deals_pb2_grpc
+
+    deals_server, deals_port = await deals_main.start_server(DealsService(engine))
+    chan = channel(f"127.0.0.1:{deals_port}")
+    people = DealsPeople(deals_pb2_grpc.DealsServiceStub(chan))
+    notes_server, notes_port = await notifications_main.start_server(
+        NotificationsService(engine, people=people)
+    )
+    stub = deals_pb2.DESCRIPTOR.services_by_name["DealsService"]
 
     admin = await call(
         deals_pb2_grpc.DealsServiceStub(chan).CreateUser,
@@ -73,7 +78,6 @@ async def targets(engine: AsyncEngine) -> AsyncIterator[dict[str, Target]]:
             email="fuzz-admin@example.com", name="Admin", password="correct horse", roles=["admin"]
         ),
     )
-    await chan.close()
     yield {
         "deals": Target(stub, f"127.0.0.1:{deals_port}", admin.id),
         "notifications": Target(
@@ -82,6 +86,7 @@ async def targets(engine: AsyncEngine) -> AsyncIterator[dict[str, Target]]:
             admin.id,
         ),
     }
+    await chan.close()
     await deals_server.stop(None)
     await notes_server.stop(None)
 

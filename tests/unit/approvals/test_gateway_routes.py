@@ -10,7 +10,7 @@ from typing import Any
 
 import pytest
 from dealflow.approvals.v1 import approvals_pb2 as apb
-from dealflow.deals.v1 import deals_pb2, files_pb2
+from dealflow.deals.v1 import files_pb2
 from dealflow.notifications.v1 import notifications_pb2
 from temporalio.client import WorkflowUpdateFailedError
 from temporalio.exceptions import ApplicationError
@@ -18,6 +18,7 @@ from temporalio.exceptions import ApplicationError
 from services.common.blobs import LocalBlobStore
 from services.common.errors import NotFound
 from tests.unit.gateway.conftest import USER_ID, FakeStub, World, settings, world  # noqa: F401
+from tests.unit.gateway.test_tasks import answerer
 from workflows.kit.contracts import COMPLETE_TASK_UPDATE, AnswerRefused, TaskAnswer
 
 CHAIN = "deal-42/client-onboarding/1/approval-chain"
@@ -61,6 +62,7 @@ async def test_a_decision_answers_the_approvers_task(
 ) -> None:
     mine = apb.Assignment(step_code="head", approver_id=str(USER_ID), task_id="55")
     stubs["approvals"].answers["GetRequest"] = request_msg(mine)
+    world.notifications.answers["CheckAnswerer"] = answerer(task_msg())
     world.notifications.answers["GetTask"] = task_msg()
     body = {"decision": "approve", "comment": "ok", "fields": {"credit_limit": "300000"}}
     reply = await world.http.post(
@@ -76,6 +78,7 @@ async def test_a_decision_answers_the_approvers_task(
 async def test_a_refused_decision_is_a_problem(world: World, stubs: dict[str, Any]) -> None:  # noqa: F811
     mine = apb.Assignment(step_code="head", approver_id=str(USER_ID), task_id="55")
     stubs["approvals"].answers["GetRequest"] = request_msg(mine)
+    world.notifications.answers["CheckAnswerer"] = answerer(task_msg())
     world.notifications.answers["GetTask"] = task_msg()
     world.temporal.update_error = WorkflowUpdateFailedError(
         ApplicationError("a rejection needs a comment", type=AnswerRefused.INVALID_DATA)
@@ -98,12 +101,31 @@ async def test_only_the_step_waiting_for_you(world: World, stubs: dict[str, Any]
     assert reply.status_code == 409
     theirs = apb.Assignment(step_code="head", approver_id="99", task_id="56")
     stubs["approvals"].answers["GetRequest"] = request_msg(theirs)
-    world.deals.answers["FindStandIn"] = deals_pb2.User(id="99")
+    world.notifications.answers["CheckAnswerer"] = answerer(
+        task_msg(assignee_id="99"), allowed=False
+    )
     reply = await world.http.post(
         "/api/v1/approvals/9/decision", json={"decision": "approve"}, headers=world.auth()
     )
     assert reply.status_code == 403
     assert world.temporal.updates == []
+
+
+async def test_the_substitute_of_an_absent_approver_decides(
+    world: World,  # noqa: F811
+    stubs: dict[str, Any],
+) -> None:
+    theirs = apb.Assignment(step_code="head", approver_id="99", task_id="56")
+    stubs["approvals"].answers["GetRequest"] = request_msg(theirs)
+    task = task_msg(id="56", assignee_id="99")
+    world.notifications.answers["CheckAnswerer"] = answerer(task, stands_in_for="99")
+    world.notifications.answers["GetTask"] = task
+    reply = await world.http.post(
+        "/api/v1/approvals/9/decision", json={"decision": "approve"}, headers=world.auth()
+    )
+    assert reply.status_code == 200, reply.text
+    ((_, _, answer),) = world.temporal.updates
+    assert (answer.task_id, answer.stands_in_for) == ("56", "99")
 
 
 async def test_upload_is_limited_checksummed_and_kept(

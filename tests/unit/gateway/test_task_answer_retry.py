@@ -3,12 +3,11 @@ learns that its answer was recorded instead of being refused; any other refusal 
 
 from __future__ import annotations
 
-from dealflow.deals.v1 import deals_pb2
 from temporalio.client import WorkflowUpdateFailedError
 from temporalio.exceptions import ApplicationError
 
 from tests.unit.gateway.conftest import USER_ID, World
-from tests.unit.gateway.test_tasks import task
+from tests.unit.gateway.test_tasks import answerer, task
 from workflows.kit.contracts import AnswerRefused
 
 NOT_OPEN = WorkflowUpdateFailedError(
@@ -18,8 +17,8 @@ NOT_OPEN = WorkflowUpdateFailedError(
 
 async def test_a_repeat_of_the_recorded_answer_is_200(world: World) -> None:
     done = task(status="completed", outcome="handed_over", completed_by=str(USER_ID))
-    answers = iter([task(), done])
-    world.notifications.answers["GetTask"] = lambda request: next(answers)
+    world.notifications.answers["CheckAnswerer"] = answerer(task())
+    world.notifications.answers["GetTask"] = done
     world.temporal.update_error = NOT_OPEN
 
     reply = await world.http.post(
@@ -32,11 +31,9 @@ async def test_a_repeat_of_the_recorded_answer_is_200(world: World) -> None:
 
 async def test_another_outcome_person_or_data_is_still_refused(world: World) -> None:
     done = task(status="completed", outcome="refused", completed_by=str(USER_ID))
-    world.notifications.answers["GetTask"] = lambda request: done
+    world.notifications.answers["CheckAnswerer"] = answerer(done)
+    world.notifications.answers["GetTask"] = done
     world.temporal.update_error = NOT_OPEN
-    # the other person sees the deal but does not stand in for the assignee
-    world.deals.answers["GetDeal"] = deals_pb2.Deal(id="42")
-    world.deals.answers["FindStandIn"] = deals_pb2.User(id=str(USER_ID))
     other_data = await world.http.post(
         "/api/v1/tasks/5/complete",
         json={"outcome": "refused", "data": {"why": "late"}},
@@ -57,8 +54,8 @@ async def test_another_outcome_person_or_data_is_still_refused(world: World) -> 
 async def test_an_answer_a_moment_before_the_workflow_recorded_the_task_waits_for_it(
     world: World,
 ) -> None:
-    answers = iter([task(), task(status="completed", outcome="handed_over")])
-    world.notifications.answers["GetTask"] = lambda request: next(answers)
+    world.notifications.answers["CheckAnswerer"] = answerer(task())
+    world.notifications.answers["GetTask"] = task(status="completed", outcome="handed_over")
     refusals = [NOT_OPEN, NOT_OPEN]
     handle_type = type(world.temporal.get_workflow_handle("x"))
     original = handle_type.execute_update

@@ -18,6 +18,7 @@ from services.common.protoconv import from_struct, to_struct
 from workflows.activities.services import ServiceActivities
 from workflows.activities.types import (
     AddTimelineEntryInput,
+    AnswerField,
     CancelTaskInput,
     CompleteTaskInput,
     CreateNotificationInput,
@@ -133,6 +134,26 @@ async def test_create_task_without_deadline_leaves_it_unset() -> None:
     inp = CreateTaskInput("k", "w", "1", "k", "u1", "T", ["ok"])
     await run(make(notes=notes).create_task, inp)
     assert not notes.calls[0][1].HasField("deadline")
+
+
+async def test_create_task_announces_what_the_answer_needs() -> None:
+    notes = FakeStub(CreateTask=notifications_pb2.Task(id="t1", status="open"))
+    handed_on = AnswerField("handed_on", "date", required_for=["handed"], label="Handed on")
+    kind = AnswerField("carrier", options=["dhl", "ups"], required=False)
+    inp = CreateTaskInput(
+        "k", "w", "1", "k", "u1", "T", ["handed", "refused"],
+        answer_fields=[handed_on, kind], comment_outcomes=["refused"],
+    )  # fmt: skip
+    await run(make(notes=notes).create_task, inp)
+    request = notes.calls[0][1]
+    assert [
+        (f.name, f.type, f.required, list(f.options), list(f.required_for), f.label)
+        for f in request.answer_fields
+    ] == [
+        ("handed_on", "date", True, [], ["handed"], "Handed on"),
+        ("carrier", "string", False, ["dhl", "ups"], [], ""),
+    ]
+    assert list(request.comment_outcomes) == ["refused"]
 
 
 async def test_complete_task_acts_as_the_answering_user() -> None:
