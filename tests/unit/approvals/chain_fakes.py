@@ -180,7 +180,10 @@ class ChainFakes:
                 ids.append(rule.user_id)
             elif rule.kind == "role":
                 ids += self.roles[rule.role]
-        return [Approver(i, PEOPLE[i].name, self.absent.get(i, "")) for i in ids]
+        return [Approver(i, self._name(i), self.absent.get(i, "")) for i in ids]
+
+    def _name(self, user_id: str) -> str:
+        return PEOPLE[user_id].name if user_id in PEOPLE else user_id
 
     @activity.defn(name="previous_stage")
     async def previous_stage(self, inp: DealRefInput) -> str:
