@@ -69,6 +69,10 @@ class ProcessApi(Protocol):
         self, client: Client, deal_id: str
     ) -> Sequence[Mapping[str, object]]: ...
 
+    async def get_run(
+        self, client: Client, deal_id: str, workflow_id: str
+    ) -> Mapping[str, object] | None: ...
+
 
 class BoundStub:
     """A service stub whose methods call on behalf of one user with the request timeout:

@@ -134,6 +134,7 @@ def create_app(
     ):
         app.include_router(module.router)
     app.include_router(auth.tokens)
+    app.include_router(processes.catalog)
     for module in (approvals, approval_templates, contracts, files):
         app.include_router(module.router)
     for finance in (invoices, payments, payment_requests, expenses, payment_schedule, reports):

@@ -8,10 +8,25 @@ from fastapi import APIRouter
 from services.gateway.deps import CurrentUser, Deals, Processes, Settings, TemporalClient
 from services.gateway.problems import COMMON_RESPONSES, Problem, responses
 from services.gateway.routes import API_PREFIX
-from services.gateway.schemas.deals import ProcessIn, ProcessOut, ProcessStarted
-from workflows.api import TooManyRuns
+from services.gateway.schemas.deals import (
+    ProcessDetail,
+    ProcessIn,
+    ProcessKind,
+    ProcessOut,
+    ProcessStarted,
+)
+from workflows.api import TooManyRuns, process_catalog
 
 router = APIRouter(prefix=API_PREFIX + "/deals", tags=["processes"], responses=COMMON_RESPONSES)
+catalog = APIRouter(
+    prefix=API_PREFIX + "/processes", tags=["processes"], responses=COMMON_RESPONSES
+)
+
+
+@catalog.get("")
+async def list_process_kinds(_: CurrentUser) -> list[ProcessKind]:
+    """The processes a deal can start, with their declared params."""
+    return [ProcessKind.model_validate(p) for p in process_catalog()]
 
 
 @router.post("/{deal_id}/processes", status_code=201, responses=responses(404, 409))
@@ -54,3 +69,20 @@ async def list_processes(
     await deals.GetDeal(deals_pb2.GetDealRequest(id=str(deal_id)))
     found = await processes.list_processes(temporal, str(deal_id))
     return [ProcessOut.model_validate(p) for p in found]
+
+
+@router.get("/{deal_id}/processes/{workflow_id:path}", responses=responses(404))
+async def get_process(
+    deal_id: int,
+    workflow_id: str,
+    _: CurrentUser,
+    deals: Deals,
+    temporal: TemporalClient,
+    processes: Processes,
+) -> ProcessDetail:
+    """One run of the deal's processes with everything it recorded so far."""
+    await deals.GetDeal(deals_pb2.GetDealRequest(id=str(deal_id)))
+    found = await processes.get_run(temporal, str(deal_id), workflow_id)
+    if found is None:
+        raise Problem(404, f"deal {deal_id} has no process {workflow_id!r}")
+    return ProcessDetail.model_validate(found)

@@ -152,3 +152,25 @@ class ProcessOut(BaseModel):
     started_at: datetime | None = None
     closed_at: datetime | None = None
     stage: str | None = None
+
+
+class ProcessDetail(ProcessOut):
+    """One run with its state: the stage, open tasks, every answer (who, when, what), the
+    deadlines and the process's own details (e.g. `rounds` of a review loop)."""
+
+    state: dict[str, Any] = {}
+
+
+class ProcessParam(BaseModel):
+    name: str
+    type: str
+    required: bool
+    help: str
+
+
+class ProcessKind(BaseModel):
+    """A process a deal can start (`POST /deals/{id}/processes`)."""
+
+    name: str
+    summary: str
+    params: list[ProcessParam]
