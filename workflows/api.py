@@ -52,6 +52,7 @@ __all__ = [
     "list_processes",
     "move_deadline",
     "process_catalog",
+    "running_processes",
     "start_process",
     "start_process_once",
     "start_spend_process",
@@ -324,6 +325,12 @@ async def list_processes(client: Client, deal_id: str | int) -> list[ProcessRun]
             )
         )
     return sorted(runs, key=lambda r: r["started_at"])
+
+
+async def running_processes(client: Client, deal_id: str | int) -> list[str]:
+    """The ids of the deal's running processes (Temporal visibility)."""
+    query = f'DealId = "{_quoted(deal_id)}" AND ExecutionStatus = "Running"'
+    return [execution.id async for execution in client.list_workflows(query)]
 
 
 async def get_run(client: Client, deal_id: str | int, workflow_id: str) -> dict[str, Any] | None:

@@ -9,9 +9,7 @@ second finds the run and starts nothing: one run per submission.
 
 from __future__ import annotations
 
-import asyncio
 import logging
-from collections.abc import Callable
 
 from dealflow.deals.v1 import deals_pb2, deals_pb2_grpc
 from nats.js import JetStreamContext
@@ -20,7 +18,7 @@ from temporalio.client import Client
 from services.common.errors import DomainError
 from services.common.events import Envelope
 from services.common.grpc_client import call
-from services.common.nats import EventConsumer, connect
+from services.common.nats import EventConsumer
 from workflows.api import DEFAULT_TASK_QUEUE, SPEND_PROCESSES, start_spend_process, submission_key
 
 log = logging.getLogger(__name__)
@@ -74,24 +72,3 @@ class SpendStarts(EventConsumer):
             "spend process started" if started.started else "spend process was running already",
             extra={"kind": kind, "spend_id": spend_id, "workflow_id": started.workflow_id},
         )
-
-
-async def run_consumer(
-    *,
-    nats_url: str,
-    name: str,
-    consumer: Callable[[JetStreamContext], EventConsumer],
-    stop: asyncio.Event,
-) -> None:
-    """Connect (waiting for NATS as long as it takes), consume until `stop`, drain. A
-    failure restarts the consumer after a pause: the worker's workflows keep running."""
-    nc = await connect(nats_url, name=name)
-    try:
-        while not stop.is_set():
-            try:
-                await consumer(nc.jetstream()).run(stop)
-            except Exception:
-                log.exception("consumer failed; restarting", extra={"consumer": name})
-                await asyncio.sleep(2.0)
-    finally:
-        await nc.drain()

@@ -31,7 +31,9 @@ from workflows.activities.approvals import ApprovalActivities
 from workflows.activities.finance import FinanceActivities
 from workflows.activities.services import ServiceActivities
 from workflows.api import WORKFLOWS
-from workflows.spend_starts import SpendStarts, run_consumer
+from workflows.consumers import run_consumers
+from workflows.field_changes import FieldChanges
+from workflows.spend_starts import SpendStarts
 from workflows.triggers import run_triggers
 
 log = logging.getLogger("workflows.worker")
@@ -132,21 +134,25 @@ async def run(settings: WorkerSettings) -> None:
             )
         )
     deals_stub = deals_pb2_grpc.DealsServiceStub(deals_channel)
-    spend_starts = asyncio.create_task(
-        run_consumer(
+    consumers = asyncio.create_task(
+        run_consumers(
             nats_url=settings.nats_url,
-            name="worker-spend-starts",
-            consumer=lambda js: SpendStarts(
-                js=js, temporal=client, deals=deals_stub, task_queue=settings.task_queue
-            ),
+            name="worker-consumers",
+            consumers=[
+                lambda js: SpendStarts(
+                    js=js, temporal=client, deals=deals_stub, task_queue=settings.task_queue
+                ),
+                lambda js: FieldChanges(js=js, temporal=client),
+            ],
             stop=stop,
         )
     )
     waiting = asyncio.create_task(stop.wait())
     await asyncio.wait({running, waiting}, return_when=asyncio.FIRST_COMPLETED)
     stop.set()
-    consumers = [spend_starts] if triggers is None else [triggers, spend_starts]
-    await asyncio.gather(*(stop_triggers(c, settings.shutdown_grace_seconds) for c in consumers))
+    running_consumers = [consumers, *([] if triggers is None else [triggers])]
+    grace = settings.shutdown_grace_seconds
+    await asyncio.gather(*(stop_triggers(c, grace) for c in running_consumers))
     if not running.done():
         log.info("stopping worker")
         await worker.shutdown()

@@ -1,0 +1,37 @@
+"""The worker's event consumers on one NATS connection, each restarted after a failure."""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from collections.abc import Callable, Sequence
+
+from nats.js import JetStreamContext
+
+from services.common.nats import EventConsumer, connect
+
+log = logging.getLogger(__name__)
+
+Factory = Callable[[JetStreamContext], EventConsumer]
+
+
+async def run_consumers(
+    *, nats_url: str, name: str, consumers: Sequence[Factory], stop: asyncio.Event
+) -> None:
+    """Connect (waiting for NATS as long as it takes), consume until `stop`, drain. A
+    consumer that fails starts again after a pause: the worker's workflows keep running."""
+    nc = await connect(nats_url, name=name)
+
+    async def keep_running(make: Factory) -> None:
+        while not stop.is_set():
+            consumer = make(nc.jetstream())
+            try:
+                await consumer.run(stop)
+            except Exception:
+                log.exception("consumer failed; restarting", extra={"consumer": type(consumer)})
+                await asyncio.sleep(2.0)
+
+    try:
+        await asyncio.gather(*(keep_running(make) for make in consumers))
+    finally:
+        await nc.drain()
