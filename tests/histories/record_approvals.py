@@ -9,6 +9,7 @@ Keep the old files when a process gains a path: running processes have the old h
 from __future__ import annotations
 
 import asyncio
+import sys
 import uuid
 from pathlib import Path
 from typing import Any
@@ -92,7 +93,7 @@ async def run_onboarding(client: Client, task_queue: str, name: str, *, reject: 
         save(f"approval_chain_{name}", await chain.fetch_history())
 
 
-async def run_contract(client: Client, task_queue: str) -> None:
+async def run_contract(client: Client, task_queue: str, name: str = "signed") -> None:
     fakes = ChainFakes()
     async with Worker(
         client, task_queue=task_queue, workflows=list(WORKFLOWS), activities=fakes.activities()
@@ -100,7 +101,7 @@ async def run_contract(client: Client, task_queue: str) -> None:
         parent = await client.start_workflow(
             "contract_approval",
             ProcessInput(DEAL_ID, PIPELINE_ID, MANAGER.id, {"contract_id": "5"}),
-            id="contract_approval_signed",
+            id=f"contract_approval_{name}",
             task_queue=task_queue,
         )
         chain = client.get_workflow_handle(f"{parent.id}/approval-chain")
@@ -110,8 +111,8 @@ async def run_contract(client: Client, task_queue: str) -> None:
         scan = await open_task(parent, fakes, "contract.signed_scan", 1)
         await decide(parent, scan, MANAGER, "signed", file_id="f-scan")
         await parent.result()
-        save("contract_approval_signed", await parent.fetch_history())
-        save("approval_chain_contract", await chain.fetch_history())
+        save(f"contract_approval_{name}", await parent.fetch_history())
+        save("approval_chain_contract" + name.removeprefix("signed"), await chain.fetch_history())
 
 
 def save(name: str, history: Any) -> None:
@@ -120,15 +121,17 @@ def save(name: str, history: Any) -> None:
     print(path)
 
 
-async def main() -> None:
+async def main(suffix: str = "") -> None:
+    """`suffix` names a new generation (see record_spends.main)."""
     env: WorkflowEnvironment = await start_env()
+    s = f"_{suffix}" if suffix else ""
     try:
-        await run_onboarding(env.client, f"rec-{uuid.uuid4().hex}", "approved", reject=False)
-        await run_onboarding(env.client, f"rec-{uuid.uuid4().hex}", "restart", reject=True)
-        await run_contract(env.client, f"rec-{uuid.uuid4().hex}")
+        await run_onboarding(env.client, f"rec-{uuid.uuid4().hex}", f"approved{s}", reject=False)
+        await run_onboarding(env.client, f"rec-{uuid.uuid4().hex}", f"restart{s}", reject=True)
+        await run_contract(env.client, f"rec-{uuid.uuid4().hex}", f"signed{s}")
     finally:
         await env.shutdown()
 
 
 if __name__ == "__main__":
-    asyncio.run(main())
+    asyncio.run(main(*sys.argv[1:2]))

@@ -9,6 +9,7 @@ Keep the old files when a process gains a path: running processes have the old h
 from __future__ import annotations
 
 import asyncio
+import sys
 import uuid
 from typing import Any
 
@@ -69,15 +70,18 @@ def why(reject: bool) -> dict[str, str]:
     return {"comment": "attach the receipt"} if reject else {}
 
 
-async def main() -> None:
+async def main(suffix: str = "") -> None:
+    """`suffix` names a new generation (e.g. `v2` after a patched change), so the histories
+    of the runs recorded before stay next to it and keep replaying."""
     env: WorkflowEnvironment = await start_env()
+    s = f"_{suffix}" if suffix else ""
     try:
         sp, ep = "supplier_payment", "expense_payment"
-        await record(env.client, sp, f"{sp}_closed", SpendFakes(), reject=False)
-        await record(env.client, sp, f"{sp}_rejected", SpendFakes(), reject=True)
-        await record(env.client, ep, f"{ep}_deal_paid", exp(DEAL_ID), reject=False)
-        await record(env.client, ep, f"{ep}_paid", exp(""), reject=False)
-        await record(env.client, ep, f"{ep}_rejected", exp(""), reject=True)
+        await record(env.client, sp, f"{sp}_closed{s}", SpendFakes(), reject=False)
+        await record(env.client, sp, f"{sp}_rejected{s}", SpendFakes(), reject=True)
+        await record(env.client, ep, f"{ep}_deal_paid{s}", exp(DEAL_ID), reject=False)
+        await record(env.client, ep, f"{ep}_paid{s}", exp(""), reject=False)
+        await record(env.client, ep, f"{ep}_rejected{s}", exp(""), reject=True)
     finally:
         await env.shutdown()
 
@@ -87,4 +91,4 @@ def exp(deal_id: str) -> SpendFakes:
 
 
 if __name__ == "__main__":
-    asyncio.run(main())
+    asyncio.run(main(*sys.argv[1:2]))

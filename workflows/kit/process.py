@@ -15,6 +15,7 @@ its answers need more than the kit checks, the `check_answer` / `before_answer` 
 
 from __future__ import annotations
 
+import asyncio
 from collections import Counter
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, time
@@ -81,6 +82,8 @@ class Process:
         self._keys: Counter[str] = Counter()
         self._timeline_steps: Counter[str] = Counter()
         self._params: Any = None
+        self._alongside: list[asyncio.Task[None]] = []
+        self._finishing = False
         self.setup()
 
     def setup(self) -> None:
@@ -141,8 +144,18 @@ class Process:
         self.watches[watch.name] = watch
         return watch
 
+    def run_alongside(self, watch: DeadlineWatch) -> DeadlineWatch:
+        """Fire `watch`'s reminders and actions while the process goes on with its steps;
+        it stops when the process finishes."""
+        self.watch(watch)
+        self._alongside.append(asyncio.create_task(watch.wait(lambda: self._finishing)))
+        return watch
+
     async def finish(self) -> None:
         """Nobody is waited on any more; return once every running handler has finished."""
+        self._finishing = True
+        if self._alongside:
+            await asyncio.gather(*self._alongside)
         if self._adopts(FINISH_CLEARS_ASSIGNEE):
             workflow.upsert_search_attributes([ASSIGNEE.value_unset()])
         await workflow.wait_condition(workflow.all_handlers_finished)

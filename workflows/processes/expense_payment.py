@@ -11,12 +11,12 @@ the head with links to the expense and the deal. Started by
 from __future__ import annotations
 
 import asyncio
-from datetime import UTC, date, datetime, time
+from datetime import UTC, date, datetime, time, timedelta
 
 from temporalio import workflow
 
 from workflows.activities import calls
-from workflows.kit import OpenTask, Process, TaskSpec
+from workflows.kit import DeadlineWatch, OpenTask, Process, TaskSpec
 from workflows.kit import process as declare
 from workflows.kit.process import FINISH_CLEARS_ASSIGNEE
 
@@ -35,6 +35,8 @@ PROCESS = "expense_payment"
 KIND = "expense"
 TEMPLATE = "expense"
 PAY, DUE = f"{KIND}.pay", f"{KIND}.due"
+# Runs from this patch on remind the author before the due date and tell them when it passes.
+DUE_WATCH = "expense-due-watch"
 API = "/api/v1"
 __all__ = ["PROCESS", "ExpensePayment"]
 
@@ -63,6 +65,16 @@ class ExpensePayment(Process):
                 awaited=False,
             )
         )
+        if workflow.patched(DUE_WATCH):
+            self.run_alongside(
+                DeadlineWatch(
+                    "due",
+                    due.spec.deadline,
+                    remind_before=[timedelta(days=1)],
+                    on_reminder=lambda _: self._tell_author("due_soon", "due tomorrow"),
+                    on_due=lambda: self._tell_author("due", "due today, not paid yet"),
+                )
+            )
         verdict = await steps.approval(TEMPLATE)
         await steps.decide(verdict)
         if verdict.outcome != APPROVE:
@@ -88,6 +100,21 @@ class ExpensePayment(Process):
                 text=f"Expense paid, added to the deal's costs: {self.steps.what()}",
                 kind="finance",
                 data={"expense_id": spend.id, "payment_id": self.steps.payment_id},
+            )
+        )
+
+    async def _tell_author(self, kind: str, when: str) -> None:
+        """While it is not paid: the author hears of the due date coming and passing."""
+        spend = self.steps.spend
+        assert spend is not None
+        await calls.create_notification(
+            CreateNotificationInput(
+                idempotency_key=self.key(f"due/{kind}"),
+                user_id=self.steps.author(),
+                kind=f"expense.{kind}",
+                title=f"Expense {when}: {self.steps.what()}",
+                body=f"Due {spend.due_date}; the process is at {self.stage}.",
+                deal_id=spend.deal_id,
             )
         )
 

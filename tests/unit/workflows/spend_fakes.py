@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass, field
+from datetime import date, timedelta
 from typing import Any
 
 from temporalio import activity
@@ -51,6 +52,9 @@ class SpendFakes:
         default_factory=lambda: {"ceo": [CEO.id], "accountant": [ACCOUNTANT.id, ACCOUNTANT_2.id]}
     )
     refuse_pay: str = ""  # the error type finance answers PaySpend with
+    # Days ahead of today (the time-skipping server starts at the real now), so a run on
+    # any date sees the due date in the future.
+    due_date: str = field(default_factory=lambda: (date.today() + timedelta(days=4)).isoformat())
 
     def __post_init__(self) -> None:
         template = "supplier_payment" if self.kind == "supplier_payment" else "expense"
@@ -96,7 +100,7 @@ class SpendFakes:
         to = "Bag factory" if self.kind == "supplier_payment" else ""
         return SpendInfo(
             inp.spend_id, inp.kind, "in_approval", self.deal_id, MANAGER.id, MANAGER.id,
-            to, "400 bags", "6000.00", "RUB", "2026-12-05",
+            to, "400 bags", "6000.00", "RUB", self.due_date,
         )  # fmt: skip
 
     @activity.defn(name="decide_spend")

@@ -7,7 +7,7 @@ from __future__ import annotations
 
 import uuid
 from collections.abc import AsyncIterator
-from datetime import UTC, datetime
+from datetime import UTC, date, datetime, time, timedelta
 from typing import Any
 
 import pytest
@@ -60,7 +60,8 @@ async def test_without_a_deal_rejected_back_to_the_author(
     handle = await start(env, task_queue, fakes)
     task = await open_task(handle, fakes, "expense.approval", who=HEAD.id)
     (due,) = fakes.tasks_of("expense.due")
-    assert (due.assignee_id, due.deadline) == (MANAGER.id, datetime(2026, 12, 5, tzinfo=UTC))
+    due_at = datetime.combine(date.fromisoformat(fakes.due_date), time(), UTC)
+    assert (due.assignee_id, due.deadline) == (MANAGER.id, due_at)
     assert due.workflow_id == handle.id and due.deal_id == ""
     await refused(decide(handle, task, MANAGER, "approve"), AnswerRefused.WRONG_ACTOR)
     await refused(decide(handle, task, HEAD, "reject"), AnswerRefused.INVALID_DATA)
@@ -124,3 +125,18 @@ async def test_on_a_deal_the_head_approves_in_the_chain(
     ]
     due = fakes.task_id(fakes.tasks_of("expense.due")[0])
     assert due in [c.task_id for c in fakes.of("cancel_task")]
+
+
+async def test_the_author_is_reminded_before_the_due_date_and_told_when_it_passes(
+    env: WorkflowEnvironment, task_queue: str, fakes: SpendFakes, worker: Worker
+) -> None:
+    handle = await start(env, task_queue, fakes)
+    task = await open_task(handle, fakes, "expense.approval", who=HEAD.id)
+    due = datetime.combine(date.fromisoformat(fakes.due_date), time(), UTC)
+    await env.sleep(due - await env.get_current_time() + timedelta(hours=1))
+    told = [(n.kind, n.user_id) for n in fakes.of("create_notification")]
+    assert told == [("expense.due_soon", MANAGER.id), ("expense.due", MANAGER.id)]
+    await decide(handle, task, HEAD, "reject", comment="too late")
+    result: SpendResult = await handle.result()
+    assert result.outcome == "rejected"
+    assert len(fakes.of("create_notification")) == 2, "each once"
