@@ -18,6 +18,7 @@ async def create_pipeline(body: PipelineIn, _: AdminUser, deals: Deals) -> Pipel
     pipeline = await deals.CreatePipeline(
         deals_pb2.CreatePipelineRequest(
             name=body.name,
+            kind=body.kind,
             stages=[deals_pb2.StageInput(name=s.name, semantic=s.semantic) for s in body.stages],
         )
     )

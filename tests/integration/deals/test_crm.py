@@ -1,0 +1,286 @@
+"""Contacts, companies, leads, conversion, exclusions and mail intake through gRPC over real
+PostgreSQL: duplicates, merges, visibility, the spam stage and the events in the outbox."""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import AsyncIterator
+
+import grpc
+import pytest
+import sqlalchemy as sa
+from dealflow.deals.v1 import crm_pb2 as cpb
+from dealflow.deals.v1 import crm_pb2_grpc
+from dealflow.deals.v1 import deals_pb2 as pb
+from dealflow.deals.v1 import deals_pb2_grpc as pb_grpc
+from sqlalchemy.ext.asyncio import AsyncEngine
+
+from services.common.errors import AlreadyExists, Conflict, NotFound, ValidationFailed
+from services.common.grpc_client import call, channel
+from services.common.protoconv import from_struct, to_struct
+from services.deals.main import start_server
+from services.deals.service import DealsService
+from services.deals.tables import outbox
+
+pytestmark = pytest.mark.integration
+
+Crm = crm_pb2_grpc.CrmServiceStub
+
+
+@pytest.fixture(scope="module")
+async def crm(service: DealsService) -> AsyncIterator[Crm]:
+    server, port = await start_server(service)
+    chan: grpc.aio.Channel = channel(f"127.0.0.1:{port}")
+    yield crm_pb2_grpc.CrmServiceStub(chan)
+    await chan.close()
+    await server.stop(None)
+
+
+async def funnel(stub: pb_grpc.DealsServiceStub, actor: str) -> pb.Pipeline:
+    request = pb.CreatePipelineRequest(
+        name=f"Leads {uuid.uuid4().hex[:6]}",
+        kind="lead",
+        stages=[
+            pb.StageInput(name="Collect"),
+            pb.StageInput(name="Discuss"),
+            pb.StageInput(name="Converted", semantic="won"),
+            pb.StageInput(name="Other", semantic="lost"),
+            pb.StageInput(name="Spam", semantic="spam"),
+        ],
+    )
+    created = await call(stub.CreatePipeline, request, actor=actor)
+    field = pb.CreateFieldRequest(
+        pipeline_id=created.id,
+        code="budget",
+        name="Budget",
+        type="number",
+        required_on_stages=[created.stages[1].id],
+    )
+    await call(stub.CreateField, field, actor=actor)
+    return await call(stub.GetPipeline, pb.GetPipelineRequest(id=created.id))
+
+
+async def deal_pipeline(stub: pb_grpc.DealsServiceStub, actor: str) -> pb.Pipeline:
+    request = pb.CreatePipelineRequest(
+        name=f"Sales {uuid.uuid4().hex[:6]}",
+        stages=[pb.StageInput(name="New"), pb.StageInput(name="Won", semantic="won")],
+    )
+    created = await call(stub.CreatePipeline, request, actor=actor)
+    await call(
+        stub.CreateField,
+        pb.CreateFieldRequest(pipeline_id=created.id, code="budget", name="Budget", type="number"),
+        actor=actor,
+    )
+    return created
+
+
+async def test_contacts_are_normalised_searched_deduplicated_and_merged(
+    crm: Crm, stub: pb_grpc.DealsServiceStub, admin: pb.User, engine: AsyncEngine
+) -> None:
+    company = await call(
+        crm.CreateCompany,
+        cpb.CreateCompanyRequest(name="Acme", registration_ids={"inn": "7707083893"}),
+        actor=admin.id,
+    )
+    anna = await call(
+        crm.CreateContact,
+        cpb.CreateContactRequest(
+            name="Anna",
+            emails=[" Anna@Example.COM "],
+            phones=["8 (912) 345-67-89"],
+            company_id=company.id,
+        ),
+        actor=admin.id,
+    )
+    assert (list(anna.emails), list(anna.phones)) == (["anna@example.com"], ["+79123456789"])
+
+    for q in ("ANNA@example.com", "+7 912 345 67 89", "89123456789", "ann"):
+        found = await call(crm.ListContacts, cpb.ListContactsRequest(q=q), actor=admin.id)
+        assert [c.id for c in found.contacts] == [anna.id], q
+    by_inn = await call(crm.ListCompanies, cpb.ListCompaniesRequest(q="7707083893"), actor=admin.id)
+    assert [c.id for c in by_inn.companies] == [company.id]
+
+    again = cpb.CreateContactRequest(name="Anna K", phones=["+79123456789"])
+    with pytest.raises(AlreadyExists) as refused:
+        await call(crm.CreateContact, again, actor=admin.id)
+    assert ("existing_id", anna.id) in [(p.field, p.message) for p in refused.value.problems]
+    again.allow_duplicate = True
+    twin = await call(crm.CreateContact, again, actor=admin.id)
+
+    leads = await funnel(stub, admin.id)
+    lead = await call(
+        crm.CreateLead,
+        cpb.CreateLeadRequest(pipeline_id=leads.id, title="Pens", contact_id=twin.id),
+        actor=admin.id,
+    )
+    kept = await call(
+        crm.MergeContacts,
+        cpb.MergeContactsRequest(keep_id=anna.id, merge_id=twin.id),
+        actor=admin.id,
+    )
+    assert list(kept.phones) == ["+79123456789"] and kept.company_id == company.id
+    moved = await call(crm.GetLead, cpb.GetLeadRequest(id=lead.id), actor=admin.id)
+    assert moved.contact_id == anna.id
+    gone = await call(crm.GetContact, cpb.GetContactRequest(id=twin.id), actor=admin.id)
+    assert gone.merged_into_id == anna.id
+    listed = await call(crm.ListContacts, cpb.ListContactsRequest(q="anna"), actor=admin.id)
+    assert [c.id for c in listed.contacts] == [anna.id]  # a merged contact is not listed
+    async with engine.connect() as conn:
+        types = (await conn.execute(sa.select(outbox.c.type))).scalars().all()
+    assert {"deals.contact.created", "deals.contact.merged", "deals.company.created"} <= set(types)
+
+
+async def test_a_lead_moves_with_its_fields_converts_and_spam_excludes(
+    crm: Crm, stub: pb_grpc.DealsServiceStub, admin: pb.User, engine: AsyncEngine
+) -> None:
+    leads = await funnel(stub, admin.id)
+    collect, discuss, _, _, spam = leads.stages
+    sales = await deal_pipeline(stub, admin.id)
+    with pytest.raises(ValidationFailed):  # a deal cannot live in a lead funnel
+        await call(
+            stub.CreateDeal, pb.CreateDealRequest(pipeline_id=leads.id, title="x"), actor=admin.id
+        )
+    contact = await call(
+        crm.CreateContact,
+        cpb.CreateContactRequest(
+            name="Boris", emails=["boris@spam.example"], phones=["+7 900 000 00 01"]
+        ),
+        actor=admin.id,
+    )
+    lead = await call(
+        crm.CreateLead,
+        cpb.CreateLeadRequest(
+            pipeline_id=leads.id, title="Mugs", contact_id=contact.id, source="site"
+        ),
+        actor=admin.id,
+    )
+    assert (lead.stage_id, lead.stage_semantic) == (collect.id, "in_progress")
+    move = cpb.MoveLeadRequest(id=lead.id, stage_id=discuss.id)
+    with pytest.raises(ValidationFailed) as refused:
+        await call(crm.MoveLead, move, actor=admin.id)
+    assert [p.field for p in refused.value.problems] == ["fields.budget"]
+    await call(
+        crm.UpdateLead,
+        cpb.UpdateLeadRequest(id=lead.id, fields=to_struct({"budget": 1200})),
+        actor=admin.id,
+    )
+    await call(crm.MoveLead, move, actor=admin.id)
+
+    converted = await call(
+        crm.ConvertLead, cpb.ConvertLeadRequest(id=lead.id, pipeline_id=sales.id), actor=admin.id
+    )
+    assert converted.lead.deal_id == converted.deal_id and converted.lead.stage_semantic == "won"
+    deal = await call(stub.GetDeal, pb.GetDealRequest(id=converted.deal_id), actor=admin.id)
+    assert (deal.title, deal.contact_name, from_struct(deal.fields)) == (
+        "Mugs",
+        "Boris",
+        {"budget": 1200},
+    )
+    links = await call(crm.GetDealLinks, cpb.GetDealLinksRequest(deal_id=deal.id), actor=admin.id)
+    assert (list(links.contact_ids), links.lead_id) == ([contact.id], lead.id)
+    with pytest.raises(Conflict):
+        await call(crm.ConvertLead, cpb.ConvertLeadRequest(id=lead.id), actor=admin.id)
+    timeline = await call(
+        crm.GetLeadTimeline, cpb.GetLeadTimelineRequest(lead_id=lead.id), actor=admin.id
+    )
+    assert [e.kind for e in timeline.entries][:2] == ["converted", "stage_changed"]
+
+    spammer = await call(
+        crm.CreateLead,
+        cpb.CreateLeadRequest(pipeline_id=leads.id, title="Buy pills", contact_id=contact.id),
+        actor=admin.id,
+    )
+    await call(crm.MoveLead, cpb.MoveLeadRequest(id=spammer.id, stage_id=spam.id), actor=admin.id)
+    listed = await call(crm.ListExclusions, cpb.ListExclusionsRequest(), actor=admin.id)
+    assert {(e.kind, e.value) for e in listed.exclusions} >= {
+        ("email", "boris@spam.example"),
+        ("phone", "+79000000001"),
+    }
+    async with engine.connect() as conn:
+        types = (await conn.execute(sa.select(outbox.c.type))).scalars().all()
+    assert {"deals.lead.created", "deals.lead.stage_changed", "deals.lead.converted"} <= set(types)
+    assert "deals.exclusion.added" in types
+
+
+async def test_mail_makes_a_lead_threads_replies_and_drops_excluded_senders(
+    crm: Crm, stub: pb_grpc.DealsServiceStub, admin: pb.User
+) -> None:
+    leads = await funnel(stub, admin.id)
+    await call(crm.PutIntakeSettings, cpb.IntakeSettings(pipeline_id=leads.id), actor=admin.id)
+    sender = f"new-{uuid.uuid4().hex[:6]}@client.example"
+    first = cpb.IngestEmailRequest(
+        message_id=f"<{uuid.uuid4()}@client.example>",
+        sender=sender,
+        sender_name="Vera",
+        subject="Need 500 pens",
+        text="Hello",
+        size=100,
+    )
+    made = await call(crm.IngestEmail, first)
+    assert made.outcome == "lead_created" and made.lead_id and not made.duplicate
+    repeat = await call(crm.IngestEmail, first)
+    assert (repeat.duplicate, repeat.lead_id) == (True, made.lead_id)
+
+    reply = cpb.IngestEmailRequest(
+        message_id=f"<{uuid.uuid4()}@other.example>",
+        sender="someone@other.example",
+        subject="Re: Need 500 pens",
+        text="and 200 mugs",
+        in_reply_to=[first.message_id],
+        size=50,
+    )
+    threaded = await call(crm.IngestEmail, reply)
+    assert (threaded.outcome, threaded.lead_id) == ("attached_to_lead", made.lead_id)
+    entries = await call(crm.GetLeadTimeline, cpb.GetLeadTimelineRequest(lead_id=made.lead_id))
+    assert [e.kind for e in entries.entries].count("email") == 2
+
+    await call(
+        crm.CreateExclusion,
+        cpb.CreateExclusionRequest(kind="domain", value="@Spam.example"),
+        actor=admin.id,
+    )
+    dropped = await call(
+        crm.IngestEmail,
+        cpb.IngestEmailRequest(
+            message_id="<x1@spam.example>", sender="bot@spam.example", subject="win"
+        ),
+    )
+    assert (
+        dropped.outcome == "excluded"
+        and not dropped.lead_id
+        and "domain spam.example" in dropped.reason
+    )
+    with pytest.raises(ValidationFailed):
+        await call(crm.IngestEmail, cpb.IngestEmailRequest(message_id="<x2@a>", sender="not mail"))
+    listed = await call(crm.ListIntake, cpb.ListIntakeRequest(), actor=admin.id)
+    assert [m.outcome for m in listed.messages][:3] == [
+        "excluded",
+        "attached_to_lead",
+        "lead_created",
+    ]
+
+
+async def test_someone_else_s_leads_and_contacts_are_not_found(
+    crm: Crm, stub: pb_grpc.DealsServiceStub, admin: pb.User
+) -> None:
+    manager = await call(
+        stub.CreateUser,
+        pb.CreateUserRequest(
+            email=f"m-{uuid.uuid4().hex[:6]}@example.com",
+            name="M",
+            password="pw-123456",
+            roles=["manager"],
+        ),
+        actor=admin.id,
+    )
+    leads = await funnel(stub, admin.id)
+    contact = await call(crm.CreateContact, cpb.CreateContactRequest(name="Secret"), actor=admin.id)
+    lead = await call(
+        crm.CreateLead, cpb.CreateLeadRequest(pipeline_id=leads.id, title="Secret"), actor=admin.id
+    )
+    with pytest.raises(NotFound):
+        await call(crm.GetContact, cpb.GetContactRequest(id=contact.id), actor=manager.id)
+    with pytest.raises(NotFound):
+        await call(crm.GetLead, cpb.GetLeadRequest(id=lead.id), actor=manager.id)
+    mine = await call(crm.ListLeads, cpb.ListLeadsRequest(pipeline_id=leads.id), actor=manager.id)
+    assert list(mine.leads) == []
