@@ -95,7 +95,7 @@ async def list_contacts(
     if where.owners is not None:
         query = query.where(contacts.c.responsible_id.in_(sorted(where.owners)))
     if where.q.strip():
-        found = [contacts.c.name.ilike(_like(where.q), escape="\\")]
+        found: list[sa.ColumnElement[bool]] = [contacts.c.name.ilike(_like(where.q), escape="\\")]
         email, phone = normalize_email(where.q), normalize_phone(where.q)
         if email:
             found.append(sa.literal(email) == sa.any_(contacts.c.emails))
