@@ -165,12 +165,12 @@ class Lead:
         actor_id: int | None,
         now: datetime,
     ) -> None:
-        """Linked to its deal and closed in the funnel's first `won` stage."""
-        won = won_stage(funnel)
-        if self.stage_id != won.id:
+        """Linked to its deal and closed as won: a lead already in a won stage stays there
+        (SN-1's "Interesting"), any other goes to the funnel's first won stage."""
+        if self.stage_semantic is not Semantic.WON:
             self.move(
                 funnel,
-                stage_id=won.id,
+                stage_id=won_stage(funnel).id,
                 expected_version=0,
                 actor_id=actor_id,
                 comment="converted",

@@ -11,7 +11,7 @@ from services.common.protoconv import from_struct
 from services.gateway.problems import ProblemModel
 from services.gateway.schemas.common import Input, RecordId, id_or_none, ids, timestamp
 
-Text = Field(max_length=200)
+Text = Field(None, max_length=200)
 
 
 class ContactIn(Input):

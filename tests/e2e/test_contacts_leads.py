@@ -1,0 +1,123 @@
+"""Contacts, companies, leads and exclusions through the gateway: the minimal shapes of the
+issue, a duplicate's 409 with the existing id, search by normalised e-mail and phone,
+merge, a deal's contacts, conversion into the first pipeline by default, bad input."""
+
+from __future__ import annotations
+
+import uuid
+
+import httpx
+
+from deploy.local.stack import Stack
+from tests.e2e.conftest import problem
+
+
+async def test_contacts_companies_and_a_lead_converted_by_default(
+    stack: Stack, admin: httpx.AsyncClient
+) -> None:
+    tag = uuid.uuid4().hex[:6]
+    company = await admin.post(
+        "/companies", json={"name": f"Acme {tag}", "registration_ids": {"inn": f"77{tag}"}}
+    )
+    assert company.status_code == 201, company.text
+    company_id = company.json()["id"]
+    phone = f"8 (9{uuid.uuid4().int % 100:02d}) {uuid.uuid4().int % 10**7:07d}"
+    created = await admin.post(
+        "/contacts",
+        json={
+            "name": "Anna",
+            "emails": [f" Anna.{tag}@Example.COM "],
+            "phones": [phone],
+            "company_id": company_id,
+        },
+    )
+    assert created.status_code == 201, created.text
+    anna = created.json()
+    assert anna["emails"] == [f"anna.{tag}@example.com"] and anna["phones"][0].startswith("+79")
+
+    twin = await admin.post("/contacts", json={"name": "Anna K", "phones": [anna["phones"][0]]})
+    assert twin.status_code == 409
+    body = problem(twin)
+    assert body["existing_id"] == anna["id"]
+    assert [e["field"] for e in body["errors"]] == ["phones[0]"]
+    twin = await admin.post(
+        "/contacts",
+        json={"name": "Anna K", "emails": [f"ak.{tag}@example.com"], "allow_duplicate": True},
+    )
+    assert twin.status_code == 201
+
+    for q in (f"ANNA.{tag}@example.com", phone.replace("8 (", "+7 (")):
+        found = (await admin.get("/contacts", params={"q": q})).json()["items"]
+        assert [c["id"] for c in found] == [anna["id"]], q
+    by_inn = (await admin.get("/companies", params={"q": f"77{tag}"})).json()["items"]
+    assert [c["id"] for c in by_inn] == [company_id]
+
+    merged = await admin.post(
+        f"/contacts/{anna['id']}/merge", json={"contact_id": twin.json()["id"]}
+    )
+    assert merged.status_code == 200, merged.text
+    assert merged.json()["emails"] == [f"anna.{tag}@example.com", f"ak.{tag}@example.com"]
+
+    funnel = await admin.post(
+        "/pipelines",
+        json={
+            "name": f"Leads {tag}",
+            "kind": "lead",
+            "stages": [{"name": "New"}, {"name": "Done", "semantic": "won"}],
+        },
+    )
+    assert funnel.status_code == 201, funnel.text
+    sales = await admin.post(
+        "/pipelines", json={"name": f"Sales {tag}", "stages": [{"name": "New"}]}
+    )
+    lead = await admin.post(
+        "/leads",
+        json={
+            "pipeline_id": funnel.json()["id"],
+            "title": "Pens",
+            "contact_id": anna["id"],
+            "source": "call",
+            "fields": {},
+        },
+    )
+    assert lead.status_code == 201, lead.text
+    listed = await admin.get("/leads", params={"pipeline_id": funnel.json()["id"], "q": "pen"})
+    assert [x["id"] for x in listed.json()["items"]] == [lead.json()["id"]]
+    refused = await admin.post(
+        "/deals", json={"pipeline_id": funnel.json()["id"], "title": "not here"}
+    )
+    assert [e["field"] for e in problem(refused)["errors"]] == ["pipeline_id"]
+
+    converted = await admin.post(
+        f"/leads/{lead.json()['id']}/convert", json={"pipeline_id": sales.json()["id"]}
+    )
+    assert converted.status_code == 201, converted.text
+    deal_id = converted.json()["deal_id"]
+    deal = (await admin.get(f"/deals/{deal_id}")).json()
+    assert (deal["contact_name"], deal["company_name"]) == ("Anna", f"Acme {tag}")
+    links = (await admin.get(f"/deals/{deal_id}/contacts")).json()
+    assert links == {
+        "deal_id": deal_id,
+        "contact_ids": [anna["id"]],
+        "company_id": company_id,
+        "lead_id": lead.json()["id"],
+    }
+    timeline = (await admin.get(f"/leads/{lead.json()['id']}/timeline")).json()["items"]
+    assert [e["kind"] for e in timeline] == ["converted", "stage_changed", "created"]
+
+
+async def test_bad_input_names_the_field_and_stores_nothing(
+    stack: Stack, admin: httpx.AsyncClient
+) -> None:
+    for path, body, field in (
+        ("/contacts", {"name": "X", "emails": ["not-mail"]}, "emails[0]"),
+        ("/contacts", {"name": "X", "phones": ["12"]}, "phones[0]"),
+        ("/exclusions", {"kind": "fax", "value": "1"}, "kind"),
+        ("/exclusions", {"kind": "domain", "value": "localhost"}, "value"),
+        ("/leads", {"pipeline_id": 999999, "title": "x", "fields": {}}, None),
+    ):
+        resp = await admin.post(path, json=body)
+        assert resp.status_code in (404, 422), (path, resp.text)
+        if field is not None:
+            assert field in [e["field"] for e in problem(resp)["errors"]], resp.text
+    assert (await admin.get("/contacts", params={"q": "not-mail"})).json()["items"] == []
