@@ -13,6 +13,7 @@ from services.common.grpc_server import actor_id
 from services.common.ids import optional_id, parse_id
 from services.common.pagination import clamp_limit
 from services.common.protoconv import from_struct
+from services.deals.capture_service import CaptureService
 from services.deals.contacts_service import ContactsService
 from services.deals.crm_mappers import company_pb, contact_pb, exclusion_pb, links_pb
 from services.deals.exclusions_service import ExclusionsService
@@ -31,6 +32,7 @@ class CrmApi(LeadsApi, pb_grpc.CrmServiceServicer):  # type: ignore[misc]
         self._exclusions = ExclusionsService(self._contacts)
         self._leads = LeadsService(self._contacts)
         self._intake = IntakeService(self._leads)
+        self._capture = CaptureService(self._leads)
 
     # ---- contacts ----
     async def CreateContact(self, request: pb.CreateContactRequest, context: Ctx) -> pb.Contact:

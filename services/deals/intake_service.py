@@ -168,7 +168,7 @@ class IntakeService:
 
     async def _destination(self, conn: AsyncConnection) -> tuple[Pipeline, int]:
         pipeline_id, responsible_id = await repo.get_settings(conn)
-        funnel = await _funnel(conn, pipeline_id)
+        funnel = await intake_funnel(conn, pipeline_id)
         if responsible_id is None:
             query = (
                 sa.select(users.c.id)
@@ -238,7 +238,7 @@ class IntakeService:
         async with self._uow() as uow:
             await self._require_admin(uow.conn, actor_id)
             if pipeline_id is not None:
-                await _funnel(uow.conn, pipeline_id)
+                await intake_funnel(uow.conn, pipeline_id)
             if responsible_id is not None:
                 await require_active_user(uow.conn, responsible_id)
             await repo.put_settings(
@@ -270,7 +270,7 @@ def _attached_deal(deal_id: int, contact_id: int | None, why: str) -> dict[str, 
     }
 
 
-async def _funnel(conn: AsyncConnection, pipeline_id: int | None) -> Pipeline:
+async def intake_funnel(conn: AsyncConnection, pipeline_id: int | None) -> Pipeline:
     """The funnel mail goes to: the one set, else the first lead funnel."""
     if pipeline_id is not None:
         funnel = await pipeline_of(conn, pipeline_id)

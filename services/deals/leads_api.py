@@ -12,6 +12,8 @@ from services.common.grpc_server import actor_id
 from services.common.ids import optional_id, parse_id
 from services.common.pagination import clamp_limit
 from services.common.protoconv import from_struct
+from services.deals.capture_service import CaptureService
+from services.deals.capture_service import Request as CaptureRequest
 from services.deals.crm_mappers import intake_pb, lead_entry_pb, lead_pb
 from services.deals.intake_service import IntakeService, Mail, MailFile
 from services.deals.leads_repository import LeadFilter
@@ -24,6 +26,32 @@ _LEAD_SETTABLE = ("title", "source", "contact_id", "company_id", "responsible_id
 class LeadsApi:
     _leads: LeadsService
     _intake: IntakeService
+    _capture: CaptureService
+
+    async def CaptureLead(
+        self, request: pb.CaptureLeadRequest, context: Ctx
+    ) -> pb.CaptureLeadResponse:
+        captured = await self._capture.capture(
+            actor_id=actor_id(context),
+            request=CaptureRequest(
+                pipeline_id=optional_id(request.pipeline_id, "pipeline_id"),
+                title=request.title,
+                name=request.name,
+                email=request.email,
+                phone=request.phone,
+                source=request.source,
+                message=request.message,
+                fields=from_struct(request.fields),
+            ),
+        )
+        reply = pb.CaptureLeadResponse(
+            contact_id=str(captured.contact_id or ""),
+            duplicate=captured.duplicate,
+            excluded=captured.excluded,
+        )
+        if captured.lead is not None:
+            reply.lead.CopyFrom(lead_pb(captured.lead))
+        return reply
 
     async def CreateLead(self, request: pb.CreateLeadRequest, context: Ctx) -> pb.Lead:
         lead = await self._leads.create_lead(

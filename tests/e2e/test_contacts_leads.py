@@ -121,3 +121,39 @@ async def test_bad_input_names_the_field_and_stores_nothing(
         if field is not None:
             assert field in [e["field"] for e in problem(resp)["errors"]], resp.text
     assert (await admin.get("/contacts", params={"q": "not-mail"})).json()["items"] == []
+
+
+async def test_a_web_form_token_captures_leads_and_may_do_nothing_else(
+    stack: Stack, admin: httpx.AsyncClient
+) -> None:
+    funnel = await admin.post(
+        "/pipelines",
+        json={"name": f"Forms {uuid.uuid4().hex[:6]}", "kind": "lead", "stages": [{"name": "New"}]},
+    )
+    token = await admin.post("/api-tokens", json={"name": "site forms", "scopes": ["leads"]})
+    assert token.status_code == 201, token.text
+    form = httpx.AsyncClient(
+        base_url=stack.gateway_url + "/api/v1",
+        headers={"Authorization": f"Bearer {token.json()['token']}"},
+        timeout=30,
+    )
+    request = {
+        "name": "Oleg",
+        "email": f"oleg-{uuid.uuid4().hex[:6]}@x.example",
+        "message": "A booth for 2027",
+        "pipeline_id": funnel.json()["id"],
+    }
+    try:
+        made = await form.post("/lead-capture", json=request)
+        assert made.status_code == 201, made.text
+        again = await form.post("/lead-capture", json=request)
+        assert (again.status_code, again.json()["lead_id"]) == (200, made.json()["lead_id"])
+        bot = await form.post(
+            "/lead-capture", json={**request, "email": "b@x.example", "website": "x"}
+        )
+        assert bot.status_code == 202
+        assert (await form.get("/leads")).status_code == 403
+    finally:
+        await form.aclose()
+    listed = (await admin.get("/leads", params={"pipeline_id": funnel.json()["id"]})).json()
+    assert [x["id"] for x in listed["items"]] == [made.json()["lead_id"]]

@@ -304,3 +304,25 @@ class IntakeSettingsOut(BaseModel):
         return cls(
             pipeline_id=id_or_none(msg.pipeline_id), responsible_id=id_or_none(msg.responsible_id)
         )
+
+
+class LeadCaptureIn(Input):
+    """A request from a web form or another lead-generation channel."""
+
+    name: str = Field(min_length=1, max_length=200)
+    email: str | None = Field(None, max_length=254)
+    phone: str | None = Field(None, max_length=50)
+    title: str | None = Text
+    message: str | None = Field(None, max_length=5000)
+    source: str | None = Field(None, max_length=200, examples=["conference site"])
+    pipeline_id: RecordId | None = Field(None, description="omitted: the intake's lead funnel")
+    fields: dict[str, Any] = {}
+    website: str | None = Field(
+        None, max_length=500, description="a honeypot: keep the form's field hidden and empty"
+    )
+
+
+class CaptureOut(BaseModel):
+    lead_id: int | None
+    contact_id: int | None
+    duplicate: bool = Field(description="the contact's open lead took the request")

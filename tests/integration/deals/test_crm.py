@@ -284,3 +284,41 @@ async def test_someone_else_s_leads_and_contacts_are_not_found(
         await call(crm.GetLead, cpb.GetLeadRequest(id=lead.id), actor=manager.id)
     mine = await call(crm.ListLeads, cpb.ListLeadsRequest(pipeline_id=leads.id), actor=manager.id)
     assert list(mine.leads) == []
+
+
+async def test_captured_requests_join_the_contact_s_open_lead(
+    crm: Crm, stub: pb_grpc.DealsServiceStub, admin: pb.User
+) -> None:
+    leads = await funnel(stub, admin.id)
+    form = cpb.CaptureLeadRequest(
+        pipeline_id=leads.id,
+        name="Oleg",
+        email=f"oleg-{uuid.uuid4().hex[:6]}@x.example",
+        phone="8 916 000-11-22",
+        message="Need a booth",
+    )
+    first = await call(crm.CaptureLead, form, actor=admin.id)
+    assert not first.duplicate and first.lead.source == "web form"
+    assert first.lead.title == "Request from Oleg"
+    again = await call(crm.CaptureLead, form, actor=admin.id)
+    assert (again.duplicate, again.lead.id, again.contact_id) == (
+        True,
+        first.lead.id,
+        first.contact_id,
+    )
+    entries = await call(crm.GetLeadTimeline, cpb.GetLeadTimelineRequest(lead_id=first.lead.id))
+    assert [e.kind for e in entries.entries].count("capture") == 2
+
+    await call(
+        crm.CreateExclusion,
+        cpb.CreateExclusionRequest(kind="phone", value="+7 916 000 11 23"),
+        actor=admin.id,
+    )
+    spam = cpb.CaptureLeadRequest(pipeline_id=leads.id, name="Bot", phone="89160001123")
+    dropped = await call(crm.CaptureLead, spam, actor=admin.id)
+    assert dropped.excluded and not dropped.HasField("lead")
+    with pytest.raises(ValidationFailed) as refused:
+        await call(
+            crm.CaptureLead, cpb.CaptureLeadRequest(pipeline_id=leads.id, name="X"), actor=admin.id
+        )
+    assert [p.field for p in refused.value.problems] == ["email"]
