@@ -146,6 +146,34 @@ async def insert_company(conn: AsyncConnection, company: Company) -> int:
     return int((await conn.execute(query)).scalar_one())
 
 
+async def save_company(conn: AsyncConnection, company: Company) -> None:
+    await conn.execute(
+        companies.update()
+        .where(companies.c.id == company.id)
+        .values(
+            name=company.name,
+            registration_ids=company.registration_ids,
+            addresses=list(company.addresses),
+            responsible_id=company.responsible_id,
+            fields=company.fields,
+            version=company.version,
+            updated_at=company.updated_at,
+        )
+    )
+
+
+async def company_named(conn: AsyncConnection, name: str) -> Company | None:
+    """The oldest company of exactly this name (case aside)."""
+    query = (
+        sa.select(companies)
+        .where(sa.func.lower(companies.c.name) == name.strip().lower())
+        .order_by(companies.c.id)
+        .limit(1)
+    )
+    row = (await conn.execute(query)).first()
+    return _company(row) if row else None
+
+
 async def get_company(conn: AsyncConnection, company_id: int) -> Company | None:
     row = (await conn.execute(sa.select(companies).where(companies.c.id == company_id))).first()
     return _company(row) if row else None

@@ -17,6 +17,7 @@ from services.deals.capture_service import CaptureService
 from services.deals.contacts_service import ContactsService
 from services.deals.crm_mappers import company_pb, contact_pb, exclusion_pb, links_pb
 from services.deals.exclusions_service import ExclusionsService
+from services.deals.imports_service import ImportService
 from services.deals.intake_service import IntakeService
 from services.deals.leads_api import LeadsApi
 from services.deals.leads_service import LeadsService
@@ -33,6 +34,7 @@ class CrmApi(LeadsApi, pb_grpc.CrmServiceServicer):  # type: ignore[misc]
         self._leads = LeadsService(self._contacts)
         self._intake = IntakeService(self._leads)
         self._capture = CaptureService(self._leads)
+        self._imports = ImportService(self._leads)
 
     # ---- contacts ----
     async def CreateContact(self, request: pb.CreateContactRequest, context: Ctx) -> pb.Contact:

@@ -15,6 +15,8 @@ from services.common.protoconv import from_struct
 from services.deals.capture_service import CaptureService
 from services.deals.capture_service import Request as CaptureRequest
 from services.deals.crm_mappers import intake_pb, lead_entry_pb, lead_pb
+from services.deals.domain.imports import Row
+from services.deals.imports_service import ImportService
 from services.deals.intake_service import IntakeService, Mail, MailFile
 from services.deals.leads_repository import LeadFilter
 from services.deals.leads_service import LeadsService
@@ -27,6 +29,25 @@ class LeadsApi:
     _leads: LeadsService
     _intake: IntakeService
     _capture: CaptureService
+    _imports: ImportService
+
+    async def ImportRows(
+        self, request: pb.ImportRowsRequest, context: Ctx
+    ) -> pb.ImportRowsResponse:
+        report = await self._imports.run(
+            actor_id=actor_id(context),
+            kind=request.kind,
+            pipeline_id=optional_id(request.pipeline_id, "pipeline_id"),
+            mapping=dict(request.mapping),
+            rows=[Row(r.number, dict(r.values)) for r in request.rows],
+            dry_run=request.dry_run,
+        )
+        return pb.ImportRowsResponse(
+            rows=report.rows,
+            created=report.created,
+            updated=report.updated,
+            problems=[pb.ImportProblem(field=p.field, message=p.message) for p in report.problems],
+        )
 
     async def CaptureLead(
         self, request: pb.CaptureLeadRequest, context: Ctx

@@ -423,3 +423,12 @@ intake_settings = sa.Table(
     sa.Column("responsible_id", sa.BigInteger, sa.ForeignKey(users.c.id)),
     sa.Column("updated_at", sa.DateTime(timezone=True), nullable=False),
 )
+
+# Records an import made, by the external id of their row: importing again updates them.
+import_keys = sa.Table(
+    "import_keys",
+    metadata,
+    sa.Column("kind", sa.Text, primary_key=True),  # contacts | companies | leads | deals
+    sa.Column("external_id", sa.Text, primary_key=True),
+    sa.Column("record_id", sa.BigInteger, nullable=False),
+)

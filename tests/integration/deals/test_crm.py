@@ -322,3 +322,109 @@ async def test_captured_requests_join_the_contact_s_open_lead(
             crm.CaptureLead, cpb.CaptureLeadRequest(pipeline_id=leads.id, name="X"), actor=admin.id
         )
     assert [p.field for p in refused.value.problems] == ["email"]
+
+
+def rows(*lines: dict[str, str]) -> list[cpb.ImportRow]:
+    return [cpb.ImportRow(number=i + 2, values=line) for i, line in enumerate(lines)]
+
+
+async def test_csv_rows_import_after_a_dry_run_and_update_on_the_second_import(
+    crm: Crm, stub: pb_grpc.DealsServiceStub, admin: pb.User
+) -> None:
+    tag = uuid.uuid4().hex[:6]
+    mapping = {"ID": "external_id", "Name": "name", "E-mail": "emails", "Firm": "company"}
+    good = {
+        "ID": f"c1-{tag}",
+        "Name": "Ira",
+        "E-mail": f"ira-{tag}@x.example",
+        "Firm": f"Firm {tag}",
+    }
+    bad = {"ID": f"c2-{tag}", "Name": "", "E-mail": "nope"}
+    request = cpb.ImportRowsRequest(
+        kind="contacts", mapping=mapping, rows=rows(good, bad), dry_run=True
+    )
+    report = await call(crm.ImportRows, request, actor=admin.id)
+    assert [(p.field, p.message) for p in report.problems] == [
+        ("rows[3].Name", "must be 1 to 200 characters"),
+        ("rows[3].E-mail", "is not a valid email"),
+    ]
+    request.dry_run = False
+    with pytest.raises(ValidationFailed):  # a bad row: nothing imported
+        await call(crm.ImportRows, request, actor=admin.id)
+    assert not (
+        await call(crm.ListContacts, cpb.ListContactsRequest(q=f"ira-{tag}@x.example"), actor=admin.id)
+    ).contacts
+
+    del request.rows[1]
+    first = await call(crm.ImportRows, request, actor=admin.id)
+    assert (first.created, first.updated) == (1, 0)
+    request.rows[0].values["Name"] = "Irina"
+    second = await call(crm.ImportRows, request, actor=admin.id)
+    assert (second.created, second.updated) == (0, 1)
+    (irina,) = (
+        await call(crm.ListContacts, cpb.ListContactsRequest(q=f"ira-{tag}@x.example"), actor=admin.id)
+    ).contacts
+    assert irina.name == "Irina" and irina.company_id
+    company = await call(crm.GetCompany, cpb.GetCompanyRequest(id=irina.company_id), actor=admin.id)
+    assert company.name == f"Firm {tag}"
+
+    leads = await funnel(stub, admin.id)
+    lead_rows = cpb.ImportRowsRequest(
+        kind="leads",
+        pipeline_id=leads.id,
+        mapping={
+            "Key": "external_id",
+            "Subject": "title",
+            "Stage": "stage",
+            "Budget": "fields.budget",
+            "Mail": "email",
+        },
+        rows=rows(
+            {
+                "Key": f"l1-{tag}",
+                "Subject": "Stands",
+                "Stage": "discuss",
+                "Budget": "500",
+                "Mail": f"ira-{tag}@x.example",
+            },
+            {"Key": f"l2-{tag}", "Subject": "Mugs", "Stage": "Nowhere", "Budget": "lots"},
+        ),
+        dry_run=True,
+    )
+    checked = await call(crm.ImportRows, lead_rows, actor=admin.id)
+    assert [p.field for p in checked.problems] == ["rows[3].Stage", "rows[3].Budget"]
+    del lead_rows.rows[1]
+    lead_rows.dry_run = False
+    assert (await call(crm.ImportRows, lead_rows, actor=admin.id)).created == 1
+    (lead,) = (
+        await call(crm.ListLeads, cpb.ListLeadsRequest(pipeline_id=leads.id), actor=admin.id)
+    ).leads
+    assert (lead.stage_id, lead.contact_id, from_struct(lead.fields)) == (
+        leads.stages[1].id,
+        irina.id,
+        {"budget": 500},
+    )
+
+    sales = await deal_pipeline(stub, admin.id)
+    deal_rows = cpb.ImportRowsRequest(
+        kind="deals",
+        pipeline_id=sales.id,
+        mapping={"Key": "external_id", "Deal": "title", "Sum": "amount", "Owner": "responsible"},
+        rows=rows(
+            {
+                "Key": f"d1-{tag}",
+                "Deal": "Old CRM deal",
+                "Sum": "1200.50",
+                "Owner": "root@example.com",
+            }
+        ),
+    )
+    assert (await call(crm.ImportRows, deal_rows, actor=admin.id)).created == 1
+    deal_rows.rows[0].values["Sum"] = "1300"
+    assert (await call(crm.ImportRows, deal_rows, actor=admin.id)).updated == 1
+    listed = await call(stub.ListDeals, pb.ListDealsRequest(pipeline_id=sales.id), actor=admin.id)
+    assert [(d.title, d.amount) for d in listed.deals] == [("Old CRM deal", "1300")]
+    deal_rows.rows[0].values["Owner"] = "ghost@example.com"
+    deal_rows.dry_run = True
+    ghost = await call(crm.ImportRows, deal_rows, actor=admin.id)
+    assert [p.field for p in ghost.problems] == ["rows[2].Owner"]
