@@ -32,6 +32,7 @@ from services.gateway.routes import (
     expenses,
     files,
     health,
+    imports,
     invoices,
     lead_capture,
     leads,
@@ -127,7 +128,10 @@ def create_app(
         BodyLimitMiddleware,
         max_bytes=settings.max_body_bytes,
         # multipart framing on top of the file's own limit (checked while it is stored)
-        limits={API_PREFIX + "/files": settings.max_upload_bytes + 64 * 1024},
+        limits={
+            API_PREFIX + "/files": settings.max_upload_bytes + 64 * 1024,
+            API_PREFIX + "/imports": settings.max_import_bytes + 64 * 1024,
+        },
     )
     app.add_middleware(ObservabilityMiddleware)  # outermost: it also sees the 413s
     for module in (
@@ -139,6 +143,7 @@ def create_app(
         deals,
         leads,
         lead_capture,
+        imports,
         contacts,
         exclusions,
         processes,

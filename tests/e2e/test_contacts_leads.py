@@ -157,3 +157,36 @@ async def test_a_web_form_token_captures_leads_and_may_do_nothing_else(
         await form.aclose()
     listed = (await admin.get("/leads", params={"pipeline_id": funnel.json()["id"]})).json()
     assert [x["id"] for x in listed["items"]] == [made.json()["lead_id"]]
+
+
+async def test_a_csv_of_contacts_imports_after_a_dry_run_and_updates_when_sent_again(
+    stack: Stack, admin: httpx.AsyncClient
+) -> None:
+    tag = uuid.uuid4().hex[:6]
+    mapping = '{"Ref": "external_id", "Full name": "name", "Mail": "emails", "Phone": "phones"}'
+
+    async def send(csv: str, dry_run: bool) -> httpx.Response:
+        return await admin.post(
+            "/imports",
+            data={"kind": "contacts", "mapping": mapping, "dry_run": str(dry_run).lower()},
+            files={"file": ("amo.csv", csv.encode("utf-8-sig"), "text/csv")},
+        )
+
+    bad = f"Ref;Full name;Mail;Phone\nr1-{tag};Lena;lena-{tag}@x.example;\nr2-{tag};Max;max@;12\n"
+    checked = await send(bad, True)
+    assert checked.status_code == 200, checked.text
+    assert [p["field"] for p in checked.json()["problems"]] == ["rows[3].Mail", "rows[3].Phone"]
+    refused = await send(bad, False)
+    assert refused.status_code == 422
+    assert (await admin.get("/contacts", params={"q": f"lena-{tag}@x.example"})).json()[
+        "items"
+    ] == []
+
+    good = f"Ref;Full name;Mail;Phone\nr1-{tag};Lena;lena-{tag}@x.example;\nr2-{tag};Max;max-{tag}@x.example;8 900 111 22 33\n"
+    made = await send(good, False)
+    assert made.status_code == 201, made.text
+    assert (made.json()["created"], made.json()["updated"]) == (2, 0)
+    again = await send(good.replace("Lena", "Elena"), False)
+    assert (again.json()["created"], again.json()["updated"]) == (0, 2)
+    (lena,) = (await admin.get("/contacts", params={"q": f"lena-{tag}@x.example"})).json()["items"]
+    assert lena["name"] == "Elena"

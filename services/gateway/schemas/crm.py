@@ -326,3 +326,30 @@ class CaptureOut(BaseModel):
     lead_id: int | None
     contact_id: int | None
     duplicate: bool = Field(description="the contact's open lead took the request")
+
+
+class ImportProblemOut(BaseModel):
+    field: str
+    message: str
+
+
+class ImportOut(BaseModel):
+    dry_run: bool
+    rows: int
+    created: int = Field(description="(a dry run: would be created)")
+    updated: int
+    problems: list[ImportProblemOut]
+
+    @classmethod
+    def of(cls, replies: list[Any], *, dry_run: bool) -> ImportOut:
+        return cls(
+            dry_run=dry_run,
+            rows=sum(r.rows for r in replies),
+            created=sum(r.created for r in replies),
+            updated=sum(r.updated for r in replies),
+            problems=[
+                ImportProblemOut(field=p.field, message=p.message)
+                for r in replies
+                for p in r.problems
+            ],
+        )

@@ -352,7 +352,9 @@ async def test_csv_rows_import_after_a_dry_run_and_update_on_the_second_import(
     with pytest.raises(ValidationFailed):  # a bad row: nothing imported
         await call(crm.ImportRows, request, actor=admin.id)
     assert not (
-        await call(crm.ListContacts, cpb.ListContactsRequest(q=f"ira-{tag}@x.example"), actor=admin.id)
+        await call(
+            crm.ListContacts, cpb.ListContactsRequest(q=f"ira-{tag}@x.example"), actor=admin.id
+        )
     ).contacts
 
     del request.rows[1]
@@ -362,7 +364,9 @@ async def test_csv_rows_import_after_a_dry_run_and_update_on_the_second_import(
     second = await call(crm.ImportRows, request, actor=admin.id)
     assert (second.created, second.updated) == (0, 1)
     (irina,) = (
-        await call(crm.ListContacts, cpb.ListContactsRequest(q=f"ira-{tag}@x.example"), actor=admin.id)
+        await call(
+            crm.ListContacts, cpb.ListContactsRequest(q=f"ira-{tag}@x.example"), actor=admin.id
+        )
     ).contacts
     assert irina.name == "Irina" and irina.company_id
     company = await call(crm.GetCompany, cpb.GetCompanyRequest(id=irina.company_id), actor=admin.id)
