@@ -182,7 +182,10 @@ async def test_a_csv_of_contacts_imports_after_a_dry_run_and_updates_when_sent_a
         "items"
     ] == []
 
-    good = f"Ref;Full name;Mail;Phone\nr1-{tag};Lena;lena-{tag}@x.example;\nr2-{tag};Max;max-{tag}@x.example;8 900 111 22 33\n"
+    good = (
+        f"Ref;Full name;Mail;Phone\nr1-{tag};Lena;lena-{tag}@x.example;\n"
+        f"r2-{tag};Max;max-{tag}@x.example;8 900 111 22 33\n"
+    )
     made = await send(good, False)
     assert made.status_code == 201, made.text
     assert (made.json()["created"], made.json()["updated"]) == (2, 0)
