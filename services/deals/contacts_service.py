@@ -259,6 +259,49 @@ class ContactsService:
             uow.emit(company_event("created", company, actor_id))
             return company
 
+    async def update_company(
+        self,
+        *,
+        actor_id: int | None,
+        company_id: int,
+        expected_version: int,
+        changes: dict[str, Any],
+        fields: dict[str, Any],
+    ) -> Company:
+        """Change the named attributes and merge custom fields (None clears one)."""
+        async with self._uow() as uow:
+            company = await self.visible_company(uow.conn, actor_id, company_id)
+            if expected_version and expected_version != company.version:
+                raise _stale("company", company_id, company.version, expected_version)
+            responsible = changes.get("responsible_id", company.responsible_id)
+            await self._may(uow.conn, actor_id, responsible, Permission.DEALS_EDIT)
+            values = company_values(
+                name=changes.get("name", company.name),
+                registration_ids=changes.get("registration_ids", company.registration_ids),
+                addresses=changes.get("addresses", list(company.addresses)),
+                fields={**company.fields, **fields},
+            )
+
+            def state() -> tuple[Any, ...]:
+                return (
+                    company.name,
+                    company.registration_ids,
+                    company.addresses,
+                    company.fields,
+                    company.responsible_id,
+                )
+
+            before = state()
+            for name, value in values.items():
+                setattr(company, name, value)
+            company.responsible_id = responsible
+            if state() != before:
+                company.version += 1
+                company.updated_at = self._now()
+                await repo.save_company(uow.conn, company)
+                uow.emit(company_event("updated", company, actor_id))
+            return company
+
     async def get_company(self, *, actor_id: int | None, company_id: int) -> Company:
         async with self._engine.connect() as conn:
             return await self.visible_company(conn, actor_id, company_id)

@@ -135,6 +135,26 @@ class CrmApi(LeadsApi, pb_grpc.CrmServiceServicer):  # type: ignore[misc]
             companies=[company_pb(c) for c in page.items], next_cursor=page.next_cursor
         )
 
+    async def UpdateCompany(self, request: pb.UpdateCompanyRequest, context: Ctx) -> pb.Company:
+        changes: dict[str, Any] = {}
+        for name in dict.fromkeys(request.set_fields):
+            if name == "name":
+                changes[name] = request.name
+            elif name == "registration_ids":
+                changes[name] = dict(request.registration_ids)
+            elif name == "addresses":
+                changes[name] = list(request.addresses)
+            elif name == "responsible_id":
+                changes[name] = parse_id(request.responsible_id, "responsible_id")
+        company = await self._contacts.update_company(
+            actor_id=actor_id(context),
+            company_id=parse_id(request.id, "id"),
+            expected_version=request.expected_version,
+            changes=changes,
+            fields=from_struct(request.fields),
+        )
+        return company_pb(company)
+
     # ---- a deal's contacts and company ----
     async def GetDealLinks(self, request: pb.GetDealLinksRequest, context: Ctx) -> pb.DealLinks:
         deal_id = parse_id(request.deal_id, "deal_id")

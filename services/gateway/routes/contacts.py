@@ -19,6 +19,7 @@ from services.gateway.schemas.common import Page, RecordId, cursor_or_none
 from services.gateway.schemas.crm import (
     CompanyIn,
     CompanyOut,
+    CompanyPatch,
     ContactIn,
     ContactMerge,
     ContactOut,
@@ -161,6 +162,24 @@ async def list_companies(
 @router.get("/companies/{company_id}", responses=responses(404))
 async def get_company(company_id: int, _: CurrentUser, crm: Crm) -> CompanyOut:
     return CompanyOut.of(await crm.GetCompany(crm_pb2.GetCompanyRequest(id=str(company_id))))
+
+
+@router.patch("/companies/{company_id}", responses=responses(403, 404, 409))
+async def update_company(
+    company_id: int, body: CompanyPatch, _: CurrentUser, crm: Crm, if_match: IfMatch = None
+) -> CompanyOut:
+    present = body.model_fields_set - {"fields"}
+    request = crm_pb2.UpdateCompanyRequest(
+        id=str(company_id),
+        expected_version=expected_version(if_match),
+        set_fields=sorted(present),
+        name=body.name or "",
+        registration_ids=body.registration_ids or {},
+        addresses=body.addresses or [],
+        responsible_id=str(body.responsible_id or ""),
+        fields=to_struct(body.fields or {}),
+    )
+    return CompanyOut.of(await crm.UpdateCompany(request))
 
 
 @router.get("/deals/{deal_id}/contacts", tags=["deals"], responses=responses(404))

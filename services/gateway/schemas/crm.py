@@ -87,6 +87,16 @@ class CompanyIn(Input):
     fields: dict[str, Any] = {}
 
 
+class CompanyPatch(Input):
+    """Only the attributes present change; in `fields`, null clears a value."""
+
+    name: str | None = Field(None, min_length=1, max_length=200)
+    registration_ids: dict[str, str] | None = None
+    addresses: list[str] | None = Field(None, max_length=20)
+    responsible_id: RecordId | None = None
+    fields: dict[str, Any] | None = None
+
+
 class CompanyOut(BaseModel):
     id: int
     name: str

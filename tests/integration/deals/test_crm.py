@@ -432,3 +432,37 @@ async def test_csv_rows_import_after_a_dry_run_and_update_on_the_second_import(
     deal_rows.dry_run = True
     ghost = await call(crm.ImportRows, deal_rows, actor=admin.id)
     assert [p.field for p in ghost.problems] == ["rows[2].Owner"]
+
+
+async def test_a_company_changes_only_what_is_named(crm: Crm, admin: pb.User) -> None:
+    company = await call(
+        crm.CreateCompany,
+        cpb.CreateCompanyRequest(
+            name="Gamma", registration_ids={"inn": "123"}, addresses=["Kazan"]
+        ),
+        actor=admin.id,
+    )
+    changed = await call(
+        crm.UpdateCompany,
+        cpb.UpdateCompanyRequest(
+            id=company.id,
+            expected_version=1,
+            set_fields=["registration_ids"],
+            registration_ids={"inn": "123", "ogrn": "456"},
+            name="ignored",
+        ),
+        actor=admin.id,
+    )
+    assert (changed.name, dict(changed.registration_ids), changed.version) == (
+        "Gamma",
+        {"inn": "123", "ogrn": "456"},
+        2,
+    )
+    with pytest.raises(Conflict):
+        await call(
+            crm.UpdateCompany,
+            cpb.UpdateCompanyRequest(id=company.id, expected_version=1),
+            actor=admin.id,
+        )
+    same = await call(crm.UpdateCompany, cpb.UpdateCompanyRequest(id=company.id), actor=admin.id)
+    assert same.version == 2
