@@ -14,7 +14,7 @@ from aiosmtpd.smtp import SMTP, Envelope, Session
 from dealflow.deals.v1 import crm_pb2
 
 from services.common.blobs import BlobStore, StoredBlob
-from services.common.errors import DomainError
+from services.common.errors import DomainError, ValidationFailed
 from services.common.grpc_client import ServiceUnavailable, call
 from services.intake.mime import MalformedMail, parse
 
@@ -77,6 +77,14 @@ class IntakeHandler:
             await self._forget(stored)
             log.warning("mail deferred: %s", exc, extra={"message_id": mail.message_id})
             return RETRY
+        except ValidationFailed as exc:
+            await self._forget(stored)
+            if {p.field for p in exc.problems} & {"pipeline_id", "responsible_id"}:
+                # the CRM is not set up for mail yet: keep it at the sender's until it is
+                log.error("mail deferred: %s", exc.message, extra={"message_id": mail.message_id})
+                return f"451 4.3.5 The CRM is not ready for mail: {exc.message}"[:500]
+            log.warning("mail refused: %s", exc.message, extra={"message_id": mail.message_id})
+            return f"550 5.7.1 Not accepted: {exc.message}"[:500]
         except DomainError as exc:
             await self._forget(stored)
             log.warning("mail refused: %s", exc.message, extra={"message_id": mail.message_id})
