@@ -466,3 +466,47 @@ async def test_a_company_changes_only_what_is_named(crm: Crm, admin: pb.User) ->
         )
     same = await call(crm.UpdateCompany, cpb.UpdateCompanyRequest(id=company.id), actor=admin.id)
     assert same.version == 2
+
+
+async def test_mail_from_a_deal_s_contact_and_a_converted_thread_reach_the_deal(
+    crm: Crm, stub: pb_grpc.DealsServiceStub, admin: pb.User
+) -> None:
+    leads = await funnel(stub, admin.id)
+    sales = await deal_pipeline(stub, admin.id)
+    await call(crm.PutIntakeSettings, cpb.IntakeSettings(pipeline_id=leads.id), actor=admin.id)
+    client = f"buyer-{uuid.uuid4().hex[:6]}@corp.example"
+    contact = await call(
+        crm.CreateContact, cpb.CreateContactRequest(name="Buyer", emails=[client]), actor=admin.id
+    )
+    deal = await call(
+        stub.CreateDeal, pb.CreateDealRequest(pipeline_id=sales.id, title="Order"), actor=admin.id
+    )
+    await call(
+        crm.LinkDeal, cpb.LinkDealRequest(deal_id=deal.id, contact_ids=[contact.id]), actor=admin.id
+    )
+    mail = cpb.IngestEmailRequest(
+        message_id=f"<{uuid.uuid4()}@corp>", sender=client, subject="Invoice?"
+    )
+    placed = await call(crm.IngestEmail, mail)
+    assert (placed.outcome, placed.deal_id, placed.lead_id) == ("attached_to_deal", deal.id, "")
+    timeline = await call(stub.GetTimeline, pb.GetTimelineRequest(deal_id=deal.id), actor=admin.id)
+    assert timeline.entries[0].kind == "email" and "Invoice?" in timeline.entries[0].text
+
+    newcomer = f"new-{uuid.uuid4().hex[:6]}@corp.example"
+    first = cpb.IngestEmailRequest(
+        message_id=f"<{uuid.uuid4()}@corp>", sender=newcomer, subject="Hi"
+    )
+    made = await call(crm.IngestEmail, first)
+    converted = await call(
+        crm.ConvertLead,
+        cpb.ConvertLeadRequest(id=made.lead_id, pipeline_id=sales.id),
+        actor=admin.id,
+    )
+    reply = cpb.IngestEmailRequest(
+        message_id=f"<{uuid.uuid4()}@corp>",
+        sender="cc@else.example",
+        subject="Re: Hi",
+        in_reply_to=[first.message_id],
+    )
+    threaded = await call(crm.IngestEmail, reply)
+    assert (threaded.outcome, threaded.deal_id) == ("attached_to_deal", converted.deal_id)
