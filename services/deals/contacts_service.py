@@ -3,6 +3,7 @@ department / all), duplicates refused unless allowed, two contacts merged with e
 
 from __future__ import annotations
 
+from dataclasses import replace
 from typing import Any
 
 from sqlalchemy.ext.asyncio import AsyncConnection
@@ -12,13 +13,12 @@ from services.common.db import UnitOfWork
 from services.common.errors import AlreadyExists, Conflict, FieldProblem, NotFound, ValidationFailed
 from services.common.pagination import Page, decode_cursor
 from services.deals import contacts_repository as repo
-from services.deals import leads_repository
+from services.deals import leads_repository, record_fields
 from services.deals.access_service import DealAccess
-from services.deals.crm_events import company_event, contact_event
+from services.deals.crm_events import contact_event
 from services.deals.domain.contacts import (
     Company,
     Contact,
-    company_values,
     contact_draft,
     merged,
 )
@@ -110,9 +110,12 @@ class ContactsService:
             position=position,
             fields=fields,
         )
-        responsible = _responsible(responsible_id, actor_id)
+        responsible = responsible_of(responsible_id, actor_id)
         async with self._uow() as uow:
             await self._may(uow.conn, actor_id, responsible, Permission.DEALS_CREATE)
+            draft = replace(
+                draft, fields=await record_fields.checked(uow.conn, "contact", {}, fields)
+            )
             if company_id is not None:
                 await self.visible_company(uow.conn, actor_id, company_id, "company_id")
             if not allow_duplicate:
@@ -165,7 +168,7 @@ class ContactsService:
         async with self._uow() as uow:
             contact = await self.visible_contact(uow.conn, actor_id, contact_id, for_update=True)
             if expected_version and expected_version != contact.version:
-                raise _stale("contact", contact_id, contact.version, expected_version)
+                raise stale("contact", contact_id, contact.version, expected_version)
             responsible = changes.get("responsible_id", contact.responsible_id)
             await self._may(uow.conn, actor_id, responsible, Permission.DEALS_EDIT)
             if changes.get("company_id") is not None:
@@ -176,7 +179,11 @@ class ContactsService:
                 phones=changes.get("phones", list(contact.phones)),
                 company_id=changes.get("company_id", contact.company_id),
                 position=changes.get("position", contact.position),
-                fields={**contact.fields, **fields},
+                fields={},
+            )
+            draft = replace(
+                draft,
+                fields=await record_fields.checked(uow.conn, "contact", contact.fields, fields),
             )
             before = contact.attributes()
             for name, value in draft.__dict__.items():
@@ -229,96 +236,8 @@ class ContactsService:
             uow.emit(contact_event("merged", keep, actor_id, merged_id=str(gone.id)))
             return keep
 
-    # ---- companies ----
-    async def create_company(
-        self,
-        *,
-        actor_id: int | None,
-        name: str,
-        registration_ids: dict[str, str],
-        addresses: list[str],
-        responsible_id: int | None,
-        fields: dict[str, Any],
-    ) -> Company:
-        values = company_values(
-            name=name, registration_ids=registration_ids, addresses=addresses, fields=fields
-        )
-        responsible = _responsible(responsible_id, actor_id)
-        now = self._now()
-        async with self._uow() as uow:
-            await self._may(uow.conn, actor_id, responsible, Permission.DEALS_CREATE)
-            company = Company(
-                id=0,
-                responsible_id=responsible,
-                version=1,
-                created_at=now,
-                updated_at=now,
-                **values,
-            )
-            company.id = await repo.insert_company(uow.conn, company)
-            uow.emit(company_event("created", company, actor_id))
-            return company
 
-    async def update_company(
-        self,
-        *,
-        actor_id: int | None,
-        company_id: int,
-        expected_version: int,
-        changes: dict[str, Any],
-        fields: dict[str, Any],
-    ) -> Company:
-        """Change the named attributes and merge custom fields (None clears one)."""
-        async with self._uow() as uow:
-            company = await self.visible_company(uow.conn, actor_id, company_id)
-            if expected_version and expected_version != company.version:
-                raise _stale("company", company_id, company.version, expected_version)
-            responsible = changes.get("responsible_id", company.responsible_id)
-            await self._may(uow.conn, actor_id, responsible, Permission.DEALS_EDIT)
-            values = company_values(
-                name=changes.get("name", company.name),
-                registration_ids=changes.get("registration_ids", company.registration_ids),
-                addresses=changes.get("addresses", list(company.addresses)),
-                fields={**company.fields, **fields},
-            )
-
-            def state() -> tuple[Any, ...]:
-                return (
-                    company.name,
-                    company.registration_ids,
-                    company.addresses,
-                    company.fields,
-                    company.responsible_id,
-                )
-
-            before = state()
-            for name, value in values.items():
-                setattr(company, name, value)
-            company.responsible_id = responsible
-            if state() != before:
-                company.version += 1
-                company.updated_at = self._now()
-                await repo.save_company(uow.conn, company)
-                uow.emit(company_event("updated", company, actor_id))
-            return company
-
-    async def get_company(self, *, actor_id: int | None, company_id: int) -> Company:
-        async with self._engine.connect() as conn:
-            return await self.visible_company(conn, actor_id, company_id)
-
-    async def list_companies(
-        self, *, actor_id: int | None, q: str, cursor: str, limit: int
-    ) -> Page[Company]:
-        before = decode_cursor(cursor) if cursor else None
-        async with self._engine.connect() as conn:
-            seen = owners(await self.guard(conn, actor_id))
-            rows = await repo.list_companies(
-                conn, q=q, owners=seen, before_id=before, limit=limit + 1
-            )
-        return Page.of(rows, limit, key=lambda c: c.id)
-
-
-def _responsible(responsible_id: int | None, actor_id: int | None) -> int:
+def responsible_of(responsible_id: int | None, actor_id: int | None) -> int:
     responsible = responsible_id or actor_id
     if responsible is None:
         raise ValidationFailed(FieldProblem("responsible_id", "is required"))
@@ -340,5 +259,5 @@ def duplicate(existing: Contact, emails: tuple[str, ...], phones: tuple[str, ...
     return AlreadyExists(message, [FieldProblem("existing_id", str(existing.id)), *problems])
 
 
-def _stale(what: str, record_id: int, version: int, expected: int) -> Exception:
+def stale(what: str, record_id: int, version: int, expected: int) -> Exception:
     return Conflict(f"{what} {record_id} is at version {version}, not {expected}")

@@ -8,12 +8,17 @@ from typing import Any, TypeAlias
 import grpc
 from dealflow.deals.v1 import crm_pb2 as pb
 from dealflow.deals.v1 import crm_pb2_grpc as pb_grpc
+from dealflow.deals.v1 import deals_pb2 as deals_pb
 
+from services.common.access import Permission
 from services.common.grpc_server import actor_id
 from services.common.ids import optional_id, parse_id
 from services.common.pagination import clamp_limit
 from services.common.protoconv import from_struct
+from services.deals import record_fields
+from services.deals.api_mappers import field_pb
 from services.deals.capture_service import CaptureService
+from services.deals.companies_service import CompaniesService
 from services.deals.contacts_service import ContactsService
 from services.deals.crm_mappers import company_pb, contact_pb, exclusion_pb, links_pb
 from services.deals.exclusions_service import ExclusionsService
@@ -30,6 +35,7 @@ _CONTACT_SETTABLE = ("name", "emails", "phones", "company_id", "position", "resp
 class CrmApi(LeadsApi, pb_grpc.CrmServiceServicer):  # type: ignore[misc]
     def __init__(self, deals: DealsService) -> None:
         self._contacts = ContactsService(deals)
+        self._companies = CompaniesService(self._contacts)
         self._exclusions = ExclusionsService(self._contacts)
         self._leads = LeadsService(self._contacts)
         self._intake = IntakeService(self._leads)
@@ -103,9 +109,34 @@ class CrmApi(LeadsApi, pb_grpc.CrmServiceServicer):  # type: ignore[misc]
         )
         return contact_pb(contact)
 
+    # ---- custom fields of contacts and companies ----
+    async def CreateRecordField(
+        self, request: pb.CreateRecordFieldRequest, context: Ctx
+    ) -> deals_pb.FieldDefinition:
+        await self._contacts.require(actor_id(context), Permission.ORG_ADMIN)
+        async with self._contacts._engine.begin() as conn:
+            definition = await record_fields.create(
+                conn,
+                entity=request.entity,
+                code=request.code,
+                name=request.name,
+                type=request.type,
+                options=list(request.options),
+                list_code=request.list_code,
+                now=self._contacts._now(),
+            )
+        return field_pb(definition)
+
+    async def ListRecordFields(
+        self, request: pb.ListRecordFieldsRequest, context: Ctx
+    ) -> pb.ListRecordFieldsResponse:
+        async with self._contacts._engine.connect() as conn:
+            found = await record_fields.definitions(conn, request.entity)
+        return pb.ListRecordFieldsResponse(fields=[field_pb(f) for f in found.values()])
+
     # ---- companies ----
     async def CreateCompany(self, request: pb.CreateCompanyRequest, context: Ctx) -> pb.Company:
-        company = await self._contacts.create_company(
+        company = await self._companies.create_company(
             actor_id=actor_id(context),
             name=request.name,
             registration_ids=dict(request.registration_ids),
@@ -117,7 +148,7 @@ class CrmApi(LeadsApi, pb_grpc.CrmServiceServicer):  # type: ignore[misc]
 
     async def GetCompany(self, request: pb.GetCompanyRequest, context: Ctx) -> pb.Company:
         return company_pb(
-            await self._contacts.get_company(
+            await self._companies.get_company(
                 actor_id=actor_id(context), company_id=parse_id(request.id, "id")
             )
         )
@@ -125,7 +156,7 @@ class CrmApi(LeadsApi, pb_grpc.CrmServiceServicer):  # type: ignore[misc]
     async def ListCompanies(
         self, request: pb.ListCompaniesRequest, context: Ctx
     ) -> pb.ListCompaniesResponse:
-        page = await self._contacts.list_companies(
+        page = await self._companies.list_companies(
             actor_id=actor_id(context),
             q=request.q,
             cursor=request.cursor,
@@ -146,7 +177,7 @@ class CrmApi(LeadsApi, pb_grpc.CrmServiceServicer):  # type: ignore[misc]
                 changes[name] = list(request.addresses)
             elif name == "responsible_id":
                 changes[name] = parse_id(request.responsible_id, "responsible_id")
-        company = await self._contacts.update_company(
+        company = await self._companies.update_company(
             actor_id=actor_id(context),
             company_id=parse_id(request.id, "id"),
             expected_version=request.expected_version,

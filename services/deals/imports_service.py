@@ -15,7 +15,7 @@ from services.common.access import Permission
 from services.common.db import UnitOfWork
 from services.common.errors import FieldProblem, ValidationFailed
 from services.deals import contacts_repository as contacts_repo
-from services.deals import history_repository, org_repository, repository
+from services.deals import history_repository, org_repository, record_fields, repository
 from services.deals import leads_repository as leads_repo
 from services.deals.crm_events import company_event, contact_event
 from services.deals.domain.attributes import clean_attributes
@@ -23,7 +23,7 @@ from services.deals.domain.contacts import Company
 from services.deals.domain.deals import new_deal
 from services.deals.domain.imports import Row, Shaped, check_mapping, shape
 from services.deals.domain.leads import require_funnel
-from services.deals.domain.pipelines import Kind, Pipeline
+from services.deals.domain.pipelines import FieldDefinition, Kind, Pipeline
 from services.deals.domain.values import merge_values
 from services.deals.leads_service import LeadsService
 from services.deals.pipeline_service import pipeline_of
@@ -31,6 +31,7 @@ from services.deals.service import record_deal
 from services.deals.tables import import_keys, outbox
 
 MAX_BATCH = 2000
+_ENTITY = {"contacts": "contact", "companies": "company"}
 
 
 @dataclass
@@ -69,10 +70,15 @@ class ImportService:
                 guard.access.require(Permission.DEALS_EDIT, "your role may not import")
             pipeline = await self._pipeline(uow.conn, kind, pipeline_id)
             shaped = [shape(kind, mapping, row) for row in rows]
+            definitions = (
+                {f.code: f for f in pipeline.fields}
+                if pipeline is not None
+                else await record_fields.definitions(uow.conn, _ENTITY[kind])
+            )
             known = await _known(uow.conn, kind, [s.external_id for s in shaped if s.external_id])
             seen: set[str] = set()
             for row in shaped:
-                await self._resolve(uow.conn, row, pipeline, actor_id, mapping)
+                await self._resolve(uow.conn, row, pipeline, definitions, actor_id, mapping)
                 if row.external_id and row.external_id in seen:
                     row.problems.append(
                         FieldProblem(f"rows[{row.number}]", "this external id is on another row")
@@ -117,6 +123,7 @@ class ImportService:
         conn: AsyncConnection,
         row: Shaped,
         pipeline: Pipeline | None,
+        definitions: dict[str, FieldDefinition],
         actor_id: int | None,
         mapping: dict[str, str],
     ) -> None:
@@ -139,6 +146,7 @@ class ImportService:
                 FieldProblem(f"{where}.responsible", "is required (a user's e-mail)")
             )
         stage_name = row.attrs.pop("stage", "")
+        self._check_fields(row, definitions, column)
         if pipeline is None:
             return
         if pipeline.kind is Kind.DEAL:
@@ -158,13 +166,18 @@ class ImportService:
                 row.problems.append(FieldProblem(f"{where}.{column['stage']}", "no such stage"))
             else:
                 row.attrs["stage_id"] = stage.id
+
+    @staticmethod
+    def _check_fields(
+        row: Shaped, definitions: dict[str, FieldDefinition], column: dict[str, str]
+    ) -> None:
         try:
-            row.fields = merge_values({f.code: f for f in pipeline.fields}, {}, row.fields)
+            row.fields = merge_values(definitions, {}, row.fields)
         except ValidationFailed as exc:
             for p in exc.problems:
                 code = p.field.removeprefix("fields.")
                 name = column.get(f"fields.{code}", p.field)
-                row.problems.append(FieldProblem(f"{where}.{name}", p.message))
+                row.problems.append(FieldProblem(f"rows[{row.number}].{name}", p.message))
 
     async def _apply(
         self,

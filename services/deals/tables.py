@@ -432,3 +432,18 @@ import_keys = sa.Table(
     sa.Column("external_id", sa.Text, primary_key=True),
     sa.Column("record_id", sa.BigInteger, nullable=False),
 )
+
+# Custom field definitions of contacts and companies (deals and leads have theirs per pipeline).
+record_fields = sa.Table(
+    "record_fields",
+    metadata,
+    _id(),
+    sa.Column("entity", sa.Text, nullable=False),  # contact | company
+    sa.Column("code", sa.Text, nullable=False),
+    sa.Column("name", sa.Text, nullable=False),
+    sa.Column("type", sa.Text, nullable=False),
+    sa.Column("options", pg.ARRAY(sa.Text), nullable=False),
+    sa.Column("list_code", sa.Text, nullable=False, server_default=""),
+    _created_at(),
+    sa.UniqueConstraint("entity", "code", name="uq_record_fields_entity_code"),
+)

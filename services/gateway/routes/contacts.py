@@ -3,15 +3,15 @@ merge), companies, and the contacts and company of a deal."""
 
 from __future__ import annotations
 
-from typing import Annotated, Any
+from typing import Annotated, Any, Literal
 
 from dealflow.deals.v1 import crm_pb2
 from fastapi import APIRouter, Header, Query
 from fastapi.responses import JSONResponse
 
-from services.common.errors import AlreadyExists
+from services.common.errors import AlreadyExists, FieldProblem, ValidationFailed
 from services.common.protoconv import to_struct
-from services.gateway.deps import Crm, CurrentUser
+from services.gateway.deps import AdminUser, Crm, CurrentUser
 from services.gateway.problems import COMMON_RESPONSES, PROBLEM_JSON, ProblemError, responses
 from services.gateway.routes import API_PREFIX
 from services.gateway.routes.deals import expected_version
@@ -28,6 +28,7 @@ from services.gateway.schemas.crm import (
     DealLinksOut,
     DuplicateProblem,
 )
+from services.gateway.schemas.pipelines import FieldIn, FieldOut
 
 router = APIRouter(prefix=API_PREFIX, tags=["contacts"], responses=COMMON_RESPONSES)
 Limit = Annotated[int, Query(ge=1, le=200)]
@@ -55,6 +56,34 @@ def _duplicate(exc: AlreadyExists) -> JSONResponse:
         existing_id=int(existing),
     )
     return JSONResponse(body.model_dump(), status_code=409, media_type=PROBLEM_JSON)
+
+
+Entity = Literal["contact", "company"]
+
+
+@router.post("/{entity}-fields", status_code=201, responses=responses(403, 409))
+async def create_record_field(entity: Entity, body: FieldIn, _: AdminUser, crm: Crm) -> FieldOut:
+    """A custom field of contacts (`/contact-fields`) or companies (`/company-fields`): the
+    types and checks of a pipeline's fields, without stages."""
+    if body.required_on_stages:
+        raise ValidationFailed(FieldProblem("required_on_stages", "contacts have no stages"))
+    field = await crm.CreateRecordField(
+        crm_pb2.CreateRecordFieldRequest(
+            entity=entity,
+            code=body.code,
+            name=body.name,
+            type=body.type,
+            options=body.options,
+            list_code=body.list_code or "",
+        )
+    )
+    return FieldOut.of(field)
+
+
+@router.get("/{entity}-fields")
+async def list_record_fields(entity: Entity, _: CurrentUser, crm: Crm) -> list[FieldOut]:
+    reply = await crm.ListRecordFields(crm_pb2.ListRecordFieldsRequest(entity=entity))
+    return [FieldOut.of(f) for f in reply.fields]
 
 
 @router.post("/contacts", status_code=201, responses={**responses(403), **_DUPLICATE})

@@ -396,7 +396,7 @@ async def test_csv_rows_import_after_a_dry_run_and_update_on_the_second_import(
         dry_run=True,
     )
     checked = await call(crm.ImportRows, lead_rows, actor=admin.id)
-    assert [p.field for p in checked.problems] == ["rows[3].Stage", "rows[3].Budget"]
+    assert sorted(p.field for p in checked.problems) == ["rows[3].Budget", "rows[3].Stage"]
     del lead_rows.rows[1]
     lead_rows.dry_run = False
     assert (await call(crm.ImportRows, lead_rows, actor=admin.id)).created == 1
@@ -510,3 +510,65 @@ async def test_mail_from_a_deal_s_contact_and_a_converted_thread_reach_the_deal(
     )
     threaded = await call(crm.IngestEmail, reply)
     assert (threaded.outcome, threaded.deal_id) == ("attached_to_deal", converted.deal_id)
+
+
+async def test_contacts_and_companies_have_custom_fields_checked_like_deals(
+    crm: Crm, admin: pb.User
+) -> None:
+    code = f"tier_{uuid.uuid4().hex[:4]}"
+    made = await call(
+        crm.CreateRecordField,
+        cpb.CreateRecordFieldRequest(
+            entity="contact", code=code, name="Tier", type="enum", options=["A", "B"]
+        ),
+        actor=admin.id,
+    )
+    assert (made.code, made.type, list(made.options)) == (code, "enum", ["A", "B"])
+    with pytest.raises(ValidationFailed):  # the code is taken
+        await call(
+            crm.CreateRecordField,
+            cpb.CreateRecordFieldRequest(entity="contact", code=code, name="x", type="string"),
+            actor=admin.id,
+        )
+    listed = await call(
+        crm.ListRecordFields, cpb.ListRecordFieldsRequest(entity="contact"), actor=admin.id
+    )
+    assert code in [f.code for f in listed.fields]
+
+    with pytest.raises(ValidationFailed) as refused:
+        await call(
+            crm.CreateContact,
+            cpb.CreateContactRequest(name="T", fields=to_struct({code: "C", "nope": 1})),
+            actor=admin.id,
+        )
+    assert sorted(p.field for p in refused.value.problems) == sorted(
+        [f"fields.{code}", "fields.nope"]
+    )
+    contact = await call(
+        crm.CreateContact,
+        cpb.CreateContactRequest(name="T", fields=to_struct({code: "A"})),
+        actor=admin.id,
+    )
+    cleared = await call(
+        crm.UpdateContact,
+        cpb.UpdateContactRequest(id=contact.id, fields=to_struct({code: None})),
+        actor=admin.id,
+    )
+    assert (from_struct(contact.fields), from_struct(cleared.fields)) == ({code: "A"}, {})
+    with pytest.raises(ValidationFailed):  # companies have their own fields: none yet
+        await call(
+            crm.CreateCompany,
+            cpb.CreateCompanyRequest(name="Z", fields=to_struct({code: "A"})),
+            actor=admin.id,
+        )
+    checked = await call(
+        crm.ImportRows,
+        cpb.ImportRowsRequest(
+            kind="contacts",
+            mapping={"N": "name", "T": f"fields.{code}"},
+            rows=rows({"N": "Ann", "T": "Z"}),
+            dry_run=True,
+        ),
+        actor=admin.id,
+    )
+    assert [p.field for p in checked.problems] == ["rows[2].T"]

@@ -10,6 +10,7 @@ import pytest
 from click.testing import CliRunner, Result
 
 from services.deals.cli import main
+from services.deals.companies_service import CompaniesService
 from services.deals.contacts_service import ContactsService
 from services.deals.service import DealsService
 
@@ -61,5 +62,7 @@ async def test_a_companies_file_imports_once_and_updates_after(
     csv.write_text("Id;Company;INN\nA1;Acme Ltd;7707083893\nA2;Beta;7700000000\n", encoding="utf-8")
     again = await run(database_url, *args)
     assert "0 created, 2 updated" in again.stdout, again.output
-    page = await ContactsService(service).list_companies(actor_id=None, q="", cursor="", limit=50)
+    page = await CompaniesService(ContactsService(service)).list_companies(
+        actor_id=None, q="", cursor="", limit=50
+    )
     assert sorted(c.name for c in page.items) == ["Acme Ltd", "Beta"]
