@@ -295,44 +295,6 @@ class LeadsService:
             rows = await repo.list_entries(conn, lead_id, before_id=before, limit=limit + 1)
         return Page.of(rows, limit, key=lambda e: e.id)
 
-    # ---- a deal's contacts, company and lead ----
-    async def deal_links(self, *, actor_id: int | None, deal_id: int) -> dict[str, list[int]]:
-        async with self._engine.connect() as conn:
-            await self._visible_deal(conn, actor_id, deal_id)
-            return await repo.deal_links_of(conn, deal_id)
-
-    async def link_deal(
-        self, *, actor_id: int | None, deal_id: int, contact_ids: list[int], company_id: int | None
-    ) -> dict[str, list[int]]:
-        async with self._uow() as uow:
-            await self._visible_deal(uow.conn, actor_id, deal_id)
-            guard = await self._guard(uow.conn, actor_id)
-            if guard is not None:
-                guard.access.require(Permission.DEALS_EDIT, "your role may not change deals")
-            for i, contact_id in enumerate(contact_ids):
-                try:
-                    await self.contacts.visible_contact(uow.conn, actor_id, contact_id)
-                except NotFound:
-                    raise ValidationFailed(
-                        FieldProblem(f"contact_ids[{i}]", "is not a contact you see")
-                    ) from None
-                await repo.link_deal(uow.conn, deal_id, "contact", contact_id)
-            if company_id is not None:
-                await self.contacts.visible_company(uow.conn, actor_id, company_id, "company_id")
-                await repo.link_deal(uow.conn, deal_id, "company", company_id)
-            return await repo.deal_links_of(uow.conn, deal_id)
-
-    async def _visible_deal(
-        self, conn: AsyncConnection, actor_id: int | None, deal_id: int
-    ) -> None:
-        deal = await repository.get_deal(conn, deal_id)
-        guard = await self._guard(conn, actor_id)
-        if deal is None or (
-            guard is not None
-            and not guard.sees(pipeline_id=deal.pipeline_id, responsible_id=deal.responsible_id)
-        ):
-            raise NotFound(f"deal {deal_id} not found")
-
     async def _record(self, uow: UnitOfWork, lead: Lead, now: datetime) -> None:
         for event in lead.events:
             uow.emit(lead_event(event, lead))
