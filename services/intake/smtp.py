@@ -74,7 +74,8 @@ class IntakeHandler:
             )
             record = await call(self._crm.IngestEmail, request, timeout=self._timeout)
         except ServiceUnavailable as exc:
-            await self._forget(stored)
+            # The record may have committed with its answer lost: its files would point at
+            # these copies, so they stay (the retry's own copies go as a duplicate's do).
             log.warning("mail deferred: %s", exc, extra={"message_id": mail.message_id})
             return RETRY
         except ValidationFailed as exc:
