@@ -20,8 +20,8 @@ from services.deals.api_mappers import field_pb
 from services.deals.capture_service import CaptureService
 from services.deals.companies_service import CompaniesService
 from services.deals.contacts_service import ContactsService
-from services.deals.crm_mappers import company_pb, contact_pb, exclusion_pb, links_pb
-from services.deals.deal_links_service import DealLinksService
+from services.deals.crm_mappers import company_pb, contact_pb, exclusion_pb, parties_pb
+from services.deals.deal_parties_service import DealPartiesService
 from services.deals.exclusions_service import ExclusionsService
 from services.deals.imports_service import ImportService
 from services.deals.intake_service import IntakeService
@@ -39,7 +39,7 @@ class CrmApi(LeadsApi, pb_grpc.CrmServiceServicer):  # type: ignore[misc]
         self._companies = CompaniesService(self._contacts)
         self._exclusions = ExclusionsService(self._contacts)
         self._leads = LeadsService(self._contacts)
-        self._links = DealLinksService(self._leads)
+        self._links = DealPartiesService(self._leads)
         self._intake = IntakeService(self._leads)
         self._capture = CaptureService(self._leads)
         self._imports = ImportService(self._leads)
@@ -189,12 +189,16 @@ class CrmApi(LeadsApi, pb_grpc.CrmServiceServicer):  # type: ignore[misc]
         return company_pb(company)
 
     # ---- a deal's contacts and company ----
-    async def GetDealLinks(self, request: pb.GetDealLinksRequest, context: Ctx) -> pb.DealLinks:
+    async def GetDealParties(
+        self, request: pb.GetDealPartiesRequest, context: Ctx
+    ) -> pb.DealParties:
         deal_id = parse_id(request.deal_id, "deal_id")
-        links = await self._links.deal_links(actor_id=actor_id(context), deal_id=deal_id)
-        return links_pb(deal_id, links)
+        links = await self._links.deal_parties(actor_id=actor_id(context), deal_id=deal_id)
+        return parties_pb(deal_id, links)
 
-    async def LinkDeal(self, request: pb.LinkDealRequest, context: Ctx) -> pb.DealLinks:
+    async def LinkDealParties(
+        self, request: pb.LinkDealPartiesRequest, context: Ctx
+    ) -> pb.DealParties:
         deal_id = parse_id(request.deal_id, "deal_id")
         links = await self._links.link_deal(
             actor_id=actor_id(context),
@@ -204,7 +208,7 @@ class CrmApi(LeadsApi, pb_grpc.CrmServiceServicer):  # type: ignore[misc]
             ],
             company_id=optional_id(request.company_id, "company_id"),
         )
-        return links_pb(deal_id, links)
+        return parties_pb(deal_id, links)
 
     # ---- exclusions ----
     async def CreateExclusion(

@@ -79,8 +79,8 @@ def lead_entry_pb(e: LeadEntry) -> pb.LeadEntry:
     )
 
 
-def links_pb(deal_id: int, links: dict[str, list[int]]) -> pb.DealLinks:
-    return pb.DealLinks(
+def parties_pb(deal_id: int, links: dict[str, list[int]]) -> pb.DealParties:
+    return pb.DealParties(
         deal_id=str(deal_id),
         contact_ids=[str(c) for c in links.get("contact", [])],
         company_id=_id(next(iter(links.get("company", [])), None)),

@@ -26,7 +26,15 @@ from services.deals.leads_repository import LeadFilter
 from services.deals.leads_service import LeadsService
 from services.deals.pipeline_service import pipeline_of
 from services.deals.service import require_active_user
-from services.deals.tables import deal_links, deals, file_attachments, files, outbox, stages, users
+from services.deals.tables import (
+    deal_parties,
+    deals,
+    file_attachments,
+    files,
+    outbox,
+    stages,
+    users,
+)
 
 log = logging.getLogger(__name__)
 MAX_TEXT = 10_000
@@ -287,11 +295,12 @@ async def _open_deal_of(conn: AsyncConnection, contact_id: int) -> int | None:
     query = (
         sa.select(deals.c.id)
         .join(
-            deal_links, sa.and_(deal_links.c.deal_id == deals.c.id, deal_links.c.kind == "contact")
+            deal_parties,
+            sa.and_(deal_parties.c.deal_id == deals.c.id, deal_parties.c.kind == "contact"),
         )
         .join(stages, stages.c.id == deals.c.stage_id)
         .where(
-            deal_links.c.target_id == contact_id, stages.c.semantic == Semantic.IN_PROGRESS.value
+            deal_parties.c.target_id == contact_id, stages.c.semantic == Semantic.IN_PROGRESS.value
         )
         .order_by(deals.c.id.desc())
         .limit(1)

@@ -14,7 +14,14 @@ from services.deals.domain.leads import Lead
 from services.deals.domain.pipelines import Semantic
 from services.deals.domain.roles import Visible
 from services.deals.repository import visible_condition
-from services.deals.tables import deal_links, file_attachments, files, lead_timeline, leads, stages
+from services.deals.tables import (
+    deal_parties,
+    file_attachments,
+    files,
+    lead_timeline,
+    leads,
+    stages,
+)
 
 
 @dataclass(frozen=True)
@@ -130,19 +137,19 @@ def _lead(row: sa.Row[Any]) -> Lead:
 async def move_contact_refs(conn: AsyncConnection, *, from_id: int, to_id: int) -> None:
     """Every lead and deal of contact `from_id` now belongs to `to_id` (a merge)."""
     await conn.execute(leads.update().where(leads.c.contact_id == from_id).values(contact_id=to_id))
-    moved = sa.select(deal_links.c.deal_id).where(
-        deal_links.c.kind == "contact", deal_links.c.target_id == from_id
+    moved = sa.select(deal_parties.c.deal_id).where(
+        deal_parties.c.kind == "contact", deal_parties.c.target_id == from_id
     )
     deal_ids = [r.deal_id for r in (await conn.execute(moved)).all()]
     if deal_ids:
         await conn.execute(
-            insert(deal_links)
+            insert(deal_parties)
             .values([{"deal_id": d, "kind": "contact", "target_id": to_id} for d in deal_ids])
             .on_conflict_do_nothing()
         )
         await conn.execute(
-            deal_links.delete().where(
-                deal_links.c.kind == "contact", deal_links.c.target_id == from_id
+            deal_parties.delete().where(
+                deal_parties.c.kind == "contact", deal_parties.c.target_id == from_id
             )
         )
 
@@ -196,20 +203,22 @@ async def link_deal(conn: AsyncConnection, deal_id: int, kind: str, target_id: i
     """One contact, company or lead of a deal; a company replaces the one before."""
     if kind == "company":
         await conn.execute(
-            deal_links.delete().where(deal_links.c.deal_id == deal_id, deal_links.c.kind == kind)
+            deal_parties.delete().where(
+                deal_parties.c.deal_id == deal_id, deal_parties.c.kind == kind
+            )
         )
     await conn.execute(
-        insert(deal_links)
+        insert(deal_parties)
         .values(deal_id=deal_id, kind=kind, target_id=target_id)
         .on_conflict_do_nothing()
     )
 
 
-async def deal_links_of(conn: AsyncConnection, deal_id: int) -> dict[str, list[int]]:
+async def deal_parties_of(conn: AsyncConnection, deal_id: int) -> dict[str, list[int]]:
     query = (
-        sa.select(deal_links)
-        .where(deal_links.c.deal_id == deal_id)
-        .order_by(deal_links.c.kind, deal_links.c.target_id)
+        sa.select(deal_parties)
+        .where(deal_parties.c.deal_id == deal_id)
+        .order_by(deal_parties.c.kind, deal_parties.c.target_id)
     )
     found: dict[str, list[int]] = {"contact": [], "company": [], "lead": []}
     for row in (await conn.execute(query)).all():

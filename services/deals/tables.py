@@ -376,13 +376,13 @@ lead_timeline = sa.Table(
 )
 
 # A deal's contacts, its company and the lead it came from.
-deal_links = sa.Table(
-    "deal_links",
+deal_parties = sa.Table(
+    "deal_parties",
     metadata,
     sa.Column("deal_id", sa.BigInteger, sa.ForeignKey(deals.c.id), primary_key=True),
     sa.Column("kind", sa.Text, primary_key=True),  # contact | company | lead
     sa.Column("target_id", sa.BigInteger, primary_key=True),
-    sa.Index("ix_deal_links_target", "kind", "target_id"),
+    sa.Index("ix_deal_parties_target", "kind", "target_id"),
 )
 
 exclusions = sa.Table(

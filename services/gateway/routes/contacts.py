@@ -24,8 +24,8 @@ from services.gateway.schemas.crm import (
     ContactMerge,
     ContactOut,
     ContactPatch,
-    DealLinksIn,
-    DealLinksOut,
+    DealPartiesIn,
+    DealPartiesOut,
     DuplicateProblem,
 )
 from services.gateway.schemas.pipelines import FieldIn, FieldOut
@@ -212,19 +212,19 @@ async def update_company(
 
 
 @router.get("/deals/{deal_id}/contacts", tags=["deals"], responses=responses(404))
-async def deal_links(deal_id: int, _: CurrentUser, crm: Crm) -> DealLinksOut:
+async def deal_parties(deal_id: int, _: CurrentUser, crm: Crm) -> DealPartiesOut:
     """The deal's contacts, its company and the lead it came from."""
-    return DealLinksOut.of(
-        await crm.GetDealLinks(crm_pb2.GetDealLinksRequest(deal_id=str(deal_id)))
+    return DealPartiesOut.of(
+        await crm.GetDealParties(crm_pb2.GetDealPartiesRequest(deal_id=str(deal_id)))
     )
 
 
 @router.post("/deals/{deal_id}/contacts", tags=["deals"], responses=responses(403, 404))
-async def link_deal(deal_id: int, body: DealLinksIn, _: CurrentUser, crm: Crm) -> DealLinksOut:
+async def link_deal(deal_id: int, body: DealPartiesIn, _: CurrentUser, crm: Crm) -> DealPartiesOut:
     """Add contacts to a deal and (optionally) set its company."""
-    request = crm_pb2.LinkDealRequest(
+    request = crm_pb2.LinkDealPartiesRequest(
         deal_id=str(deal_id),
         contact_ids=[str(c) for c in body.contact_ids],
         company_id=str(body.company_id or ""),
     )
-    return DealLinksOut.of(await crm.LinkDeal(request))
+    return DealPartiesOut.of(await crm.LinkDealParties(request))

@@ -121,19 +121,19 @@ class CompanyOut(BaseModel):
         )
 
 
-class DealLinksIn(Input):
+class DealPartiesIn(Input):
     contact_ids: list[RecordId] = Field([], max_length=50)
     company_id: RecordId | None = None
 
 
-class DealLinksOut(BaseModel):
+class DealPartiesOut(BaseModel):
     deal_id: int
     contact_ids: list[int]
     company_id: int | None
     lead_id: int | None
 
     @classmethod
-    def of(cls, msg: Any) -> DealLinksOut:
+    def of(cls, msg: Any) -> DealPartiesOut:
         return cls(
             deal_id=int(msg.deal_id),
             contact_ids=ids(msg.contact_ids),

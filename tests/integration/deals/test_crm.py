@@ -176,7 +176,9 @@ async def test_a_lead_moves_with_its_fields_converts_and_spam_excludes(
         "Boris",
         {"budget": 1200},
     )
-    links = await call(crm.GetDealLinks, cpb.GetDealLinksRequest(deal_id=deal.id), actor=admin.id)
+    links = await call(
+        crm.GetDealParties, cpb.GetDealPartiesRequest(deal_id=deal.id), actor=admin.id
+    )
     assert (list(links.contact_ids), links.lead_id) == ([contact.id], lead.id)
     with pytest.raises(Conflict):
         await call(crm.ConvertLead, cpb.ConvertLeadRequest(id=lead.id), actor=admin.id)
@@ -482,7 +484,9 @@ async def test_mail_from_a_deal_s_contact_and_a_converted_thread_reach_the_deal(
         stub.CreateDeal, pb.CreateDealRequest(pipeline_id=sales.id, title="Order"), actor=admin.id
     )
     await call(
-        crm.LinkDeal, cpb.LinkDealRequest(deal_id=deal.id, contact_ids=[contact.id]), actor=admin.id
+        crm.LinkDealParties,
+        cpb.LinkDealPartiesRequest(deal_id=deal.id, contact_ids=[contact.id]),
+        actor=admin.id,
     )
     mail = cpb.IngestEmailRequest(
         message_id=f"<{uuid.uuid4()}@corp>", sender=client, subject="Invoice?"

@@ -112,7 +112,7 @@ def upgrade() -> None:
         postgresql_using="gin",
     )
     op.create_table(
-        "deal_links",
+        "deal_parties",
         sa.Column("deal_id", sa.BigInteger(), nullable=False),
         sa.Column("kind", sa.Text(), nullable=False),
         sa.Column("target_id", sa.BigInteger(), nullable=False),
@@ -124,7 +124,11 @@ def upgrade() -> None:
         schema="deals",
     )
     op.create_index(
-        "ix_deal_links_target", "deal_links", ["kind", "target_id"], unique=False, schema="deals"
+        "ix_deal_parties_target",
+        "deal_parties",
+        ["kind", "target_id"],
+        unique=False,
+        schema="deals",
     )
     op.create_table(
         "leads",
@@ -285,8 +289,8 @@ def downgrade() -> None:
     op.drop_index("ix_leads_contact", table_name="leads", schema="deals")
     op.drop_index("ix_leads_board", table_name="leads", schema="deals")
     op.drop_table("leads", schema="deals")
-    op.drop_index("ix_deal_links_target", table_name="deal_links", schema="deals")
-    op.drop_table("deal_links", schema="deals")
+    op.drop_index("ix_deal_parties_target", table_name="deal_parties", schema="deals")
+    op.drop_table("deal_parties", schema="deals")
     op.drop_index(
         "ix_contacts_phones", table_name="contacts", schema="deals", postgresql_using="gin"
     )

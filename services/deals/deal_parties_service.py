@@ -1,4 +1,4 @@
-"""A deal's contacts, its company and the lead it came from (`deal_links`)."""
+"""A deal's contacts, its company and the lead it came from (`deal_parties`)."""
 
 from __future__ import annotations
 
@@ -13,14 +13,14 @@ from services.deals.leads_service import LeadsService
 from services.deals.tables import outbox
 
 
-class DealLinksService:
+class DealPartiesService:
     def __init__(self, leads: LeadsService) -> None:
         self._leads = leads
 
-    async def deal_links(self, *, actor_id: int | None, deal_id: int) -> dict[str, list[int]]:
+    async def deal_parties(self, *, actor_id: int | None, deal_id: int) -> dict[str, list[int]]:
         async with self._leads._engine.connect() as conn:
             await self._visible_deal(conn, actor_id, deal_id)
-            return await repo.deal_links_of(conn, deal_id)
+            return await repo.deal_parties_of(conn, deal_id)
 
     async def link_deal(
         self, *, actor_id: int | None, deal_id: int, contact_ids: list[int], company_id: int | None
@@ -43,7 +43,7 @@ class DealLinksService:
                     uow.conn, actor_id, company_id, "company_id"
                 )
                 await repo.link_deal(uow.conn, deal_id, "company", company_id)
-            return await repo.deal_links_of(uow.conn, deal_id)
+            return await repo.deal_parties_of(uow.conn, deal_id)
 
     async def _visible_deal(
         self, conn: AsyncConnection, actor_id: int | None, deal_id: int
