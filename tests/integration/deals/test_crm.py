@@ -10,7 +10,7 @@ import grpc
 import pytest
 import sqlalchemy as sa
 from dealflow.deals.v1 import crm_pb2 as cpb
-from dealflow.deals.v1 import crm_pb2_grpc
+from dealflow.deals.v1 import crm_pb2_grpc, files_pb2, files_pb2_grpc
 from dealflow.deals.v1 import deals_pb2 as pb
 from dealflow.deals.v1 import deals_pb2_grpc as pb_grpc
 from sqlalchemy.ext.asyncio import AsyncEngine
@@ -28,12 +28,22 @@ Crm = crm_pb2_grpc.CrmServiceStub
 
 
 @pytest.fixture(scope="module")
-async def crm(service: DealsService) -> AsyncIterator[Crm]:
+async def deals_channel(service: DealsService) -> AsyncIterator[grpc.aio.Channel]:
     server, port = await start_server(service)
     chan: grpc.aio.Channel = channel(f"127.0.0.1:{port}")
-    yield crm_pb2_grpc.CrmServiceStub(chan)
+    yield chan
     await chan.close()
     await server.stop(None)
+
+
+@pytest.fixture(scope="module")
+def crm(deals_channel: grpc.aio.Channel) -> Crm:
+    return crm_pb2_grpc.CrmServiceStub(deals_channel)
+
+
+@pytest.fixture(scope="module")
+def files(deals_channel: grpc.aio.Channel) -> files_pb2_grpc.FilesServiceStub:
+    return files_pb2_grpc.FilesServiceStub(deals_channel)
 
 
 async def funnel(stub: pb_grpc.DealsServiceStub, actor: str) -> pb.Pipeline:
@@ -113,6 +123,23 @@ async def test_contacts_are_normalised_searched_deduplicated_and_merged(
         cpb.CreateLeadRequest(pipeline_id=leads.id, title="Pens", contact_id=twin.id),
         actor=admin.id,
     )
+    sales = await deal_pipeline(stub, admin.id)
+    deals = [
+        await call(
+            stub.CreateDeal, pb.CreateDealRequest(pipeline_id=sales.id, title=t), actor=admin.id
+        )
+        for t in ("both", "twin only")
+    ]
+    await call(
+        crm.LinkDealParties,
+        cpb.LinkDealPartiesRequest(deal_id=deals[0].id, contact_ids=[anna.id, twin.id]),
+        actor=admin.id,
+    )
+    await call(
+        crm.LinkDealParties,
+        cpb.LinkDealPartiesRequest(deal_id=deals[1].id, contact_ids=[twin.id]),
+        actor=admin.id,
+    )
     kept = await call(
         crm.MergeContacts,
         cpb.MergeContactsRequest(keep_id=anna.id, merge_id=twin.id),
@@ -121,6 +148,11 @@ async def test_contacts_are_normalised_searched_deduplicated_and_merged(
     assert list(kept.phones) == ["+79123456789"] and kept.company_id == company.id
     moved = await call(crm.GetLead, cpb.GetLeadRequest(id=lead.id), actor=admin.id)
     assert moved.contact_id == anna.id
+    for deal in deals:  # every link kept, none twice
+        parties = await call(
+            crm.GetDealParties, cpb.GetDealPartiesRequest(deal_id=deal.id), actor=admin.id
+        )
+        assert list(parties.contact_ids) == [anna.id]
     gone = await call(crm.GetContact, cpb.GetContactRequest(id=twin.id), actor=admin.id)
     assert gone.merged_into_id == anna.id
     listed = await call(crm.ListContacts, cpb.ListContactsRequest(q="anna"), actor=admin.id)
@@ -205,7 +237,10 @@ async def test_a_lead_moves_with_its_fields_converts_and_spam_excludes(
 
 
 async def test_mail_makes_a_lead_threads_replies_and_drops_excluded_senders(
-    crm: Crm, stub: pb_grpc.DealsServiceStub, admin: pb.User
+    crm: Crm,
+    stub: pb_grpc.DealsServiceStub,
+    admin: pb.User,
+    files: files_pb2_grpc.FilesServiceStub,
 ) -> None:
     leads = await funnel(stub, admin.id)
     await call(crm.PutIntakeSettings, cpb.IntakeSettings(pipeline_id=leads.id), actor=admin.id)
@@ -254,8 +289,41 @@ async def test_mail_makes_a_lead_threads_replies_and_drops_excluded_senders(
     )
     with pytest.raises(ValidationFailed):
         await call(crm.IngestEmail, cpb.IngestEmailRequest(message_id="<x2@a>", sender="not mail"))
+
+    # An attachment is a file of the lead, seen by whoever sees the lead.
+    with_file = cpb.IngestEmailRequest(
+        message_id=f"<{uuid.uuid4()}@client.example>",
+        sender=sender,
+        subject="the spec",
+        attachments=[
+            cpb.MailAttachment(
+                name="spec.pdf",
+                content_type="application/pdf",
+                size=3,
+                sha256="a" * 64,
+                storage_key=f"k-{uuid.uuid4().hex}",
+            )
+        ],
+    )
+    attached = await call(crm.IngestEmail, with_file)
+    (file_id,) = attached.file_ids
+    found = await call(files.GetFile, files_pb2.GetFileRequest(id=file_id), actor=admin.id)
+    assert (found.lead_id, found.deal_id, found.name) == (made.lead_id, "", "spec.pdf")
+    stranger = await call(
+        stub.CreateUser,
+        pb.CreateUserRequest(
+            email=f"s-{uuid.uuid4().hex[:6]}@example.com",
+            name="S",
+            password="pw-123456",
+            roles=["manager"],
+        ),
+        actor=admin.id,
+    )
+    with pytest.raises(NotFound):
+        await call(files.GetFile, files_pb2.GetFileRequest(id=file_id), actor=stranger.id)
     listed = await call(crm.ListIntake, cpb.ListIntakeRequest(), actor=admin.id)
-    assert [m.outcome for m in listed.messages][:3] == [
+    assert [m.outcome for m in listed.messages][:4] == [
+        "attached_to_lead",
         "excluded",
         "attached_to_lead",
         "lead_created",
