@@ -11,6 +11,7 @@ components:
   deals | approvals | finance | notifications   gRPC service
   gateway                                       REST gateway
   worker                                        Temporal worker (workflows, activities, triggers)
+  intake                                        SMTP mail intake (mail becomes leads)
   migrate                                       apply database migrations and exit
 USAGE
 }
@@ -23,6 +24,8 @@ case "$component" in
         exec python -m "services.${component}.main" "$@" ;;
     worker)
         exec python -m workflows.worker "$@" ;;
+    intake)
+        exec python -m services.intake.main "$@" ;;
     migrate)
         exec python -m services.common.migrate "$@" ;;
     help | -h | --help)

@@ -51,6 +51,7 @@ class Ports:
     finance: int = 50053
     notifications: int = 50054
     gateway: int = 8000
+    smtp_intake: int = 2525  # DEALFLOW_SMTP_INTAKE_PORT
     metrics: int = 9100  # first of a block of consecutive ports, one per component
 
     @classmethod
@@ -148,6 +149,7 @@ class Stack:
             "DEALFLOW_ADMIN_PASSWORD": self.admin_password,
             "PYTHONUNBUFFERED": "1",
             "DEALFLOW_FILES_DIR": str(self.data_dir / "files"),
+            "DEALFLOW_SMTP_INTAKE_PORT": str(self.ports.smtp_intake),
             **self.extra_env,
         }
         for service in SERVICES:
@@ -229,6 +231,7 @@ class Stack:
         metrics = self.ports.metrics
         modules = [(s, f"services.{s}.main") for s in SERVICES]
         modules += [("worker", "workflows.worker"), ("gateway", "services.gateway.main")]
+        modules += [("intake", "services.intake.main")]  # SMTP: mail becomes leads
         procs = []
         for i, (name, module) in enumerate(modules):
             proc_env = {**env, "DEALFLOW_METRICS_PORT": str(metrics + i if metrics else 0)}
@@ -257,6 +260,7 @@ class Stack:
             for proc in self._apps():
                 self._spawn(proc)
             self._wait_ready(deadline)
+            _wait_port(self.ports.smtp_intake, deadline, self.process("intake"))
         except BaseException:
             self.stop()
             raise

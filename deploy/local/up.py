@@ -2,18 +2,20 @@
 
 from __future__ import annotations
 
+import os
 import signal
 import sys
 import threading
 from pathlib import Path
 
-from deploy.local.stack import Stack
+from deploy.local.stack import Ports, Stack
 
 DATA = Path(".data")
 
 
 def main() -> None:
-    stack = Stack(DATA)
+    smtp = int(os.environ.get("DEALFLOW_SMTP_INTAKE_PORT", "2525"))
+    stack = Stack(DATA, ports=Ports(smtp_intake=smtp))
     stopping = threading.Event()
     signal.signal(signal.SIGINT, lambda *_: stopping.set())
     signal.signal(signal.SIGTERM, lambda *_: stopping.set())
@@ -29,6 +31,7 @@ def main() -> None:
         f"  REST API + docs   {stack.gateway_url}/docs\n"
         f"  Temporal web UI   {ui}\n"
         f"  NATS              {stack.nats_url}\n"
+        f"  SMTP intake       smtp://127.0.0.1:{stack.ports.smtp_intake} (mail becomes leads)\n"
         f"  PostgreSQL        {stack.database_url}\n"
         f"  admin login       {stack.admin_email} / {stack.admin_password}\n"
         "Ctrl-C (or `make down`) stops everything; data stays in .data/.\n",

@@ -10,9 +10,11 @@ class DomainError(Exception):
 
     code = "domain_error"
 
-    def __init__(self, message: str) -> None:
+    def __init__(self, message: str, problems: list[FieldProblem] | None = None) -> None:
         super().__init__(message)
         self.message = message
+        # what is wrong, field by field (a 409 may name the record it clashes with)
+        self.problems: list[FieldProblem] = list(problems or [])
 
 
 @dataclass(frozen=True)
@@ -27,8 +29,8 @@ class ValidationFailed(DomainError):
     code = "validation_failed"
 
     def __init__(self, problems: list[FieldProblem] | FieldProblem, message: str = "") -> None:
-        self.problems = problems if isinstance(problems, list) else [problems]
-        super().__init__(message or "; ".join(f"{p.field}: {p.message}" for p in self.problems))
+        found = problems if isinstance(problems, list) else [problems]
+        super().__init__(message or "; ".join(f"{p.field}: {p.message}" for p in found), found)
 
 
 class NotFound(DomainError):

@@ -68,8 +68,8 @@ def error_from_rpc(exc: grpc.aio.AioRpcError) -> Exception:
         if key == PROBLEM_KEY:
             problem = json.loads(value)
     message = problem.get("message") or exc.details() or code.name
+    problems = [FieldProblem(p["field"], p["message"]) for p in problem.get("problems", [])]
     if code == grpc.StatusCode.INVALID_ARGUMENT:
-        problems = [FieldProblem(p["field"], p["message"]) for p in problem.get("problems", [])]
         return ValidationFailed(problems or [FieldProblem("", message)], message)
     kinds: dict[grpc.StatusCode, type[DomainError]] = {
         grpc.StatusCode.NOT_FOUND: NotFound,
@@ -81,4 +81,4 @@ def error_from_rpc(exc: grpc.aio.AioRpcError) -> Exception:
         grpc.StatusCode.FAILED_PRECONDITION: DomainError,
     }
     kind = kinds.get(code)
-    return kind(message) if kind else exc
+    return kind(message, problems) if kind else exc

@@ -23,6 +23,7 @@ from services.deals.api_mappers import (
     pipeline_pb,
     visit_pb,
 )
+from services.deals.crm_api import register_crm
 from services.deals.domain.attributes import SETTABLE
 from services.deals.files_api import register_files
 from services.deals.org_api import OrgApi
@@ -51,7 +52,7 @@ class DealsApi(AccessApi, OrgApi, RulesApi, pb_grpc.DealsServiceServicer):  # ty
         stages = [(s.name, s.semantic) for s in request.stages]
         return pipeline_pb(
             await self._service.pipelines.create_pipeline(
-                name=request.name, stages=stages, actor_id=actor_id(context)
+                name=request.name, stages=stages, actor_id=actor_id(context), kind=request.kind
             )
         )
 
@@ -243,4 +244,5 @@ def register(server: grpc.aio.Server, service: DealsService) -> list[str]:
     return [
         pb.DESCRIPTOR.services_by_name["DealsService"].full_name,
         register_files(server, service),
+        register_crm(server, service),
     ]

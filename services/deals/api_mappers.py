@@ -38,6 +38,7 @@ def pipeline_pb(p: Pipeline) -> pb.Pipeline:
             for s in sorted(p.stages, key=lambda s: s.position)
         ],
         fields=[field_pb(f) for f in p.fields],
+        kind=p.kind.value,
     )
 
 

@@ -30,7 +30,7 @@ from services.deals.tables import outbox
 
 BAD_CREDENTIALS = "wrong e-mail or password"
 TOKEN_PREFIX = "dfk_"
-SCOPES = ("read", "write")
+SCOPES = ("read", "write", "leads")  # leads: POST /lead-capture and nothing else
 
 
 @dataclass(frozen=True)
@@ -188,7 +188,7 @@ class AuthService:
             problems.append(FieldProblem("name", "must be 1 to 200 characters"))
         clean = tuple(dict.fromkeys(scopes)) or ("read",)
         problems += [
-            FieldProblem("scopes", f"unknown scope {s!r}; use read or write")
+            FieldProblem("scopes", f"unknown scope {s!r}; use read, write or leads")
             for s in clean
             if s not in SCOPES
         ]

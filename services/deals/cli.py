@@ -16,11 +16,17 @@ from typing import Any, NoReturn
 import click
 from sqlalchemy.exc import DBAPIError, OperationalError, ProgrammingError
 
+from services.common.csv_rows import batches, read_csv
 from services.common.db import create_engine
-from services.common.errors import DomainError, ValidationFailed
+from services.common.errors import DomainError, FieldProblem, ValidationFailed
 from services.common.settings import CommonSettings
+from services.deals.contacts_service import ContactsService
+from services.deals.domain.imports import KINDS as IMPORT_KINDS
+from services.deals.domain.imports import Row as ImportRow
 from services.deals.domain.org import Department, User, normalize_email
 from services.deals.domain.roles import DEFAULT_ROLES
+from services.deals.imports_service import ImportService
+from services.deals.leads_service import LeadsService
 from services.deals.org_apply import all_users, import_org, user_by_email
 from services.deals.org_import import parse_org
 from services.deals.service import DealsService
@@ -242,3 +248,73 @@ async def users(service: DealsService, *, role: str) -> None:
             f"{user.id:>5} {user.email:<32} {user.name:<24} {','.join(user.roles):<24} "
             f"{where}{state}"
         )
+
+
+@main.command("import")
+@click.argument("file", type=click.Path(exists=True, dir_okay=False, path_type=Path))
+@click.option("--kind", type=click.Choice(IMPORT_KINDS), required=True)
+@click.option("--map", "mapping", multiple=True, required=True, help="COLUMN=TARGET, repeated")
+@click.option("--pipeline", "pipeline_id", type=int, help="the funnel (leads) or pipeline (deals)")
+@click.option("--as", "as_email", help="the user the rows belong to unless a column says")
+@click.option("--dry-run", is_flag=True, help="check every row, change nothing")
+@with_service
+async def import_command(
+    service: DealsService,
+    *,
+    file: Path,
+    kind: str,
+    mapping: tuple[str, ...],
+    pipeline_id: int | None,
+    as_email: str | None,
+    dry_run: bool,
+) -> None:
+    """Import a CSV file of contacts, companies, leads or deals (see README)."""
+    columns = dict(m.split("=", 1) for m in mapping if "=" in m)
+    if len(columns) != len(mapping):
+        fail("--map takes COLUMN=TARGET")
+    actor = None
+    if as_email:
+        found = await user_by_email(service.org, as_email)
+        if found is None:
+            fail(f"no user {as_email}")
+        actor = found.id
+    rows = read_csv(file.read_bytes())[1]
+    imports = ImportService(LeadsService(ContactsService(service)))
+    problems: list[FieldProblem] = []
+    done = 0
+    for batch in batches(rows, 1000):
+        report = await imports.run(
+            actor_id=actor,
+            kind=kind,
+            pipeline_id=pipeline_id,
+            mapping=columns,
+            rows=[ImportRow(r.number, r.values) for r in batch],
+            dry_run=True,
+        )
+        problems += report.problems
+        done += len(batch)
+        click.echo(f"checked {done}/{len(rows)} rows", err=True)
+    for problem in problems:
+        click.echo(f"{problem.field}: {problem.message}", err=True)
+    if problems:
+        fail(f"{len(problems)} problems; nothing imported")
+    if dry_run:
+        click.echo(f"{len(rows)} rows are fine; nothing changed (dry run)")
+        return
+    created = updated = done = 0
+    for batch in batches(rows, 1000):
+        report = await imports.run(
+            actor_id=actor,
+            kind=kind,
+            pipeline_id=pipeline_id,
+            mapping=columns,
+            rows=[ImportRow(r.number, r.values) for r in batch],
+            dry_run=False,
+        )
+        created, updated, done = (
+            created + report.created,
+            updated + report.updated,
+            done + len(batch),
+        )
+        click.echo(f"imported {done}/{len(rows)} rows", err=True)
+    click.echo(f"{created} created, {updated} updated")

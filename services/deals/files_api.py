@@ -12,7 +12,9 @@ from services.common.grpc_server import actor_id
 from services.common.ids import parse_id
 from services.common.pagination import clamp_limit
 from services.common.protoconv import to_timestamp
+from services.deals.contacts_service import ContactsService
 from services.deals.files_service import Attachment, FilesService, StoredFile
+from services.deals.leads_service import LeadsService
 from services.deals.service import DealsService
 
 Ctx: TypeAlias = grpc.aio.ServicerContext[Any, Any]
@@ -21,7 +23,8 @@ Ctx: TypeAlias = grpc.aio.ServicerContext[Any, Any]
 def file_pb(f: StoredFile) -> pb.File:
     return pb.File(
         id=str(f.id),
-        deal_id=str(f.deal_id),
+        deal_id=str(f.deal_id or ""),
+        lead_id=str(f.lead_id or ""),
         name=f.name,
         content_type=f.content_type,
         size=f.size,
@@ -82,6 +85,11 @@ class FilesApi(pb_grpc.FilesServiceServicer):  # type: ignore[misc]
 
 def register_files(server: grpc.aio.Server, deals: DealsService) -> str:
     """Add FilesService next to DealsService; its full name (for health and reflection)."""
-    service = FilesService(deals.engine, deals)  # the deals service's own database
+    leads = LeadsService(ContactsService(deals))
+
+    async def lead_check(actor: int | None, lead_id: int) -> object:
+        return await leads.get_lead(actor_id=actor, lead_id=lead_id)
+
+    service = FilesService(deals.engine, deals, lead_check)  # the deals service's own database
     pb_grpc.add_FilesServiceServicer_to_server(FilesApi(service), server)
     return str(pb.DESCRIPTOR.services_by_name["FilesService"].full_name)

@@ -4,7 +4,7 @@ its tasks, decisions and contracts. A file is seen by whoever sees its deal."""
 from __future__ import annotations
 
 import re
-from collections.abc import Sequence
+from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
@@ -34,7 +34,7 @@ class Attachment:
 @dataclass
 class StoredFile:
     id: int
-    deal_id: int
+    deal_id: int | None  # None: a file of a lead not converted yet (a mail attachment)
     name: str
     content_type: str
     size: int
@@ -43,12 +43,20 @@ class StoredFile:
     uploaded_by: int | None
     created_at: datetime
     attachments: list[Attachment] = field(default_factory=list)
+    lead_id: int | None = None
+
+
+# Whether the actor sees a lead (NotFound otherwise): files of leads are seen with the lead.
+LeadCheck = Callable[[int | None, int], Awaitable[object]]
 
 
 class FilesService:
-    def __init__(self, engine: AsyncEngine, deals: DealsService) -> None:
+    def __init__(
+        self, engine: AsyncEngine, deals: DealsService, lead_check: LeadCheck | None = None
+    ) -> None:
         self._engine = engine
         self._deals = deals
+        self._lead_check = lead_check
 
     async def _may_upload(self, actor_id: int | None, deal_id: int) -> None:
         await self._deals.get_deal(actor_id=actor_id, deal_id=deal_id)  # NotFound if unseen
@@ -115,7 +123,12 @@ class FilesService:
         async with self._engine.connect() as conn:
             stored = await _load(conn, file_id)
         try:
-            await self._deals.get_deal(actor_id=actor_id, deal_id=stored.deal_id)
+            if stored.deal_id is not None:
+                await self._deals.get_deal(actor_id=actor_id, deal_id=stored.deal_id)
+            elif self._lead_check is not None and stored.lead_id is not None:
+                await self._lead_check(actor_id, stored.lead_id)
+            else:
+                raise NotFound("no owner")
         except NotFound:
             raise NotFound(f"file {file_id} not found") from None
         return stored
@@ -160,6 +173,10 @@ class FilesService:
         if problems:
             raise ValidationFailed(problems)
         stored = await self.get_file(actor_id=actor_id, file_id=file_id)
+        if stored.deal_id is None:
+            raise ValidationFailed(
+                FieldProblem("id", "a lead's file is attached once it is a deal")
+            )
         await self._may_upload(actor_id, stored.deal_id)
         async with self._engine.begin() as conn:
             await _attach(conn, file_id, attachment)
@@ -229,6 +246,7 @@ async def _with_attachments(conn: AsyncConnection, rows: list[Any]) -> list[Stor
             storage_key=r.storage_key,
             uploaded_by=r.uploaded_by,
             created_at=r.created_at,
+            lead_id=r.lead_id,
         )
         for r in rows
     }

@@ -18,6 +18,7 @@ from services.deals.domain.pipelines import (
     insert_position,
     new_field,
     new_pipeline,
+    pipeline_kind,
     require_pipeline,
     stage_draft,
 )
@@ -33,15 +34,21 @@ class PipelineService:
         return UnitOfWork(self._engine, outbox)
 
     async def create_pipeline(
-        self, *, name: str, stages: list[tuple[str, str]], actor_id: int | None = None
+        self,
+        *,
+        name: str,
+        stages: list[tuple[str, str]],
+        actor_id: int | None = None,
+        kind: str = "",
     ) -> Pipeline:
-        """A pipeline with its ordered stages."""
-        clean_name, drafts = new_pipeline(name, stages)
+        """A pipeline (of deals, or a lead funnel) with its ordered stages."""
+        chosen = pipeline_kind(kind)
+        clean_name, drafts = new_pipeline(name, stages, chosen)
         async with self._uow() as uow:
             pipeline_id = await repository.insert_pipeline(
-                uow.conn, name=clean_name, drafts=drafts, now=self._now()
+                uow.conn, name=clean_name, drafts=drafts, now=self._now(), kind=chosen
             )
-            after = {"name": clean_name, "stages": [d.name for d in drafts]}
+            after = {"name": clean_name, "kind": chosen.value, "stages": [d.name for d in drafts]}
             await self._audit(uow, actor_id, "pipelines.create", ("pipeline", pipeline_id), after)
             return await pipeline_of(uow.conn, pipeline_id)
 
@@ -77,11 +84,11 @@ class PipelineService:
         actor_id: int | None = None,
     ) -> Pipeline:
         """Append a stage, or insert it at a 0-based position."""
-        draft = stage_draft(name, semantic, prefix="stage")
         async with self._uow() as uow:
             if not await repository.lock_pipeline(uow.conn, pipeline_id):
                 raise NotFound(f"pipeline {pipeline_id} not found")
             pipeline = await pipeline_of(uow.conn, pipeline_id)
+            draft = stage_draft(name, semantic, prefix="stage", kind=pipeline.kind)
             at = insert_position(pipeline, draft, position)
             await repository.insert_stage(
                 uow.conn, pipeline_id=pipeline_id, draft=draft, position=at

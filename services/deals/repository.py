@@ -15,6 +15,7 @@ from services.deals.domain.deals import Deal
 from services.deals.domain.pipelines import (
     FieldDefinition,
     FieldType,
+    Kind,
     Pipeline,
     Semantic,
     Stage,
@@ -31,15 +32,15 @@ from services.deals.tables import (
 
 # ---- pipelines ----
 async def insert_pipeline(
-    conn: AsyncConnection, *, name: str, drafts: list[StageDraft], now: datetime
+    conn: AsyncConnection,
+    *,
+    name: str,
+    drafts: list[StageDraft],
+    now: datetime,
+    kind: Kind = Kind.DEAL,
 ) -> int:
-    pipeline_id = int(
-        (
-            await conn.execute(
-                pipelines.insert().values(name=name, created_at=now).returning(pipelines.c.id)
-            )
-        ).scalar_one()
-    )
+    insert_row = pipelines.insert().values(name=name, created_at=now, kind=kind.value)
+    pipeline_id = int((await conn.execute(insert_row.returning(pipelines.c.id))).scalar_one())
     await conn.execute(
         stages.insert(),
         [
@@ -126,6 +127,7 @@ async def load_pipelines(
                     if s.pipeline_id == p.id
                 ),
                 fields=tuple(_field(f) for f in field_rows if f.pipeline_id == p.id),
+                kind=Kind(p.kind),
             )
         )
     return result
@@ -227,23 +229,24 @@ async def list_deals(
     return [_deal(row) for row in (await conn.execute(query)).all()]
 
 
-def visible_condition(visible: Visible) -> sa.ColumnElement[bool]:
-    """SQL for "the user sees this deal": by owner, with per-pipeline rules first."""
+def visible_condition(visible: Visible, table: sa.Table = deals) -> sa.ColumnElement[bool]:
+    """SQL for "the user sees this deal" (or lead: any table with `pipeline_id` and
+    `responsible_id`): by owner, with per-pipeline rules first."""
 
     def owned_by(owners: frozenset[int] | None) -> sa.ColumnElement[bool]:
         if owners is None:
             return sa.true()
         if not owners:
             return sa.false()
-        return deals.c.responsible_id.in_(sorted(owners))
+        return table.c.responsible_id.in_(sorted(owners))
 
     if not visible.pipelines:
         return owned_by(visible.default)
     ruled = sorted(visible.pipelines)
     return sa.or_(
-        sa.and_(deals.c.pipeline_id.not_in(ruled), owned_by(visible.default)),
+        sa.and_(table.c.pipeline_id.not_in(ruled), owned_by(visible.default)),
         *(
-            sa.and_(deals.c.pipeline_id == pipeline_id, owned_by(owners))
+            sa.and_(table.c.pipeline_id == pipeline_id, owned_by(owners))
             for pipeline_id, owners in visible.pipelines.items()
         ),
     )

@@ -43,7 +43,7 @@ _REASSIGN = "your role may not make someone else responsible for a deal"
 class DealsService:
     def __init__(self, engine: AsyncEngine, *, clock: Clock = utcnow) -> None:
         self._engine = self.engine = engine
-        self._now = clock
+        self._now = self.clock = clock
         self.admin = AdminService(engine, clock=clock)
         self.pipelines = PipelineService(engine, clock=clock)
         self.access = AccessService(engine, clock=clock)
@@ -313,3 +313,8 @@ async def _record(uow: UnitOfWork, deal: Deal, now: datetime) -> None:
             at=now,
         )
     deal.events.clear()
+
+
+# For the lead conversion (leads_service.py), which creates a deal in its own transaction.
+require_active_user = _require_user
+record_deal = _record

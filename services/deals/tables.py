@@ -30,6 +30,8 @@ pipelines = sa.Table(
     _id(),
     sa.Column("name", sa.Text, nullable=False),
     _created_at(),
+    # deal | lead: a lead funnel's stages may also be `spam`
+    sa.Column("kind", sa.Text, nullable=False, server_default="deal"),
 )
 
 stages = sa.Table(
@@ -277,7 +279,8 @@ files = sa.Table(
     "files",
     metadata,
     _id(),
-    sa.Column("deal_id", sa.BigInteger, sa.ForeignKey(deals.c.id), nullable=False, index=True),
+    # a file of a deal, or of a lead (mail attachments; moved to the deal on conversion)
+    sa.Column("deal_id", sa.BigInteger, sa.ForeignKey(deals.c.id), index=True),
     sa.Column("name", sa.Text, nullable=False),
     sa.Column("content_type", sa.Text, nullable=False),
     sa.Column("size", sa.BigInteger, nullable=False),
@@ -285,6 +288,12 @@ files = sa.Table(
     sa.Column("storage_key", sa.Text, nullable=False, unique=True),
     sa.Column("uploaded_by", sa.BigInteger),
     _created_at(),
+    sa.Column(
+        "lead_id",
+        sa.BigInteger,
+        sa.ForeignKey("leads.id", name="fk_files_lead_id_leads"),
+        index=True,
+    ),
 )
 
 file_attachments = sa.Table(
@@ -294,4 +303,147 @@ file_attachments = sa.Table(
     sa.Column("kind", sa.Text, primary_key=True),  # deal | task | decision | contract
     sa.Column("target_id", sa.Text, primary_key=True),
     sa.Index("ix_file_attachments_target", "kind", "target_id"),
+)
+
+# ---- contacts, companies, leads, exclusions, mail intake (services/deals/crm_*.py) ----
+companies = sa.Table(
+    "companies",
+    metadata,
+    _id(),
+    sa.Column("name", sa.Text, nullable=False),
+    sa.Column("registration_ids", pg.JSONB, nullable=False),  # {"inn": ..., "ogrn": ...}
+    sa.Column("addresses", pg.ARRAY(sa.Text), nullable=False),
+    sa.Column("responsible_id", sa.BigInteger, sa.ForeignKey(users.c.id), nullable=False),
+    sa.Column("fields", pg.JSONB, nullable=False),
+    sa.Column("version", sa.BigInteger, nullable=False),
+    _created_at(),
+    sa.Column("updated_at", sa.DateTime(timezone=True), nullable=False),
+)
+
+# E-mails and phones are kept normalised (services/deals/domain/contacts.py), so equality
+# (`&&` on the GIN indexes) finds duplicates and searches.
+contacts = sa.Table(
+    "contacts",
+    metadata,
+    _id(),
+    sa.Column("name", sa.Text, nullable=False),
+    sa.Column("emails", pg.ARRAY(sa.Text), nullable=False),
+    sa.Column("phones", pg.ARRAY(sa.Text), nullable=False),
+    sa.Column("company_id", sa.BigInteger, sa.ForeignKey(companies.c.id)),
+    sa.Column("position", sa.Text, nullable=False, server_default=""),
+    sa.Column("responsible_id", sa.BigInteger, sa.ForeignKey(users.c.id), nullable=False),
+    sa.Column("fields", pg.JSONB, nullable=False),
+    sa.Column("merged_into_id", sa.BigInteger, sa.ForeignKey("contacts.id")),
+    sa.Column("version", sa.BigInteger, nullable=False),
+    _created_at(),
+    sa.Column("updated_at", sa.DateTime(timezone=True), nullable=False),
+)
+sa.Index("ix_contacts_emails", contacts.c.emails, postgresql_using="gin")
+sa.Index("ix_contacts_phones", contacts.c.phones, postgresql_using="gin")
+
+leads = sa.Table(
+    "leads",
+    metadata,
+    _id(),
+    sa.Column("pipeline_id", sa.BigInteger, sa.ForeignKey(pipelines.c.id), nullable=False),
+    sa.Column("stage_id", sa.BigInteger, sa.ForeignKey(stages.c.id), nullable=False),
+    sa.Column("title", sa.Text, nullable=False),
+    sa.Column("source", sa.Text, nullable=False, server_default=""),
+    sa.Column("contact_id", sa.BigInteger, sa.ForeignKey(contacts.c.id)),
+    sa.Column("company_id", sa.BigInteger, sa.ForeignKey(companies.c.id)),
+    sa.Column("responsible_id", sa.BigInteger, sa.ForeignKey(users.c.id), nullable=False),
+    sa.Column("fields", pg.JSONB, nullable=False),
+    sa.Column("deal_id", sa.BigInteger, sa.ForeignKey(deals.c.id)),  # set once converted
+    sa.Column("version", sa.BigInteger, nullable=False),
+    _created_at(),
+    sa.Column("updated_at", sa.DateTime(timezone=True), nullable=False),
+    sa.Column("stage_entered_at", sa.DateTime(timezone=True), nullable=False),
+)
+sa.Index("ix_leads_board", leads.c.pipeline_id, leads.c.stage_id, leads.c.id.desc())
+sa.Index("ix_leads_contact", leads.c.contact_id)
+
+lead_timeline = sa.Table(
+    "lead_timeline",
+    metadata,
+    _id(),
+    sa.Column("lead_id", sa.BigInteger, sa.ForeignKey(leads.c.id), nullable=False),
+    sa.Column("kind", sa.Text, nullable=False),
+    sa.Column("text", sa.Text, nullable=False, server_default=""),
+    sa.Column("actor_id", sa.BigInteger),
+    sa.Column("data", pg.JSONB, nullable=False),
+    _created_at(),
+    sa.Index("ix_lead_timeline_lead", "lead_id", "id"),
+)
+
+# A deal's contacts, its company and the lead it came from.
+deal_parties = sa.Table(
+    "deal_parties",
+    metadata,
+    sa.Column("deal_id", sa.BigInteger, sa.ForeignKey(deals.c.id), primary_key=True),
+    sa.Column("kind", sa.Text, primary_key=True),  # contact | company | lead
+    sa.Column("target_id", sa.BigInteger, primary_key=True),
+    sa.Index("ix_deal_parties_target", "kind", "target_id"),
+)
+
+exclusions = sa.Table(
+    "exclusions",
+    metadata,
+    _id(),
+    sa.Column("kind", sa.Text, nullable=False),  # email | phone | domain
+    sa.Column("value", sa.Text, nullable=False),  # normalised
+    sa.Column("reason", sa.Text, nullable=False, server_default=""),
+    sa.Column("lead_id", sa.BigInteger),
+    sa.Column("actor_id", sa.BigInteger),
+    _created_at(),
+    sa.UniqueConstraint("kind", "value", name="uq_exclusions_kind_value"),
+)
+
+intake_messages = sa.Table(
+    "intake_messages",
+    metadata,
+    _id(),
+    sa.Column("message_id", sa.Text, nullable=False, unique=True),
+    sa.Column("sender", sa.Text, nullable=False),
+    sa.Column("subject", sa.Text, nullable=False),
+    sa.Column("size", sa.BigInteger, nullable=False),
+    sa.Column("outcome", sa.Text, nullable=False),  # lead_created | attached | excluded
+    sa.Column("reason", sa.Text, nullable=False, server_default=""),
+    sa.Column("lead_id", sa.BigInteger, sa.ForeignKey(leads.c.id)),
+    sa.Column("deal_id", sa.BigInteger, sa.ForeignKey(deals.c.id)),
+    sa.Column("contact_id", sa.BigInteger, sa.ForeignKey(contacts.c.id)),
+    sa.Column("file_ids", pg.ARRAY(sa.BigInteger), nullable=False),
+    sa.Column("received_at", sa.DateTime(timezone=True), nullable=False),
+)
+
+intake_settings = sa.Table(
+    "intake_settings",
+    metadata,
+    sa.Column("id", sa.Integer, primary_key=True),  # one row, id 1
+    sa.Column("pipeline_id", sa.BigInteger, sa.ForeignKey(pipelines.c.id)),
+    sa.Column("responsible_id", sa.BigInteger, sa.ForeignKey(users.c.id)),
+    sa.Column("updated_at", sa.DateTime(timezone=True), nullable=False),
+)
+
+# Records an import made, by the external id of their row: importing again updates them.
+import_keys = sa.Table(
+    "import_keys",
+    metadata,
+    sa.Column("kind", sa.Text, primary_key=True),  # contacts | companies | leads | deals
+    sa.Column("external_id", sa.Text, primary_key=True),
+    sa.Column("record_id", sa.BigInteger, nullable=False),
+)
+
+# Custom field definitions of contacts and companies (deals and leads have theirs per pipeline).
+record_fields = sa.Table(
+    "record_fields",
+    metadata,
+    _id(),
+    sa.Column("entity", sa.Text, nullable=False),  # contact | company
+    sa.Column("code", sa.Text, nullable=False),
+    sa.Column("name", sa.Text, nullable=False),
+    sa.Column("type", sa.Text, nullable=False),
+    sa.Column("options", pg.ARRAY(sa.Text), nullable=False),
+    sa.Column("list_code", sa.Text, nullable=False, server_default=""),
+    _created_at(),
+    sa.UniqueConstraint("entity", "code", name="uq_record_fields_entity_code"),
 )

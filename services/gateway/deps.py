@@ -104,23 +104,31 @@ Settings = Annotated[GatewaySettings, Depends(get_settings)]
 AppClients = Annotated[Clients, Depends(get_clients)]
 
 
-async def current_user(
+async def authenticate(
     request: Request,
     settings: Settings,
     clients: AppClients,
     token: Annotated[str | None, Depends(_bearer)],
 ) -> Principal:
-    """The caller of a bearer access token or API token, with their current rights; an API
-    token without the write scope may only read."""
+    """The caller of a bearer access token or API token, with their current rights."""
     if not token:
         raise unauthenticated("a bearer token is required")
     cache = principal_cache(request)
     timeout = settings.request_timeout_seconds
     if token.startswith(API_TOKEN_PREFIX):
-        principal = await cache.get(token, lambda: _api_token_principal(clients, token, timeout))
-    else:
-        claims = decode_token(token, secret=settings.jwt_secret.get_secret_value())
-        principal = await cache.get(token, lambda: _session_principal(clients, claims, timeout))
+        return await cache.get(token, lambda: _api_token_principal(clients, token, timeout))
+    claims = decode_token(token, secret=settings.jwt_secret.get_secret_value())
+    return await cache.get(token, lambda: _session_principal(clients, claims, timeout))
+
+
+Authenticated = Annotated[Principal, Depends(authenticate)]
+
+
+async def current_user(request: Request, principal: Authenticated) -> Principal:
+    """The caller; an API token without the write scope may only read, and one with only
+    the leads scope only create leads (routes/lead_capture.py)."""
+    if not principal.scopes & {"read", "write"}:
+        raise Problem(403, "this API token may only create leads (POST /api/v1/lead-capture)")
     if request.method not in READ_METHODS and "write" not in principal.scopes:
         raise Problem(403, "this API token may only read")
     return principal
@@ -200,6 +208,10 @@ async def _files(user: CurrentUser, clients: AppClients, settings: Settings) -> 
     return BoundStub(clients.files, actor=user.id, timeout=settings.request_timeout_seconds)
 
 
+async def _crm(user: CurrentUser, clients: AppClients, settings: Settings) -> BoundStub:
+    return BoundStub(clients.crm, actor=user.id, timeout=settings.request_timeout_seconds)
+
+
 async def _blobs(clients: AppClients) -> BlobStore:
     return cast(BlobStore, clients.blobs)
 
@@ -222,6 +234,7 @@ DealsAnonymous = Annotated[BoundStub, Depends(_deals_anonymous)]
 Notifications = Annotated[BoundStub, Depends(_notifications)]
 Approvals = Annotated[BoundStub, Depends(_approvals)]
 Files = Annotated[BoundStub, Depends(_files)]
+Crm = Annotated[BoundStub, Depends(_crm)]
 Blobs = Annotated[BlobStore, Depends(_blobs)]
 Finance = Annotated[BoundStub, Depends(_finance)]
 TemporalClient = Annotated[Client, Depends(_temporal)]

@@ -25,12 +25,17 @@ from services.gateway.routes import (
     approval_templates,
     approvals,
     auth,
+    contacts,
     contracts,
     deals,
+    exclusions,
     expenses,
     files,
     health,
+    imports,
     invoices,
+    lead_capture,
+    leads,
     lists,
     notifications,
     org,
@@ -55,6 +60,12 @@ TAGS = [
         "description": "Pipelines, stages, custom fields and stage automation rules (admin).",
     },
     {"name": "deals", "description": "Deals, their moves, timeline and stage history."},
+    {
+        "name": "leads",
+        "description": "Leads in lead funnels, conversion into deals, the exclusion list and "
+        "the mail intake.",
+    },
+    {"name": "contacts", "description": "Contacts and companies."},
     {"name": "processes", "description": "Long-running processes of a deal (Temporal)."},
     {"name": "tasks", "description": "People's steps of processes, and plain tasks."},
     {"name": "notifications", "description": "The caller's notification feed."},
@@ -117,7 +128,10 @@ def create_app(
         BodyLimitMiddleware,
         max_bytes=settings.max_body_bytes,
         # multipart framing on top of the file's own limit (checked while it is stored)
-        limits={API_PREFIX + "/files": settings.max_upload_bytes + 64 * 1024},
+        limits={
+            API_PREFIX + "/files": settings.max_upload_bytes + 64 * 1024,
+            API_PREFIX + "/imports": settings.max_import_bytes + 64 * 1024,
+        },
     )
     app.add_middleware(ObservabilityMiddleware)  # outermost: it also sees the 413s
     for module in (
@@ -127,6 +141,11 @@ def create_app(
         pipelines,
         rules,
         deals,
+        leads,
+        lead_capture,
+        imports,
+        contacts,
+        exclusions,
         processes,
         tasks,
         notifications,

@@ -184,7 +184,7 @@ def install(app: FastAPI, *, retry_after_seconds: int) -> None:
     async def on_domain(request: Request, exc: Exception) -> JSONResponse:
         assert isinstance(exc, DomainError)
         status = status_for(exc)
-        problems = exc.problems if isinstance(exc, ValidationFailed) else []
+        problems = exc.problems
         headers = {"WWW-Authenticate": "Bearer"} if status == 401 else None
         if isinstance(exc, TooManyAttempts):
             headers = {"Retry-After": str(exc.retry_after_seconds)}

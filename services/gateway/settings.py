@@ -3,7 +3,7 @@ from CommonSettings."""
 
 from __future__ import annotations
 
-from pydantic import SecretStr, field_validator
+from pydantic import Field, SecretStr, field_validator
 from pydantic_settings import SettingsConfigDict
 
 from services.common.settings import CommonSettings
@@ -43,6 +43,9 @@ class GatewaySettings(CommonSettings):
     retry_after_seconds: int = 5
     # How long an Idempotency-Key's first answer is kept; the API promises at least 24 h.
     idempotency_ttl_hours: int = 48
+    max_import_bytes: int = Field(20 * 1024 * 1024, ge=1)  # a CSV file for POST /imports
+    # requests per minute one token may send to POST /lead-capture (per gateway replica)
+    lead_capture_per_minute: int = Field(60, ge=1)
 
     @field_validator("jwt_secret")
     @classmethod

@@ -19,7 +19,7 @@ KUBE_VERSIONS = ["1.27.0", kubernetes_validate.latest_version()]
 CRD_KINDS = {"ServiceMonitor"}  # no schema in kubernetes-validate; checked by hand below
 
 GRPC_PORTS = {"deals": 50051, "approvals": 50052, "finance": 50053, "notifications": 50054}
-COMPONENTS = {*GRPC_PORTS, "gateway", "worker"}
+COMPONENTS = {*GRPC_PORTS, "gateway", "worker", "intake"}
 METRICS_PORT = 9100
 
 Manifest = dict[str, Any]
@@ -160,6 +160,21 @@ def test_gateway_and_worker_probes(rendered: list[Manifest]) -> None:
     worker = container_of(rendered, "worker")
     assert named_ports(worker) == {"metrics": METRICS_PORT}
     assert worker["livenessProbe"]["httpGet"] == {"path": "/metrics", "port": "metrics"}
+
+
+def test_the_mail_intake_listens_on_its_smtp_port(rendered: list[Manifest]) -> None:
+    intake = container_of(rendered, "intake")
+    assert intake["args"] == ["intake"]
+    assert named_ports(intake) == {"smtp": 2525, "metrics": METRICS_PORT}
+    assert intake["readinessProbe"]["tcpSocket"] == {"port": "smtp"}
+    service = of_kind(rendered, "Service")["intake"]
+    assert {p["name"]: p["port"] for p in service["spec"]["ports"]} == {
+        "smtp": 2525,
+        "metrics": METRICS_PORT,
+    }
+    (config,) = of_kind(rendered, "ConfigMap").values()
+    assert config["data"]["DEALFLOW_SMTP_INTAKE_PORT"] == "2525"
+    assert config["data"]["DEALFLOW_SMTP_INTAKE_HOST"] == "0.0.0.0"
 
 
 def test_settings_reach_every_component(rendered: list[Manifest]) -> None:

@@ -12,7 +12,7 @@ from process_rules.field_values import BadValue, is_empty, merge_values, normali
 from services.common.errors import Conflict, FieldProblem, ValidationFailed
 from services.deals.domain.attributes import SETTABLE, clean_attributes
 from services.deals.domain.events import DealCreated, DealEvent, DealStageChanged, DealUpdated
-from services.deals.domain.pipelines import Pipeline, Semantic, Stage
+from services.deals.domain.pipelines import Kind, Pipeline, Semantic, Stage
 
 
 class Transition(StrEnum):
@@ -118,6 +118,8 @@ class Deal:
         """Move to `stage_id` of `target` (the deal's own pipeline unless moving between
         pipelines); every field required on the target stage must be filled."""
         self.check_version(expected_version)
+        if target.kind is not Kind.DEAL:
+            raise ValidationFailed(FieldProblem("pipeline_id", "is a lead funnel, not a pipeline"))
         from_stage = current.stage(self.stage_id)
         to_stage = target.stage(stage_id)
         kind = transition(from_stage, to_stage)
@@ -219,6 +221,8 @@ def new_deal(
 ) -> Deal:
     """A new deal (id 0 until stored) in `stage_id` or the pipeline's first stage."""
     problems: list[FieldProblem] = []
+    if pipeline.kind is not Kind.DEAL:
+        raise ValidationFailed(FieldProblem("pipeline_id", "is a lead funnel, not a pipeline"))
     attrs: dict[str, Any] = {}
     try:
         attrs = clean_attributes(

@@ -16,6 +16,18 @@ class Semantic(StrEnum):
     IN_PROGRESS = "in_progress"
     WON = "won"
     LOST = "lost"
+    SPAM = "spam"  # lead funnels only: entering it excludes the lead's contact
+
+
+class Kind(StrEnum):
+    DEAL = "deal"
+    LEAD = "lead"
+
+
+SEMANTICS = {
+    Kind.DEAL: (Semantic.IN_PROGRESS, Semantic.WON, Semantic.LOST),
+    Kind.LEAD: (Semantic.IN_PROGRESS, Semantic.WON, Semantic.LOST, Semantic.SPAM),
+}
 
 
 FIELD_CODE = re.compile(r"^[a-z][a-z0-9_]{0,62}$")
@@ -48,6 +60,7 @@ class Pipeline:
     name: str
     stages: tuple[Stage, ...]
     fields: tuple[FieldDefinition, ...] = field(default=())
+    kind: Kind = Kind.DEAL
 
     @property
     def first_stage(self) -> Stage:
@@ -75,23 +88,34 @@ class StageDraft:
     semantic: Semantic
 
 
-def stage_draft(name: str, semantic: str, *, prefix: str) -> StageDraft:
+def stage_draft(name: str, semantic: str, *, prefix: str, kind: Kind = Kind.DEAL) -> StageDraft:
     """A valid new stage, or the problems with its name and semantic."""
     problems: list[FieldProblem] = []
     name = name.strip()
     if not name or len(name) > MAX_NAME:
         problems.append(FieldProblem(f"{prefix}.name", f"must be 1 to {MAX_NAME} characters"))
-    try:
-        kind = Semantic(semantic or Semantic.IN_PROGRESS)
-    except ValueError:
-        kind = Semantic.IN_PROGRESS
-        problems.append(FieldProblem(f"{prefix}.semantic", "must be one of in_progress, won, lost"))
+    allowed = SEMANTICS[kind]
+    chosen = Semantic.IN_PROGRESS
+    if (semantic or Semantic.IN_PROGRESS) in allowed:
+        chosen = Semantic(semantic or Semantic.IN_PROGRESS)
+    else:
+        names = ", ".join(allowed)
+        problems.append(FieldProblem(f"{prefix}.semantic", f"must be one of {names}"))
     if problems:
         raise ValidationFailed(problems)
-    return StageDraft(name, kind)
+    return StageDraft(name, chosen)
 
 
-def new_pipeline(name: str, stages: list[tuple[str, str]]) -> tuple[str, list[StageDraft]]:
+def pipeline_kind(kind: str) -> Kind:
+    try:
+        return Kind(kind or Kind.DEAL)
+    except ValueError:
+        raise ValidationFailed(FieldProblem("kind", "must be one of deal, lead")) from None
+
+
+def new_pipeline(
+    name: str, stages: list[tuple[str, str]], kind: Kind = Kind.DEAL
+) -> tuple[str, list[StageDraft]]:
     """Validate a pipeline to create: a name and at least one stage, names unique."""
     problems: list[FieldProblem] = []
     name = name.strip()
@@ -102,7 +126,7 @@ def new_pipeline(name: str, stages: list[tuple[str, str]]) -> tuple[str, list[St
     drafts: list[StageDraft] = []
     for i, (stage_name, semantic) in enumerate(stages):
         try:
-            drafts.append(stage_draft(stage_name, semantic, prefix=f"stages[{i}]"))
+            drafts.append(stage_draft(stage_name, semantic, prefix=f"stages[{i}]", kind=kind))
         except ValidationFailed as exc:
             problems.extend(exc.problems)
     names = [d.name.casefold() for d in drafts]

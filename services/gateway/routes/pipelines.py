@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import Literal
+
 from dealflow.deals.v1 import deals_pb2
 from fastapi import APIRouter
 
@@ -18,6 +20,7 @@ async def create_pipeline(body: PipelineIn, _: AdminUser, deals: Deals) -> Pipel
     pipeline = await deals.CreatePipeline(
         deals_pb2.CreatePipelineRequest(
             name=body.name,
+            kind=body.kind,
             stages=[deals_pb2.StageInput(name=s.name, semantic=s.semantic) for s in body.stages],
         )
     )
@@ -25,9 +28,13 @@ async def create_pipeline(body: PipelineIn, _: AdminUser, deals: Deals) -> Pipel
 
 
 @router.get("")
-async def list_pipelines(_: CurrentUser, deals: Deals) -> list[PipelineOut]:
+async def list_pipelines(
+    _: CurrentUser, deals: Deals, kind: Literal["deal", "lead"] | None = None
+) -> list[PipelineOut]:
+    """Every pipeline, or those of one kind (`lead`: the lead funnels)."""
     reply = await deals.ListPipelines(deals_pb2.ListPipelinesRequest())
-    return [PipelineOut.of(p) for p in reply.pipelines]
+    found = [PipelineOut.of(p) for p in reply.pipelines]
+    return [p for p in found if kind is None or p.kind == kind]
 
 
 @router.get("/{pipeline_id}", responses=responses(404))

@@ -17,7 +17,8 @@ class AttachmentOut(BaseModel):
 
 class FileOut(BaseModel):
     id: int
-    deal_id: int
+    deal_id: int | None
+    lead_id: int | None = None
     name: str
     content_type: str
     size: int
@@ -30,7 +31,8 @@ class FileOut(BaseModel):
     def of(cls, msg: Any) -> FileOut:
         return cls(
             id=int(msg.id),
-            deal_id=int(msg.deal_id),
+            deal_id=id_or_none(msg.deal_id),
+            lead_id=id_or_none(msg.lead_id),
             name=msg.name,
             content_type=msg.content_type,
             size=msg.size,

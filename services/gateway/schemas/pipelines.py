@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Any, Literal
 
 from pydantic import BaseModel, Field
 
@@ -11,7 +11,9 @@ from services.gateway.schemas.common import Input, RecordId, id_or_none, ids, st
 
 class StageIn(Input):
     name: str = Field(min_length=1)
-    semantic: str = Field("in_progress", description="in_progress | won | lost")
+    semantic: str = Field(
+        "in_progress", description="in_progress | won | lost (| spam in a lead funnel)"
+    )
 
 
 class StageAdd(StageIn):
@@ -20,6 +22,7 @@ class StageAdd(StageIn):
 
 class PipelineIn(Input):
     name: str = Field(min_length=1)
+    kind: Literal["deal", "lead"] = Field("deal", description="lead: a lead funnel")
     stages: list[StageIn] = Field(min_length=1)
 
 
@@ -73,6 +76,7 @@ class FieldOut(BaseModel):
 class PipelineOut(BaseModel):
     id: int
     name: str
+    kind: str
     stages: list[StageOut]
     fields: list[FieldOut]
 
@@ -81,6 +85,7 @@ class PipelineOut(BaseModel):
         return cls(
             id=int(msg.id),
             name=msg.name,
+            kind=msg.kind or "deal",
             stages=[StageOut.of(s) for s in msg.stages],
             fields=[FieldOut.of(f) for f in msg.fields],
         )

@@ -12,7 +12,7 @@ from services.common.protoconv import from_struct
 from services.gateway.schemas.common import Input, RecordId, id_or_none, timestamp
 
 Level = Literal["none", "own", "department", "all"]
-Scope = Literal["read", "write"]
+Scope = Literal["read", "write", "leads"]
 
 
 def _read_only() -> list[Scope]:
@@ -154,7 +154,7 @@ class RefreshIn(Input):
 
 class ApiTokenIn(Input):
     name: str = Field(min_length=1, max_length=200)
-    scopes: list[Scope] = Field(default_factory=_read_only, max_length=2)
+    scopes: list[Scope] = Field(default_factory=_read_only, max_length=3)
     days: int = Field(0, ge=0, le=3650, description="0: never expires")
     user_id: RecordId | None = Field(None, description="an admin may issue for another user")
 

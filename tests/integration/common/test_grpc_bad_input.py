@@ -12,7 +12,7 @@ from typing import Any
 
 import grpc
 import pytest
-from dealflow.deals.v1 import deals_pb2
+from dealflow.deals.v1 import crm_pb2, deals_pb2
 from dealflow.notifications.v1 import notifications_pb2
 from google.protobuf.descriptor import FieldDescriptor, MethodDescriptor, ServiceDescriptor
 from google.protobuf.message_factory import GetMessageClass
@@ -80,6 +80,9 @@ async def targets(engine: AsyncEngine) -> AsyncIterator[dict[str, Target]]:
     )
     yield {
         "deals": Target(stub, f"127.0.0.1:{deals_port}", admin.id),
+        "crm": Target(
+            crm_pb2.DESCRIPTOR.services_by_name["CrmService"], f"127.0.0.1:{deals_port}", admin.id
+        ),
         "notifications": Target(
             notifications_pb2.DESCRIPTOR.services_by_name["NotificationsService"],
             f"127.0.0.1:{notes_port}",
@@ -106,14 +109,14 @@ def _cases(method: MethodDescriptor) -> Iterator[tuple[str, Any]]:
 
 
 def _methods(name: str) -> list[str]:
-    pb = deals_pb2 if name == "deals" else notifications_pb2
+    pb = {"deals": deals_pb2, "crm": crm_pb2}.get(name, notifications_pb2)
     service = next(iter(pb.DESCRIPTOR.services_by_name.values()))
     return [m.name for m in service.methods]
 
 
 @pytest.mark.parametrize(
     ("service", "method"),
-    [(s, m) for s in ("deals", "notifications") for m in _methods(s)],
+    [(s, m) for s in ("deals", "crm", "notifications") for m in _methods(s)],
 )
 async def test_malformed_input_is_a_client_error(
     targets: dict[str, Target], service: str, method: str

@@ -119,6 +119,7 @@ async def test_admin_creates_pipeline(world: World) -> None:
     assert reply.json() == {
         "id": 3,
         "name": "Sales",
+        "kind": "deal",
         "stages": [{"id": 11, "name": "New", "semantic": "in_progress", "position": 0}],
         "fields": [],
     }

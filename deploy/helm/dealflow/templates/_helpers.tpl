@@ -38,7 +38,7 @@ helm.sh/chart: {{ printf "%s-%s" .root.Chart.Name .root.Chart.Version | replace 
 
 {{/* The components that run as Deployments, in a stable order. */}}
 {{- define "dealflow.components" -}}
-deals approvals finance notifications gateway worker
+deals approvals finance notifications gateway worker intake
 {{- end -}}
 
 {{- define "dealflow.grpcServices" -}}
@@ -72,6 +72,8 @@ DEALFLOW_{{ upper $svc }}_ADDR: {{ printf "%s:%d" (include "dealflow.componentNa
 {{- end }}
 GATEWAY_PORT: {{ .Values.gateway.port | quote }}
 GATEWAY_HOST: {{ .Values.config.listenHost | quote }}
+DEALFLOW_SMTP_INTAKE_PORT: {{ .Values.intake.port | quote }}
+DEALFLOW_SMTP_INTAKE_HOST: {{ .Values.config.listenHost | quote }}
 {{- end -}}
 
 {{- define "dealflow.podSecurityContext" -}}
