@@ -194,6 +194,10 @@ async def _files(user: CurrentUser, clients: AppClients, settings: Settings) -> 
     return BoundStub(clients.files, actor=user.id, timeout=settings.request_timeout_seconds)
 
 
+async def _automation(user: CurrentUser, clients: AppClients, settings: Settings) -> BoundStub:
+    return BoundStub(clients.automation, actor=user.id, timeout=settings.request_timeout_seconds)
+
+
 async def _blobs(clients: AppClients) -> BlobStore:
     return cast(BlobStore, clients.blobs)
 
@@ -216,6 +220,7 @@ DealsAnonymous = Annotated[BoundStub, Depends(_deals_anonymous)]
 Notifications = Annotated[BoundStub, Depends(_notifications)]
 Approvals = Annotated[BoundStub, Depends(_approvals)]
 Files = Annotated[BoundStub, Depends(_files)]
+Automation = Annotated[BoundStub, Depends(_automation)]
 Blobs = Annotated[BlobStore, Depends(_blobs)]
 Finance = Annotated[BoundStub, Depends(_finance)]
 TemporalClient = Annotated[Client, Depends(_temporal)]

@@ -37,6 +37,8 @@ def task_to_pb(task: Task) -> pb.Task:
         created_at=to_timestamp(task.created_at),
         completed_at=to_timestamp(task.completed_at),
         kind=task.kind,
+        checklist=list(task.checklist),
+        rule_id=task.rule_id or "",
     )
 
 
@@ -75,6 +77,8 @@ class NotificationsApi(pb_grpc.NotificationsServiceServicer):  # type: ignore[mi
             workflow_id=request.workflow_id,
             kind=request.kind,
             idempotency_key=request.idempotency_key,
+            checklist=tuple(request.checklist),
+            rule_id=request.rule_id,
         )
         task = await self._service.create_task(new, actor=actor_id(context))
         return task_to_pb(task)

@@ -57,6 +57,8 @@ def _task(row: sa.Row[Any]) -> Task:
         cancelled_at=row.cancelled_at,
         cancel_reason=row.cancel_reason,
         idempotency_key=row.idempotency_key,
+        checklist=tuple(row.checklist),
+        rule_id=row.rule_id,
     )
 
 
@@ -91,6 +93,8 @@ async def insert_task(conn: AsyncConnection, new: NewTask, *, now: datetime) -> 
                 kind=new.kind,
                 created_at=now,
                 idempotency_key=new.idempotency_key,
+                checklist=list(new.checklist),
+                rule_id=new.rule_id,
             )
             .on_conflict_do_nothing(index_elements=[tasks.c.idempotency_key])
             .returning(tasks)

@@ -36,6 +36,9 @@ tasks = sa.Table(
     sa.Column("cancel_reason", sa.Text),
     sa.Column("created_at", sa.DateTime(timezone=True), nullable=False),
     sa.Column("idempotency_key", sa.Text, unique=True),
+    # Items to tick off and the automation rule that made the task (services/deals rules).
+    sa.Column("checklist", pg.ARRAY(sa.Text), nullable=False, server_default=sa.text("'{}'")),
+    sa.Column("rule_id", sa.Text),
     sa.CheckConstraint(
         "status IN ('open', 'completed', 'cancelled')", name="ck_tasks_status_known"
     ),

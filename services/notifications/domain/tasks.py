@@ -47,6 +47,8 @@ class NewTask:
     workflow_id: str | None = None
     kind: str = ""
     idempotency_key: str | None = None
+    checklist: tuple[str, ...] = ()
+    rule_id: str | None = None
 
     def same_request(self, task: Task) -> bool:
         """Whether `task` is what this request would have created (a retry, not a reuse)."""
@@ -81,6 +83,8 @@ class Task:
     cancelled_at: datetime | None = None
     cancel_reason: str | None = None
     idempotency_key: str | None = None
+    checklist: tuple[str, ...] = ()
+    rule_id: str | None = None
 
     def summary(self) -> dict[str, Any]:
         """The task as events carry it."""
@@ -111,6 +115,8 @@ def new_task(
     workflow_id: str = "",
     kind: str = "",
     idempotency_key: str = "",
+    checklist: tuple[str, ...] = (),
+    rule_id: str = "",
 ) -> NewTask:
     """Check a task to create; every problem is reported at once."""
     problems: list[FieldProblem] = []
@@ -126,7 +132,11 @@ def new_task(
             problems.append(FieldProblem(f"outcomes[{i}]", "must not be empty"))
     if len(set(outcomes)) != len(outcomes):
         problems.append(FieldProblem("outcomes", "must not repeat an outcome"))
+    for i, item in enumerate(checklist):
+        if not item.strip() or len(item) > MAX_TITLE:
+            problems.append(FieldProblem(f"checklist[{i}]", f"must be 1 to {MAX_TITLE} characters"))
     for name, value in (
+        ("rule_id", rule_id),
         ("workflow_id", workflow_id),
         ("kind", kind),
         ("idempotency_key", idempotency_key),
@@ -146,6 +156,8 @@ def new_task(
         workflow_id=workflow_id or None,
         kind=kind,
         idempotency_key=idempotency_key or None,
+        checklist=tuple(c.strip() for c in checklist),
+        rule_id=rule_id or None,
     )
 
 
