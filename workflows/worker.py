@@ -14,7 +14,7 @@ import signal
 from datetime import timedelta
 
 from dealflow.approvals.v1 import approvals_pb2_grpc
-from dealflow.deals.v1 import deals_pb2_grpc, files_pb2_grpc
+from dealflow.deals.v1 import automation_pb2_grpc, deals_pb2_grpc, files_pb2_grpc
 from dealflow.finance.v1 import finance_pb2_grpc
 from dealflow.notifications.v1 import notifications_pb2_grpc
 from pydantic import Field
@@ -28,8 +28,10 @@ from services.common.logging import configure_logging
 from services.common.settings import CommonSettings
 from services.common.tracing import instrument_grpc_client, setup_tracing, temporal_interceptors
 from workflows.activities.approvals import ApprovalActivities
+from workflows.activities.automation import AutomationActivities
 from workflows.activities.finance import FinanceActivities
 from workflows.activities.services import ServiceActivities
+from workflows.automation import AutomationRun
 from workflows.processes import WORKFLOWS
 from workflows.triggers import run_triggers
 
@@ -96,14 +98,21 @@ async def run(settings: WorkerSettings) -> None:
         files_pb2_grpc.FilesServiceStub(deals_channel),
     )
     finance_activities = FinanceActivities(finance_pb2_grpc.FinanceServiceStub(finance_channel))
+    automation_activities = AutomationActivities(
+        automation_pb2_grpc.AutomationServiceStub(deals_channel),
+        deals_pb2_grpc.DealsServiceStub(deals_channel),
+        notifications_pb2_grpc.NotificationsServiceStub(notifications_channel),
+        task_queue=settings.task_queue,
+    )
     worker = Worker(
         client,
         task_queue=settings.task_queue,
-        workflows=list(WORKFLOWS),
+        workflows=[*WORKFLOWS, AutomationRun],
         activities=[
             *activities.all(),
             *approval_activities.all(),
             *finance_activities.all(),
+            *automation_activities.all(),
         ],
         max_concurrent_activities=settings.max_concurrent_activities,
         graceful_shutdown_timeout=timedelta(seconds=settings.shutdown_grace_seconds),

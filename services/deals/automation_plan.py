@@ -94,6 +94,14 @@ async def _from_list(conn: AsyncConnection, spec: dict[str, Any], deal: Deal) ->
     raise NotFound(f"no row of list {spec['list_code']} matches {spec['key_field']} = {key}")
 
 
+def date_fields(definition: dict[str, Any]) -> list[str]:
+    """The date fields the rule's delays and deadlines count from (a change reschedules)."""
+    offsets = [definition.get("delay")] + [
+        a.get(key) for a in definition["actions"] for key in ("delay", "deadline")
+    ]
+    return sorted({str(o["field"]) for o in offsets if isinstance(o, dict) and "field" in o})
+
+
 async def plan_rule(
     conn: AsyncConnection,
     org: OrgService,
@@ -108,6 +116,7 @@ async def plan_rule(
     definition = rule.definition
     values = deal_values(deal)
     base = {
+        "date_fields": date_fields(definition),
         "rule_id": str(rule.id),
         "rule_version": rule.version,
         "rule_name": definition.get("name", ""),

@@ -222,14 +222,15 @@ def _compare(op: str, actual: Any, expected: Any) -> bool:
     left, right = _ordered(actual), _ordered(expected)
     if left is None or right is None or type(left) is not type(right):
         return False  # an empty or unlike value satisfies no comparison
+    order: Any = left  # of one type with `right`, checked above
     match op:
         case "gt":
-            return bool(left > right)
+            return bool(order > right)
         case "gte":
-            return bool(left >= right)
+            return bool(order >= right)
         case "lt":
-            return bool(left < right)
-    return bool(left <= right)
+            return bool(order < right)
+    return bool(order <= right)
 
 
 def _equal(actual: Any, expected: Any) -> bool:
