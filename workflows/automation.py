@@ -135,11 +135,14 @@ class AutomationRun:
             if left <= timedelta(0):
                 return waited, plan
             waited = True
+            keep = bool(plan.get("keep_on_leave"))
             try:
-                await workflow.wait_condition(lambda: self._left or self._replan, timeout=left)
+                await workflow.wait_condition(
+                    lambda: (self._left and not keep) or self._replan, timeout=left
+                )
             except TimeoutError:
                 return waited, plan
-            if self._left and not plan.get("keep_on_leave"):
+            if self._left and not keep:
                 return waited, plan
             if self._replan:
                 self._replan = False
