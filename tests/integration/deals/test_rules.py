@@ -1,5 +1,6 @@
-"""Automation rules in the first shape (enter/leave -> start a process) through gRPC against real PostgreSQL: admins only, audited, checked, and the
-active rules of a stage for the worker's triggers (an internal call, no actor)."""
+"""Automation rules in the first shape (enter/leave -> start a process) through gRPC
+against real PostgreSQL: admins only, audited, checked, and the active rules of a stage
+for the worker's triggers (an internal call, no actor)."""
 
 from __future__ import annotations
 
