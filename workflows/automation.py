@@ -138,7 +138,8 @@ class AutomationRun:
             keep = bool(plan.get("keep_on_leave"))
             try:
                 await workflow.wait_condition(
-                    lambda: (self._left and not keep) or self._replan, timeout=left
+                    lambda keep=keep: (self._left and not keep) or self._replan,  # type: ignore[misc]
+                    timeout=left,
                 )
             except TimeoutError:
                 return waited, plan

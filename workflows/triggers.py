@@ -7,12 +7,12 @@ and starts one `automation_run` workflow per (event, rule), id
 attributes. A start is idempotent by that id (REJECT_DUPLICATE), so a redelivered event
 starts nothing; the worker has no database and needs no inbox.
 
-Before that it tells the deal's running automation runs what happened: a stage change is
-signalled `deal_moved` (a run waiting on a delay of the stage left is cancelled, tasks made
-to close on leaving are closed), an update `deal_changed` with the fields changed (a delay
-counting from a date field is rescheduled). The message is acked after every rule was
-handled, nak'ed on a transient error (gRPC or Temporal unavailable) and terminated when it
-is malformed.
+Before that it tells the deal's waiting runs (those the run log lists as waiting) what
+happened: a stage change is signalled `deal_moved` (a run waiting on a delay of the stage
+left is cancelled, tasks made to close on leaving are closed), an update `deal_changed`
+with the fields changed (a delay counting from a date field is rescheduled). The message is
+acked after every rule was handled, nak'ed on a transient error (gRPC or Temporal
+unavailable) and terminated when it is malformed.
 """
 
 from __future__ import annotations
@@ -21,7 +21,7 @@ import asyncio
 import logging
 from typing import Any
 
-from dealflow.deals.v1 import deals_pb2, deals_pb2_grpc
+from dealflow.deals.v1 import automation_pb2, automation_pb2_grpc, deals_pb2, deals_pb2_grpc
 from nats.js import JetStreamContext
 from temporalio.client import Client
 from temporalio.common import SearchAttributePair, TypedSearchAttributes, WorkflowIDReusePolicy
@@ -59,6 +59,7 @@ log = logging.getLogger(__name__)
 STREAM = "DEALS"
 SUBJECTS = "deals.deal.>"  # services/deals/events.py
 DURABLE = "worker-triggers"
+WAITING = frozenset({"scheduled", "waiting_leave"})
 
 
 def rule_of(msg: deals_pb2.Rule) -> Rule:
@@ -72,10 +73,6 @@ def rule_of(msg: deals_pb2.Rule) -> Rule:
     )
 
 
-def _quoted(value: str) -> str:
-    return value.replace("\\", "\\\\").replace('"', '\\"')
-
-
 class Triggers(EventConsumer):
     """The consumer: deal events in, automation runs (and signals to them) out."""
 
@@ -85,12 +82,13 @@ class Triggers(EventConsumer):
         js: JetStreamContext,
         temporal: Client,
         deals: deals_pb2_grpc.DealsServiceStub,
+        automation: automation_pb2_grpc.AutomationServiceStub,
         task_queue: str = DEFAULT_TASK_QUEUE,
         durable: str = DURABLE,
         timeout: float = 10.0,
     ) -> None:
         super().__init__(js=js, stream=STREAM, durable=durable, filter_subject=SUBJECTS)
-        self._temporal, self._deals = temporal, deals
+        self._temporal, self._deals, self._automation = temporal, deals, automation
         self._task_queue, self._timeout = task_queue, timeout
 
     async def apply(self, event: Envelope) -> None:
@@ -120,15 +118,21 @@ class Triggers(EventConsumer):
         return rules
 
     async def _signal_runs(self, deal_id: str, signal: str, arg: Any) -> None:
-        query = (
-            f'WorkflowType = "{WORKFLOW}" AND DealId = "{_quoted(deal_id)}" '
-            'AND ExecutionStatus = "Running"'
-        )
-        async for run in self._temporal.list_workflows(query):
+        """Tell the deal's waiting runs (from the run log: a run waits on a delay while
+        `scheduled`, on a move while `waiting_leave`). A run the log does not list yet
+        looks at the deal itself when its timer fires."""
+        request = automation_pb2.ListRunsRequest(deal_id=deal_id, limit=200)
+        reply = await call(self._automation.ListRuns, request, timeout=self._timeout)
+        for run in map(from_struct, reply.runs):
+            if run.get("status") not in WAITING:
+                continue
             try:
-                await self._temporal.get_workflow_handle(run.id).signal(signal, arg)
+                await self._temporal.get_workflow_handle(run["workflow_id"]).signal(signal, arg)
             except RPCError:  # it ended meanwhile: nothing to tell it
-                log.info("automation run ended before the signal", extra={"workflow_id": run.id})
+                log.info(
+                    "automation run ended before the signal",
+                    extra={"workflow_id": run["workflow_id"]},
+                )
 
     async def _start(self, event: DealEvent, firing: Firing) -> None:
         rule = firing.rule
@@ -168,6 +172,7 @@ async def run_triggers(
     nats_url: str,
     temporal: Client,
     deals: deals_pb2_grpc.DealsServiceStub,
+    automation: automation_pb2_grpc.AutomationServiceStub,
     task_queue: str,
     stop: asyncio.Event,
 ) -> None:
@@ -177,7 +182,11 @@ async def run_triggers(
     try:
         while not stop.is_set():
             consumer = Triggers(
-                js=nc.jetstream(), temporal=temporal, deals=deals, task_queue=task_queue
+                js=nc.jetstream(),
+                temporal=temporal,
+                deals=deals,
+                automation=automation,
+                task_queue=task_queue,
             )
             try:
                 await consumer.run(stop)

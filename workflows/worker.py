@@ -135,6 +135,7 @@ async def run(settings: WorkerSettings) -> None:
                 nats_url=settings.nats_url,
                 temporal=client,
                 deals=deals_pb2_grpc.DealsServiceStub(deals_channel),
+                automation=automation_pb2_grpc.AutomationServiceStub(deals_channel),
                 task_queue=settings.task_queue,
                 stop=stop,
             )

@@ -43,7 +43,7 @@ async def deal_automation(
     deal_id: RecordId,
     _: CurrentUser,
     automation: Automation,
-    limit: int = Query(100, ge=1, le=500),
+    limit: int = Query(100, ge=1, le=200),
 ) -> list[dict[str, Any]]:
     """Every evaluation of a rule on the deal, newest first: rule and version, the event,
     the condition's result and reason, the delay's due time and each action's result."""

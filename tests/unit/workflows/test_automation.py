@@ -263,6 +263,7 @@ async def test_a_redelivered_event_starts_one_run(
         js=cast(JetStreamContext, None),
         temporal=env.client,
         deals=cast(Any, None),
+        automation=cast(Any, None),
         task_queue=task_queue,
     )
     event = DealEvent("e-" + uuid.uuid4().hex, "deals.deal.created", "42", "3", "11", "8")
