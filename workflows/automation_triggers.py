@@ -14,7 +14,8 @@ from services.common.events import Envelope
 CREATED = "deals.deal.created"
 UPDATED = "deals.deal.updated"
 STAGE_CHANGED = "deals.deal.stage_changed"
-EVENTS = (CREATED, UPDATED, STAGE_CHANGED)
+ACTIVITY_LOGGED = "deals.deal.activity_logged"  # a call, e-mail or meeting on the timeline
+EVENTS = (CREATED, UPDATED, STAGE_CHANGED, ACTIVITY_LOGGED)
 
 
 @dataclass(frozen=True)
@@ -31,6 +32,7 @@ class DealEvent:
     from_stage_id: str = ""
     from_stage: str = ""
     to_stage: str = ""
+    activity: str = ""  # call | email | meeting, of an activity_logged
     changed: Mapping[str, tuple[Any, Any]] = field(default_factory=dict)  # code: (before, after)
 
     @classmethod
@@ -56,6 +58,8 @@ class DealEvent:
                 from_stage=str(data.get("from_stage", "")),
                 to_stage=str(data.get("to_stage", "")),
             )
+        if event.type == ACTIVITY_LOGGED:
+            return cls(**base, activity=str(data["kind"]))
         if event.type == UPDATED:
             return cls(**base, changed=changes(data.get("before", {}), data.get("after", {})))
         return cls(**base)
@@ -125,6 +129,12 @@ def firings(event: DealEvent, rules: Iterable[Rule]) -> list[Firing]:
             Firing(r, "created")
             for r in on("created", event.pipeline_id)
             if r.trigger.get("stage_id") is None or _same(r.trigger["stage_id"], event.stage_id)
+        ]
+    if event.type == ACTIVITY_LOGGED:
+        return [
+            Firing(r, f"{event.activity} logged")
+            for r in on("activity_logged", event.pipeline_id)
+            if r.trigger.get("kind", "any") in ("any", event.activity)
         ]
     fired = []
     for rule in on("field_changed", event.pipeline_id):

@@ -30,7 +30,7 @@ from services.deals.domain.history import StageVisit, TimelineEntry, check_entry
 from services.deals.domain.pipelines import (
     Pipeline,
 )
-from services.deals.events import to_pending
+from services.deals.events import ACTIVITY_KINDS, activity_logged, to_pending
 from services.deals.org_service import OrgService
 from services.deals.pipeline_service import PipelineService, pipeline_of
 from services.deals.repository import DealFilter
@@ -274,7 +274,7 @@ class DealsService:
         kind = kind or "note"
         check_entry(kind, text, idempotency_key)
         async with self._uow() as uow:
-            await self._visible_deal(uow.conn, actor_id, deal_id)
+            deal = await self._visible_deal(uow.conn, actor_id, deal_id)
             entry = await history_repository.add_entry(
                 uow.conn,
                 deal_id=deal_id,
@@ -289,6 +289,12 @@ class DealsService:
                 entry = await history_repository.entry_by_key(uow.conn, idempotency_key)
                 if entry is None or entry.deal_id != deal_id:
                     raise Conflict("this idempotency key was used for another deal")
+            elif kind in ACTIVITY_KINDS:
+                uow.emit(
+                    activity_logged(
+                        deal, kind=kind, text=text, entry_id=entry.id, actor_id=actor_id
+                    )
+                )
             return entry
 
     async def stage_history(

@@ -1,19 +1,21 @@
-"""A deal's automation run log, and the company calendar business-day delays and
+"""A deal's automation run log, recording a touch of the client on the timeline (what
+`activity_logged` rules fire on), and the company calendar business-day delays and
 deadlines are counted on."""
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Any, Literal
 
-from dealflow.deals.v1 import automation_pb2
+from dealflow.deals.v1 import automation_pb2, deals_pb2
 from fastapi import APIRouter, Query
 from pydantic import BaseModel, Field
 
 from services.common.protoconv import from_struct, to_struct
-from services.gateway.deps import AdminUser, Automation, CurrentUser
+from services.gateway.deps import AdminUser, Automation, CurrentUser, Deals
 from services.gateway.problems import COMMON_RESPONSES, responses
 from services.gateway.routes import API_PREFIX
 from services.gateway.schemas.common import Input, RecordId
+from services.gateway.schemas.deals import TimelineEntryOut
 
 router = APIRouter(prefix=API_PREFIX, tags=["automation"], responses=COMMON_RESPONSES)
 
@@ -51,6 +53,24 @@ async def deal_automation(
         automation_pb2.ListRunsRequest(deal_id=str(deal_id), limit=limit)
     )
     return [from_struct(r) for r in reply.runs]
+
+
+class TimelineEntryIn(Input):
+    kind: Literal["note", "call", "email", "meeting"] = Field(
+        "note", description="a call, e-mail or meeting fires the `activity_logged` rules"
+    )
+    text: str = Field(min_length=1, max_length=10_000)
+
+
+@router.post("/deals/{deal_id}/timeline", status_code=201, responses=responses(404))
+async def add_timeline_entry(
+    deal_id: RecordId, body: TimelineEntryIn, _: CurrentUser, deals: Deals
+) -> TimelineEntryOut:
+    """Record a note, or a touch of the client (call, e-mail, meeting), on the timeline."""
+    entry = await deals.AddTimelineEntry(
+        deals_pb2.AddTimelineEntryRequest(deal_id=str(deal_id), kind=body.kind, text=body.text)
+    )
+    return TimelineEntryOut.of(entry)
 
 
 @router.get("/calendar")

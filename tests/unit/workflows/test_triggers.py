@@ -120,3 +120,17 @@ def test_a_field_change_fires_rules_of_that_field_from_and_to_the_values_named()
 
 def test_no_rule_fires_without_rules() -> None:
     assert firings(DealEvent.of(stage_changed()), []) == []
+
+
+def test_a_call_fires_the_activity_rules_of_its_kind() -> None:
+    event = DealEvent.of(envelope("deals.deal.activity_logged", kind="call", text="Hi"))
+    rules = [
+        rule("1", None, "activity_logged"),
+        rule("2", None, "activity_logged", kind="email"),
+        rule("3", None, "activity_logged", kind="call"),
+        rule("4", None, "activity_logged", kind="any", pipeline="9"),
+    ]
+    assert [(f.rule.id, f.why) for f in firings(event, rules)] == [
+        ("1", "call logged"),
+        ("3", "call logged"),
+    ]
