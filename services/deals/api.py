@@ -90,6 +90,12 @@ class DealsApi(AccessApi, OrgApi, RulesApi, pb_grpc.DealsServiceServicer):  # ty
             ],
             options=list(request.options),
             list_code=request.list_code,
+            formula=request.formula,
+            currency=request.currency,
+            required_to_leave=[
+                parse_id(s, f"required_to_leave[{i}]")
+                for i, s in enumerate(request.required_to_leave)
+            ],
             actor_id=actor_id(context),
         )
         return field_pb(definition)

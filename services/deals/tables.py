@@ -55,6 +55,11 @@ field_definitions = sa.Table(
     sa.Column("options", pg.ARRAY(sa.Text), nullable=False),
     sa.Column("list_code", sa.Text, nullable=False, server_default=""),
     _created_at(),
+    # A computed field's formula, a money field's own currency, stages it must be filled
+    # to leave (automation rules, migration 0005).
+    sa.Column("formula", sa.Text, nullable=False, server_default=""),
+    sa.Column("currency", sa.Text, nullable=False, server_default=""),
+    sa.Column("required_to_leave", pg.ARRAY(sa.BigInteger), nullable=False, server_default="{}"),
     sa.UniqueConstraint("pipeline_id", "code", name="uq_field_definitions_pipeline_code"),
 )
 

@@ -168,6 +168,8 @@ def _set_fields(
         definition = pipeline.field_by_code(code)
         if definition is None:
             problems.append(FieldProblem(f"{path}.fields.{code}", "is not a field of the pipeline"))
+        elif definition.formula:
+            problems.append(FieldProblem(f"{path}.fields.{code}", "is computed (read-only)"))
         elif value is not None:
             try:
                 normalize(definition, value)
@@ -190,7 +192,8 @@ def _create_deal(
             FieldProblem(f"{path}.fields", "must map target field codes to source codes"),
         ]
     for target_code, source_code in mapping.items():
-        if target is not None and target.field_by_code(target_code) is None:
+        made = None if target is None else target.field_by_code(target_code)
+        if target is not None and (made is None or made.formula):
             problems.append(
                 FieldProblem(
                     f"{path}.fields.{target_code}", f"is not a field of pipeline {target.id}"

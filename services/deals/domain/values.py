@@ -134,6 +134,9 @@ def merge_values(
         if definition is None:
             problems.append(FieldProblem(f"fields.{code}", "is not a field of this pipeline"))
             continue
+        if definition.formula:
+            problems.append(FieldProblem(f"fields.{code}", "is computed (read-only)"))
+            continue
         if is_empty(raw):
             merged.pop(code, None)
             continue

@@ -1,5 +1,5 @@
 """automation rules: rule definitions and versions, the run log, the company calendar,
-links between deals
+links between deals, computed fields and fields required to leave a stage
 
 Revision ID: 0005
 Revises: 0004
@@ -19,6 +19,27 @@ S = "deals"
 
 
 def upgrade() -> None:
+    # Computed fields, a money field's own currency, fields required to leave a stage.
+    op.add_column(
+        "field_definitions",
+        sa.Column("formula", sa.Text(), server_default="", nullable=False),
+        schema=S,
+    )
+    op.add_column(
+        "field_definitions",
+        sa.Column("currency", sa.Text(), server_default="", nullable=False),
+        schema=S,
+    )
+    op.add_column(
+        "field_definitions",
+        sa.Column(
+            "required_to_leave",
+            postgresql.ARRAY(sa.BigInteger()),
+            server_default="{}",
+            nullable=False,
+        ),
+        schema=S,
+    )
     op.add_column(
         "stage_rules", sa.Column("definition", postgresql.JSONB(), nullable=True), schema=S
     )
@@ -111,6 +132,8 @@ def upgrade() -> None:
 
 
 def downgrade() -> None:
+    for column in ("formula", "currency", "required_to_leave"):
+        op.drop_column("field_definitions", column, schema=S)
     op.drop_table("deal_links", schema=S)
     op.drop_table("company_calendar", schema=S)
     op.drop_index("ix_automation_runs_deal_created", table_name="automation_runs", schema=S)
