@@ -50,7 +50,7 @@ def check_actions(
     problems: list[FieldProblem] = []
     for i, action in enumerate(raw):
         path = f"actions[{i}]"
-        if not isinstance(action, dict) or action.get("type") not in _KEYS:
+        if not isinstance(action, dict) or str(action.get("type")) not in _KEYS:
             problems.append(FieldProblem(f"{path}.type", "must be one of " + ", ".join(_KEYS)))
             continue
         kind = action["type"]
@@ -88,7 +88,7 @@ def _id(value: Any) -> int | None:
 
 
 def check_assignee(pipeline: Pipeline, raw: Any, path: str) -> list[FieldProblem]:
-    if not isinstance(raw, dict) or raw.get("kind") not in ASSIGNEE_KINDS:
+    if not isinstance(raw, dict) or str(raw.get("kind")) not in ASSIGNEE_KINDS:
         return [FieldProblem(f"{path}.kind", "must be one of " + ", ".join(ASSIGNEE_KINDS))]
     kind = raw["kind"]
     needs = {
@@ -106,7 +106,7 @@ def check_assignee(pipeline: Pipeline, raw: Any, path: str) -> list[FieldProblem
     if kind == "list" and raw.get("key_field"):
         if (
             pipeline.field_by_code(str(raw["key_field"])) is None
-            and raw["key_field"] not in ATTRIBUTES
+            and str(raw["key_field"]) not in ATTRIBUTES
         ):
             problems.append(FieldProblem(f"{path}.key_field", "must be a field of the pipeline"))
     return problems

@@ -132,7 +132,7 @@ def check_offset(raw: Any, path: str, date_fields: set[str]) -> list[FieldProble
         problems = []
         if set(raw) - {"field", "offset"}:
             problems.append(FieldProblem(path, "a field offset takes only field and offset"))
-        if raw["field"] not in date_fields:
+        if not isinstance(raw["field"], str) or raw["field"] not in date_fields:
             problems.append(FieldProblem(f"{path}.field", "must be a date field of the pipeline"))
         try:
             parse_offset(raw.get("offset", "PT0S"))

@@ -118,6 +118,8 @@ def _check_test(
     if kind is None:
         return [FieldProblem(f"{path}.field", f"{raw} is not a field of the pipeline")]
     op = node.get("op")
+    if not isinstance(op, str):
+        op = ""
     if op in EMPTINESS_OPS:
         if "value" in node:
             return [FieldProblem(f"{path}.value", f"is not taken by {op}")]

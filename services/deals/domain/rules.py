@@ -142,7 +142,9 @@ def _check_trigger(
     stage = raw.get("stage_id")
     if event in STAGE_EVENTS and stage is None:
         problems.append(FieldProblem("trigger.stage_id", f"is required for {event}"))
-    if stage is not None and stage not in {s.id for s in pipeline.stages}:
+    if stage is not None and not (
+        isinstance(stage, int) and stage in {s.id for s in pipeline.stages}
+    ):
         problems.append(FieldProblem("trigger.stage_id", "is not a stage of the pipeline"))
     if event == "field_changed":
         allowed |= {"field", "from", "to"}
