@@ -21,12 +21,11 @@ from sqlalchemy.ext.asyncio import AsyncConnection
 
 from services.common.db import UnitOfWork, utcnow
 from services.common.errors import NotFound
-from services.deals import repository, rules_repository
+from services.deals import deal_links, repository, rules_repository
 from services.deals.audit import record
-from services.deals.automation_plan import deal_values, plan_rule, schedule
-from services.deals.automation_tables import automation_runs, company_calendar, deal_links
+from services.deals.automation_plan import plan_rule, schedule
+from services.deals.automation_tables import automation_runs, company_calendar
 from services.deals.domain.calendar import CompanyCalendar, calendar_of
-from services.deals.domain.conditions import value_of
 from services.deals.domain.deals import Deal
 from services.deals.domain.rules import StageRule, matches
 from services.deals.tables import outbox
@@ -262,62 +261,22 @@ class AutomationService:
         """A deal in `pipeline_id` whose fields are copied from the source by `mapping`
         (target code -> source code), linked both ways; a retry with the key finds it."""
         async with self._uow() as uow:
-            found = await _linked_by_key(uow.conn, idempotency_key)
-            if found is not None:
-                return found, False
-            source = await _deal(uow.conn, source_deal_id)
-            values = deal_values(source)
-            fields = {t: value_of(s, values) for t, s in mapping.items()}
-            deal = await self._deals.create_deal_in(
+            return await deal_links.create_linked(
                 uow,
-                actor_id=None,
+                self._deals,
+                now=self._now(),
+                idempotency_key=idempotency_key,
+                source=await _deal(uow.conn, source_deal_id),
                 pipeline_id=pipeline_id,
-                title=title or source.title,
-                responsible_id=source.responsible_id,
-                amount="",
-                currency=source.currency,
-                company_name=source.company_name,
-                contact_name=source.contact_name,
-                fields={k: v for k, v in fields.items() if v not in (None, "")},
                 stage_id=stage_id,
+                title=title,
+                mapping=mapping,
             )
-            now = self._now()
-            await uow.conn.execute(
-                deal_links.insert().values(
-                    [
-                        {
-                            "deal_id": deal.id,
-                            "linked_deal_id": source.id,
-                            "relation": "created_from",
-                            "idempotency_key": idempotency_key,
-                            "created_at": now,
-                        },
-                        {
-                            "deal_id": source.id,
-                            "linked_deal_id": deal.id,
-                            "relation": "created",
-                            "idempotency_key": None,
-                            "created_at": now,
-                        },
-                    ]
-                )
-            )
-            return deal.id, True
 
     async def links_of(self, deal_ids: list[int]) -> dict[int, list[tuple[int, str]]]:
         """Each deal's links (linked deal id, relation), oldest first."""
-        if not deal_ids:
-            return {}
         async with self._engine.connect() as conn:
-            rows = await conn.execute(
-                sa.select(deal_links)
-                .where(deal_links.c.deal_id.in_(deal_ids))
-                .order_by(deal_links.c.created_at, deal_links.c.linked_deal_id)
-            )
-            links: dict[int, list[tuple[int, str]]] = {}
-            for row in rows:
-                links.setdefault(row.deal_id, []).append((row.linked_deal_id, row.relation))
-            return links
+            return await deal_links.links_of(conn, deal_ids)
 
     async def versions(self, *, pipeline_id: int, rule_id: int) -> list[sa.Row[Any]]:
         return await self._deals.rules.versions(pipeline_id=pipeline_id, rule_id=rule_id)
@@ -348,8 +307,3 @@ async def _deal(conn: AsyncConnection, deal_id: int) -> Deal:
     if deal is None:
         raise NotFound(f"deal {deal_id} not found")
     return deal
-
-
-async def _linked_by_key(conn: AsyncConnection, key: str) -> int | None:
-    query = sa.select(deal_links.c.deal_id).where(deal_links.c.idempotency_key == key)
-    return (await conn.execute(query)).scalar_one_or_none()
