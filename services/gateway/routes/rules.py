@@ -75,7 +75,7 @@ async def dry_run(
     return DryRunOut(rules=[from_struct(r) for r in reply.rules])
 
 
-@router.get("/{pipeline_id}/rules/{rule_id}", responses=responses(403, 404))
+@router.get("/{pipeline_id}/rules/{rule_id:int}", responses=responses(403, 404))
 async def get_rule(pipeline_id: RecordId, rule_id: RecordId, _: AdminUser, deals: Deals) -> RuleOut:
     rule = await deals.GetRule(
         deals_pb2.GetRuleRequest(pipeline_id=str(pipeline_id), id=str(rule_id))
@@ -83,7 +83,7 @@ async def get_rule(pipeline_id: RecordId, rule_id: RecordId, _: AdminUser, deals
     return RuleOut.of(rule)
 
 
-@router.get("/{pipeline_id}/rules/{rule_id}/versions", responses=responses(403, 404))
+@router.get("/{pipeline_id}/rules/{rule_id:int}/versions", responses=responses(403, 404))
 async def rule_versions(
     pipeline_id: RecordId, rule_id: RecordId, _: AdminUser, automation: Automation
 ) -> list[RuleVersionOut]:
@@ -93,7 +93,7 @@ async def rule_versions(
     return [RuleVersionOut.of(v) for v in reply.versions]
 
 
-@router.patch("/{pipeline_id}/rules/{rule_id}", responses=responses(403, 404))
+@router.patch("/{pipeline_id}/rules/{rule_id:int}", responses=responses(403, 404))
 async def update_rule(
     pipeline_id: RecordId, rule_id: RecordId, body: RulePatch, _: AdminUser, deals: Deals
 ) -> RuleOut:
@@ -141,7 +141,7 @@ def _legacy_changes(current: RuleOut, legacy: dict[str, Any]) -> dict[str, Any]:
     return changes
 
 
-@router.delete("/{pipeline_id}/rules/{rule_id}", status_code=204, responses=responses(403, 404))
+@router.delete("/{pipeline_id}/rules/{rule_id:int}", status_code=204, responses=responses(403, 404))
 async def delete_rule(
     pipeline_id: RecordId, rule_id: RecordId, _: AdminUser, deals: Deals
 ) -> Response:

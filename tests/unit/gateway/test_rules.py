@@ -123,3 +123,14 @@ async def test_rules_are_for_admins(world: World) -> None:
     world.deals.answers["DeleteRule"] = rule_msg()
     reply = await world.http.delete(f"{RULES}/7", headers=world.auth(admin=True))
     assert reply.status_code == 204
+
+
+async def test_the_dry_run_path_is_not_a_rule_id(world: World) -> None:
+    reply = await world.http.patch(f"{RULES}/dry-run", json={}, headers=world.auth(admin=True))
+    assert reply.status_code == 405 and reply.headers["allow"] == "POST"
+    paths = (await world.http.get("/openapi.json")).json()["paths"]
+    assert set(paths["/api/v1/pipelines/{pipeline_id}/rules/{rule_id}"]) == {
+        "get",
+        "patch",
+        "delete",
+    }
