@@ -115,12 +115,16 @@ async def plan_rule(
     """The plan of `rule` on `deal` now (see the module's docstring)."""
     definition = rule.definition
     values = deal_values(deal)
+    trigger = definition["trigger"]
+    # The run belongs to the stage it entered (the deal may have moved on since), else to
+    # the stage the deal is in.
+    stage = trigger["stage_id"] if trigger.get("event") == "enter" else deal.stage_id
     base = {
         "date_fields": date_fields(definition),
         "rule_id": str(rule.id),
         "rule_version": rule.version,
         "rule_name": definition.get("name", ""),
-        "stage_id": str(deal.stage_id),
+        "stage_id": str(stage),
         "keep_on_leave": bool(definition.get("keep_on_leave", False)),
         "actions": [],
         "due_at": None,

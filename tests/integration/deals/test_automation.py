@@ -374,3 +374,49 @@ async def test_a_linked_deal_is_made_once_per_key_and_shown_on_both(
     assert [(x.deal_id, x.relation) for x in source_now.links] == [(first.deal_id, "created")]
     listed = await call(stub.ListDeals, pb.ListDealsRequest(pipeline_id=projects.id))
     assert [len(d.links) for d in listed.deals] == [1]
+
+
+async def test_a_delay_from_a_date_field_is_planned_again_when_the_date_moves(
+    stubs: Any, admin: pb.User
+) -> None:
+    stub, automation = stubs
+    clients, _ = await setup(stub, admin)
+    await call(
+        stub.CreateField,
+        pb.CreateFieldRequest(pipeline_id=clients.id, code="deadline", name="d", type="date"),
+        actor=admin.id,
+    )
+    definition = {
+        "name": "Deadline near",
+        "trigger": {"event": "created"},
+        "delay": {"field": "deadline", "offset": "-P1D"},
+        "actions": [
+            {"type": "notify", "title": "Due tomorrow", "assignee": {"kind": "responsible"}}
+        ],
+    }
+    rule = await call(stub.CreateRule, rule_request(clients, definition), actor=admin.id)
+    deal = await call(
+        stub.CreateDeal,
+        pb.CreateDealRequest(
+            pipeline_id=clients.id, title="BT", fields=to_struct({"deadline": "2027-03-10"})
+        ),
+        actor=admin.id,
+    )
+    wid = f"deal-{deal.id}/automation/{rule.id}/created"
+    request = apb.PlanRunRequest(
+        workflow_id=wid, deal_id=deal.id, rule_id=rule.id, event_id="c", trigger="created"
+    )
+    plan = from_struct((await call(automation.PlanRun, request)).plan)
+    assert plan["date_fields"] == ["deadline"]
+    assert plan["due_at"] == "2027-03-09T09:00:00+00:00" == plan["actions"][0]["due_at"]
+    update = pb.UpdateDealRequest(id=deal.id, fields=to_struct({"deadline": "2027-04-01"}))
+    await call(stub.UpdateDeal, update, actor=admin.id)
+    again = from_struct(
+        (await call(automation.ReplanRun, apb.ReplanRunRequest(workflow_id=wid))).plan
+    )
+    assert again["actions"][0]["due_at"] == "2027-03-31T09:00:00+00:00"
+    (run,) = [
+        from_struct(r)
+        for r in (await call(automation.ListRuns, apb.ListRunsRequest(deal_id=deal.id))).runs
+    ]
+    assert run["due_at"] == "2027-03-31T09:00:00+00:00"
