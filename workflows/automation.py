@@ -5,8 +5,8 @@ id `deal-42/automation/<rule id>/<event id>`, so a redelivered event starts noth
 deals service plans the run (the condition's result and reason, each action's due time,
 assignee and deadline on the company calendar) and records it in the run log; the
 workflow itself evaluates nothing. It waits each delay on a durable timer (to the second),
-runs the actions in order through activities (idempotency key `<workflow id>/<index>`) and
-records each result. A delayed action is cancelled when the deal leaves the stage the run
+runs the actions in order through activities (idempotency key `<workflow id>/<index>`),
+each recording its own result. A delayed action is cancelled when the deal leaves the stage the run
 belongs to (signal `deal_moved`; also checked when the timer fires), unless the rule keeps
 it; a change of a date field a delay counts from (signal `deal_changed`) reschedules it.
 Tasks made with `close_on_leave` are closed when the deal leaves the stage.
@@ -88,7 +88,8 @@ class AutomationRun:
         for index in range(len(plan["actions"])):
             waited, plan = await self._wait(wid, index, plan)
             action = plan["actions"][index]
-            if waited and not keep and await self._left_stage(inp.deal_id):
+            check = waited and not keep  # a delayed action runs only while the deal stays
+            if check and self._left:
                 return await self._cancel(wid, index, plan, to_close)
             if action.get("error"):
                 return await self._fail(wid, index, str(action["error"]))
@@ -102,11 +103,15 @@ class AutomationRun:
                         initiator_id=inp.initiator_id,
                         why=inp.why,
                         action=action,
+                        workflow_id=wid,
+                        index=index,
+                        stage_id=self._stage if check else "",
                     )
                 )
             except ActivityError as exc:
                 return await self._fail(wid, index, _failure(exc))
-            await auto.record_step(StepInput(wid, index, "done", result.detail, data=result.data))
+            if result.status == "cancelled":  # a move the signal missed, seen when due
+                return await self._cancel(wid, index, plan, to_close)
             if action.get("type") == "create_task" and action.get("close_on_leave"):
                 to_close.append(str(result.data["task_id"]))
         if to_close:

@@ -87,7 +87,16 @@ class AutomationActivities:
 
     @activity.defn(name="automation_act")
     async def act(self, inp: ActionInput) -> ActionResult:
-        return await self._actions[str(inp.action["type"])](inp)
+        """Run the action (unless the deal left the run's stage) and record its result."""
+        if inp.stage_id:
+            deal = await _call(self._deals.GetDeal, deals_pb2.GetDealRequest(id=inp.deal_id))
+            if deal.stage_id != inp.stage_id:
+                return ActionResult("the deal left the stage", status="cancelled")
+        result = await self._actions[str(inp.action["type"])](inp)
+        if inp.workflow_id:
+            step = StepInput(inp.workflow_id, inp.index, "done", result.detail, data=result.data)
+            await self.record(step)
+        return result
 
     async def _create_task(self, inp: ActionInput) -> ActionResult:
         a = inp.action

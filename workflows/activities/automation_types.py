@@ -43,7 +43,9 @@ class ReplanInput:
 @dataclass
 class ActionInput:
     """One action of a run, resolved by the plan; `idempotency_key` is
-    `<workflow id>/<action index>`."""
+    `<workflow id>/<action index>`. With `stage_id` (a delayed action of a run that does
+    not keep on leaving) the action runs only while the deal is still in that stage. The
+    activity records its result in the run log itself (one round trip per action)."""
 
     idempotency_key: str
     deal_id: str
@@ -52,12 +54,16 @@ class ActionInput:
     initiator_id: str
     why: str
     action: dict[str, Any]
+    workflow_id: str = ""
+    index: int = 0
+    stage_id: str = ""
 
 
 @dataclass
 class ActionResult:
     detail: str
     data: dict[str, Any] = field(default_factory=dict)
+    status: str = "done"  # or "cancelled": the deal had left the stage
 
 
 @dataclass

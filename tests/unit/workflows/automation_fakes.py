@@ -73,15 +73,17 @@ class FakeAutomation:
 
     @activity.defn(name="automation_act")
     async def act(self, inp: ActionInput) -> ActionResult:
+        if inp.stage_id and inp.stage_id != self.stage_id:
+            return ActionResult("the deal left the stage", status="cancelled")
         if inp.action["type"] in self.fail_types:
             raise ApplicationError(
                 "stage 13 needs fields.source", type="ValidationFailed", non_retryable=True
             )
         self.acted.append((activity.info().current_attempt_scheduled_time, inp))
-        data = (
-            {"task_id": f"t-{inp.idempotency_key}"} if inp.action["type"] == "create_task" else {}
-        )
-        return ActionResult(f"{inp.action['type']} done", data)
+        kind = inp.action["type"]
+        data = {"task_id": f"t-{inp.idempotency_key}"} if kind == "create_task" else {}
+        self.steps.append(StepInput(inp.workflow_id, inp.index, "done", f"{kind} done", data=data))
+        return ActionResult(f"{kind} done", data)
 
     @activity.defn(name="get_deal")
     async def get_deal(self, inp: GetDealInput) -> DealInfo:

@@ -176,3 +176,19 @@ async def test_plan_and_record_talk_to_the_run_log() -> None:
         "done",
         {"task_id": "7"},
     )
+
+
+async def test_a_delayed_action_runs_only_while_the_deal_stays_and_records_itself() -> None:
+    moved = deals_pb2.Deal(id="42", pipeline_id="3", stage_id="12")
+    deals = FakeStub(GetDeal=[moved, DEAL], AddTimelineEntry=deals_pb2.TimelineEntry(id="e5"))
+    automation = FakeStub(RecordStep=automation_pb2.AutomationRun())
+    impl = activities(deals=deals, automation=automation)
+    note = act({"type": "add_timeline_note", "text": "Robot"})
+    note.workflow_id, note.index, note.stage_id = "w", 1, "11"
+    left = await ActivityEnvironment().run(impl.act, note)
+    assert left.status == "cancelled" and automation.calls == []
+    done = await ActivityEnvironment().run(impl.act, note)
+    assert done.status == "done"
+    ((_, recorded, _),) = automation.calls
+    assert (recorded.workflow_id, recorded.index, recorded.status) == ("w", 1, "done")
+    assert from_struct(recorded.data) == {"entry_id": "e5"}
