@@ -5,7 +5,8 @@ create a deal linked to its source.
 A run log entry (JSON): {"id", "workflow_id", "deal_id", "rule_id", "rule_version",
 "rule_name", "event_id", "trigger", "condition": {"result", "reason"}, "status"
 (scheduled | running | done | failed | cancelled | skipped | loop_bound), "reason",
-"due_at", "steps": [{"index", "type", "status", "detail", "at", ...}], "created_at",
+"due_at" (of the rule's delay), "actions": [{"index", "type", "due_at"}] (when each is
+due), "steps": [{"index", "type", "status", "detail", "at", ...}], "created_at",
 "updated_at"}.
 """
 
@@ -49,6 +50,10 @@ def run_view(row: sa.Row[Any]) -> dict[str, Any]:
         "status": row.status,
         "reason": row.reason,
         "due_at": row.due_at.isoformat() if row.due_at else None,
+        "actions": [
+            {"index": a["index"], "type": a["type"], "due_at": a.get("due_at")}
+            for a in plan.get("actions", [])
+        ],
         "steps": list(row.steps),
         "created_at": row.created_at.isoformat(),
         "updated_at": row.updated_at.isoformat(),

@@ -145,11 +145,9 @@ async def _lateness(bench: Bench) -> None:
                 if log and log[0]["status"] == "done":
                     break
                 await asyncio.sleep(0.2)
-            step = log[0]["steps"][0]
+            done, due = log[0]["steps"][0]["at"], log[0]["actions"][0]["due_at"]
             late.append(
-                (
-                    datetime.fromisoformat(step["at"]) - datetime.fromisoformat(log[0]["due_at"])
-                ).total_seconds()
+                (datetime.fromisoformat(done) - datetime.fromisoformat(due)).total_seconds()
             )
         samples.append(ms(late))
     fig = bench.add(
