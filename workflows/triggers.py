@@ -2,7 +2,9 @@
 
 For each event it asks the deals service (no actor: an internal call) for the active rules
 of the pipeline(s) involved, picks those the event fires (workflows/automation_triggers.py)
-and starts one `automation_run` workflow per (event, rule), id
+plans each firing in the deals service (recorded in the run log: a rule whose condition
+is false ends there, at the cost of one call) and starts one `automation_run` workflow per
+(event, rule) that fires, id
 `deal-42/automation/<rule id>/<event id>`, with the DealId and PipelineId search
 attributes. A start is idempotent by that id (REJECT_DUPLICATE), so a redelivered event
 starts nothing; the worker has no database and needs no inbox.
@@ -28,7 +30,7 @@ from temporalio.common import SearchAttributePair, TypedSearchAttributes, Workfl
 from temporalio.exceptions import WorkflowAlreadyStartedError
 from temporalio.service import RPCError
 
-from services.common.errors import DomainError
+from services.common.errors import DomainError, NotFound
 from services.common.events import Envelope
 from services.common.grpc_client import call
 from services.common.nats import EventConsumer, connect
@@ -138,6 +140,8 @@ class Triggers(EventConsumer):
         rule = firing.rule
         wid = workflow_id(event.deal_id, rule.id, event.event_id)
         extra = {"deal_id": event.deal_id, "rule_id": rule.id, "workflow_id": wid}
+        if not await self._fires(event, firing, wid):
+            return
         try:
             await self._temporal.start_workflow(
                 WORKFLOW,
@@ -165,6 +169,28 @@ class Triggers(EventConsumer):
             log.info("automation run started for this event already", extra=extra)
             return
         log.info("automation run started", extra={**extra, "why": firing.why})
+
+    async def _fires(self, event: DealEvent, firing: Firing, wid: str) -> bool:
+        """Plan the run (recorded in the run log under its workflow id, so the workflow's
+        own plan is this one): a rule whose condition is false (or that hit the loop bound)
+        costs one call and no workflow."""
+        request = automation_pb2.PlanRunRequest(
+            workflow_id=wid,
+            deal_id=event.deal_id,
+            rule_id=firing.rule.id,
+            rule_version=firing.rule.version,
+            event_id=event.event_id,
+            trigger=firing.why,
+        )
+        try:
+            reply = await call(self._automation.PlanRun, request, timeout=self._timeout)
+        except NotFound:  # the rule (at that version) or the deal is gone: nothing to run
+            log.info("rule or deal gone before its run", extra={"workflow_id": wid})
+            return False
+        plan = from_struct(reply.plan)
+        if not plan.get("fires"):
+            log.info("rule does not fire", extra={"workflow_id": wid, "why": plan.get("reason")})
+        return bool(plan.get("fires"))
 
 
 async def run_triggers(

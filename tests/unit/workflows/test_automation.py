@@ -253,8 +253,11 @@ async def test_a_redelivered_event_starts_one_run(
 ) -> None:
     from typing import cast
 
+    from dealflow.deals.v1 import automation_pb2
     from nats.js import JetStreamContext
 
+    from services.common.protoconv import to_struct
+    from tests.unit.workflows.test_activities import FakeStub
     from workflows.automation_triggers import DealEvent, Firing, Rule
     from workflows.triggers import Triggers
 
@@ -263,7 +266,9 @@ async def test_a_redelivered_event_starts_one_run(
         js=cast(JetStreamContext, None),
         temporal=env.client,
         deals=cast(Any, None),
-        automation=cast(Any, None),
+        automation=FakeStub(
+            PlanRun=automation_pb2.RunPlan(plan=to_struct({"fires": True, "actions": []}))
+        ),
         task_queue=task_queue,
     )
     event = DealEvent("e-" + uuid.uuid4().hex, "deals.deal.created", "42", "3", "11", "8")
