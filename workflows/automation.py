@@ -38,7 +38,7 @@ with workflow.unsafe.imports_passed_through():
     from workflows.activities.types import CancelTaskInput, GetDealInput
 
 LEFT = "cancelled: the deal left the stage"
-_LOOK_AGAIN = timedelta(hours=1)
+_LOOK_AGAIN = timedelta(days=1)  # a long wait stays a short history
 
 
 def workflow_id(deal_id: str, rule_id: str, event_id: str) -> str:
@@ -117,7 +117,7 @@ class AutomationRun:
         if to_close:
             await auto.record_step(StepInput(wid, -1, "waiting", run_status="waiting_leave"))
             while not await self._left_stage(inp.deal_id):
-                # The signal wakes it; a look each hour covers a move the signal missed.
+                # The signal wakes it; a daily look covers a move the signal missed.
                 try:
                     await workflow.wait_condition(lambda: self._left, timeout=_LOOK_AGAIN)
                 except TimeoutError:
