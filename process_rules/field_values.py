@@ -49,6 +49,13 @@ class FieldDefinition(Protocol):
     def options(self) -> tuple[str, ...]: ...
 
 
+class StoredField(FieldDefinition, Protocol):
+    """A field definition as a record keeps it: a computed one has a formula."""
+
+    @property
+    def formula(self) -> str: ...
+
+
 class BadValue(ValueError):
     """A value that does not fit its type; the message is for the client."""
 
@@ -147,7 +154,7 @@ def is_empty(value: Any) -> bool:
 
 
 def merge_values(
-    definitions: Mapping[str, FieldDefinition],
+    definitions: Mapping[str, StoredField],
     current: Mapping[str, Any],
     changes: Mapping[str, Any],
 ) -> dict[str, Any]:
@@ -159,6 +166,9 @@ def merge_values(
         definition = definitions.get(code)
         if definition is None:
             problems.append(FieldProblem(f"fields.{code}", "is not a field of this pipeline"))
+            continue
+        if definition.formula:
+            problems.append(FieldProblem(f"fields.{code}", "is computed (read-only)"))
             continue
         if is_empty(raw):
             merged.pop(code, None)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import logging
 from collections.abc import Callable, Sequence
 
@@ -20,7 +21,16 @@ async def run_consumers(
 ) -> None:
     """Connect (waiting for NATS as long as it takes), consume until `stop`, drain. A
     consumer that fails starts again after a pause: the worker's workflows keep running."""
-    nc = await connect(nats_url, name=name)
+    connecting = asyncio.create_task(connect(nats_url, name=name))
+    stopping = asyncio.create_task(stop.wait())
+    await asyncio.wait({connecting, stopping}, return_when=asyncio.FIRST_COMPLETED)
+    stopping.cancel()
+    if not connecting.done():  # stopped before NATS was ever reached: nothing to drain
+        connecting.cancel()
+        with contextlib.suppress(asyncio.CancelledError):
+            await connecting
+        return
+    nc = connecting.result()
 
     async def keep_running(make: Factory) -> None:
         while not stop.is_set():

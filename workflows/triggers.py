@@ -1,132 +1,81 @@
-"""Stage automation: the worker's durable consumer of `deals.deal.stage_changed`.
+"""Automation: the worker's durable consumer of deal events (`deals.deal.*`).
 
-For each stage change it asks the deals service (no actor: an internal call) for the active
-rules of the pipeline(s) involved, picks those of the stage left (`leave`) and the stage
-entered (`enter`), and starts each rule's process through the same path as
-`POST /deals/{id}/processes` (workflows/processes.py), with the event's actor as initiator
-(the deal's responsible when the system moved it).
+For each event it asks the deals service (no actor: an internal call) for the active rules
+of the pipeline(s) involved, picks those the event fires (workflows/automation_triggers.py)
+plans each firing in the deals service (recorded in the run log: a rule whose condition
+is false ends there, at the cost of one call) and starts one `automation_run` workflow per
+(event, rule) that fires, id
+`deal-42/automation/<rule id>/<event id>`, with the DealId and PipelineId search
+attributes. A start is idempotent by that id (REJECT_DUPLICATE), so a redelivered event
+starts nothing; the worker has no database and needs no inbox.
 
-The worker has no database, so there is no inbox: a start is idempotent by itself. The run
-started for (event, rule) carries that key in its memo and keeps the readable numbered id
-(`deal-42/client-onboarding/1`); a redelivered event finds the run and starts nothing.
-A rule also starts nothing while a run of its process is running on the deal (e.g. an
-approval chain moving the deal back into the stage that started it). The message is acked
-after every rule was handled, nak'ed on a transient error (gRPC or Temporal unavailable)
-and terminated when it is malformed.
+Before that it tells the deal's waiting runs (those the run log lists as waiting) what
+happened: a stage change is signalled `deal_moved` (a run waiting on a delay of the stage
+left is cancelled, tasks made to close on leaving are closed), an update `deal_changed`
+with the fields changed (a delay counting from a date field is rescheduled). The message is
+acked after every rule was handled, nak'ed on a transient error (gRPC or Temporal
+unavailable) and terminated when it is malformed.
 """
 
 from __future__ import annotations
 
-import asyncio
 import logging
-from collections.abc import Iterable
-from dataclasses import dataclass
 from typing import Any
 
-from dealflow.deals.v1 import deals_pb2, deals_pb2_grpc
+from dealflow.deals.v1 import automation_pb2, automation_pb2_grpc, deals_pb2, deals_pb2_grpc
 from nats.js import JetStreamContext
 from temporalio.client import Client
+from temporalio.common import SearchAttributePair, TypedSearchAttributes, WorkflowIDReusePolicy
+from temporalio.exceptions import WorkflowAlreadyStartedError
+from temporalio.service import RPCError
 
-from services.common.errors import DomainError
+from services.common.errors import DomainError, NotFound
 from services.common.events import Envelope
 from services.common.grpc_client import call
-from services.common.nats import EventConsumer, connect
-from services.common.protoconv import from_struct, to_struct
-from workflows.api import DEFAULT_TASK_QUEUE, TooManyRuns, start_process_once
+from services.common.nats import EventConsumer
+from services.common.protoconv import from_struct
+from workflows.activities.automation_types import (
+    DEAL_CHANGED_SIGNAL,
+    DEAL_MOVED_SIGNAL,
+    WORKFLOW,
+    AutomationInput,
+    DealChanged,
+    DealMoved,
+)
+from workflows.api import DEFAULT_TASK_QUEUE
+from workflows.automation import workflow_id
+from workflows.automation_triggers import (
+    EVENTS,
+    STAGE_CHANGED,
+    UPDATED,
+    DealEvent,
+    Firing,
+    Rule,
+    firings,
+)
+from workflows.kit.contracts import DEAL_ID, PIPELINE_ID
 
 log = logging.getLogger(__name__)
 
 STREAM = "DEALS"
-STAGE_CHANGED = "deals.deal.stage_changed"  # services/deals/events.py
+SUBJECTS = "deals.deal.>"  # services/deals/events.py
 DURABLE = "worker-triggers"
+WAITING = frozenset({"scheduled", "waiting_leave"})
 
 
-@dataclass(frozen=True)
-class StageChange:
-    """What a trigger needs of a `deals.deal.stage_changed` event."""
-
-    event_id: str
-    deal_id: str
-    initiator_id: str  # the actor, or the deal's responsible for a system move
-    from_pipeline_id: str
-    from_stage_id: str
-    from_stage: str
-    to_pipeline_id: str
-    to_stage_id: str
-    to_stage: str
-
-    @classmethod
-    def of(cls, event: Envelope) -> StageChange:
-        """KeyError, TypeError or ValueError when the event lacks what a stage change has."""
-        data, deal = event.data, event.data["deal"]
-        to_pipeline = str(deal["pipeline_id"])
-        return cls(
-            event_id=str(event.id),
-            deal_id=str(deal["id"]),
-            initiator_id=event.actor or str(deal["responsible_id"]),
-            from_pipeline_id=str(data.get("before", {}).get("pipeline_id") or to_pipeline),
-            from_stage_id=str(data["from_stage_id"]),
-            from_stage=str(data.get("from_stage", "")),
-            to_pipeline_id=to_pipeline,
-            to_stage_id=str(data["to_stage_id"]),
-            to_stage=str(data.get("to_stage", "")),
-        )
-
-
-@dataclass(frozen=True)
-class Rule:
-    """A stage rule as the deals service answers it (deals_pb2.Rule)."""
-
-    id: str
-    pipeline_id: str
-    stage_id: str
-    event: str  # enter | leave
-    process: str
-    params: dict[str, Any]
-    active: bool = True
-
-    @classmethod
-    def of(cls, msg: deals_pb2.Rule) -> Rule:
-        return cls(
-            msg.id, msg.pipeline_id, msg.stage_id, msg.event, msg.process,
-            from_struct(msg.params), msg.active,
-        )  # fmt: skip
-
-
-@dataclass(frozen=True)
-class Firing:
-    """A rule that fires for a stage change, and why."""
-
-    rule: Rule
-    why: str  # e.g. `enter "Terms approval"`
-
-    def start_key(self, change: StageChange) -> str:
-        return f"{change.event_id}/rule-{self.rule.id}"
-
-
-def firing_rules(change: StageChange, rules: Iterable[Rule]) -> list[Firing]:
-    """The active rules the change fires: those leaving the stage left, then those entering
-    the stage entered, each group in the rules' order."""
-    rules = [r for r in rules if r.active]
-    left = (change.from_pipeline_id, change.from_stage_id)
-    entered = (change.to_pipeline_id, change.to_stage_id)
-    if left == entered:
-        return []
-    leaving = [
-        Firing(r, f'leave "{change.from_stage or change.from_stage_id}"')
-        for r in rules
-        if r.event == "leave" and (r.pipeline_id, r.stage_id) == left
-    ]
-    entering = [
-        Firing(r, f'enter "{change.to_stage or change.to_stage_id}"')
-        for r in rules
-        if r.event == "enter" and (r.pipeline_id, r.stage_id) == entered
-    ]
-    return leaving + entering
+def rule_of(msg: deals_pb2.Rule) -> Rule:
+    definition = from_struct(msg.definition)
+    return Rule(
+        id=msg.id,
+        pipeline_id=msg.pipeline_id,
+        version=msg.version,
+        trigger=definition.get("trigger", {}),
+        active=msg.active,
+    )
 
 
 class Triggers(EventConsumer):
-    """The consumer: stage changes in, process starts out."""
+    """The consumer: deal events in, automation runs (and signals to them) out."""
 
     def __init__(
         self,
@@ -134,102 +83,110 @@ class Triggers(EventConsumer):
         js: JetStreamContext,
         temporal: Client,
         deals: deals_pb2_grpc.DealsServiceStub,
+        automation: automation_pb2_grpc.AutomationServiceStub,
         task_queue: str = DEFAULT_TASK_QUEUE,
         durable: str = DURABLE,
         timeout: float = 10.0,
     ) -> None:
-        super().__init__(js=js, stream=STREAM, durable=durable, filter_subject=STAGE_CHANGED)
-        self._temporal, self._deals = temporal, deals
+        super().__init__(js=js, stream=STREAM, durable=durable, filter_subject=SUBJECTS)
+        self._temporal, self._deals, self._automation = temporal, deals, automation
         self._task_queue, self._timeout = task_queue, timeout
 
     async def apply(self, event: Envelope) -> None:
+        if event.type not in EVENTS:
+            return  # a deal event no trigger takes
         try:
-            change = StageChange.of(event)
+            deal_event = DealEvent.of(event)
         except (KeyError, TypeError, ValueError, AttributeError) as exc:
-            raise DomainError(f"not a stage change: {exc!r}") from exc
-        for firing in firing_rules(change, await self._rules(change)):
-            await self._fire(change, firing)
+            raise DomainError(f"not a deal event: {exc!r}") from exc
+        if deal_event.type == STAGE_CHANGED:
+            moved = DealMoved(deal_event.from_stage_id, deal_event.stage_id)
+            await self._signal_runs(deal_event.deal_id, DEAL_MOVED_SIGNAL, moved)
+        elif deal_event.type == UPDATED and deal_event.changed:
+            changed = DealChanged(sorted(deal_event.changed))
+            await self._signal_runs(deal_event.deal_id, DEAL_CHANGED_SIGNAL, changed)
+        for firing in firings(deal_event, await self._rules(deal_event)):
+            await self._start(deal_event, firing)
 
-    async def _rules(self, change: StageChange) -> list[Rule]:
+    async def _rules(self, event: DealEvent) -> list[Rule]:
         rules: list[Rule] = []
-        for pipeline_id in dict.fromkeys((change.from_pipeline_id, change.to_pipeline_id)):
+        for pipeline_id in dict.fromkeys(
+            p for p in (event.from_pipeline_id, event.pipeline_id) if p
+        ):
             request = deals_pb2.ListRulesRequest(pipeline_id=pipeline_id, active_only=True)
             reply = await call(self._deals.ListRules, request, timeout=self._timeout)
-            rules.extend(Rule.of(r) for r in reply.rules)
+            rules.extend(rule_of(r) for r in reply.rules)
         return rules
 
-    async def _fire(self, change: StageChange, firing: Firing) -> None:
-        rule, key = firing.rule, firing.start_key(change)
-        reason = f"rule {rule.id}: {firing.why}"
-        try:
-            result = await start_process_once(
-                self._temporal,
-                process=rule.process,
-                params=rule.params,
-                initiator_id=change.initiator_id,
-                deal_id=change.deal_id,
-                pipeline_id=change.to_pipeline_id,
-                task_queue=self._task_queue,
-                start_key=key,
-                unless_running=True,
-                summary=f"started by {reason}",
-            )
-        except (ValueError, TooManyRuns) as exc:  # the rule's fault: retrying cannot help
-            log.warning(
-                "rule did not start its process",
-                extra={"deal_id": change.deal_id, "rule_id": rule.id, "error": str(exc)},
-            )
-            await self._note(change, rule, key, f"{rule.process} not started ({reason}): {exc}")
-            return
-        extra = {
-            "deal_id": change.deal_id,
-            "rule_id": rule.id,
-            "process_name": rule.process,  # `process` is taken by the LogRecord
-            "workflow_id": result.workflow_id,
-            "event_id": change.event_id,
-            "why": firing.why,
-        }
-        if result.reason == "running":
-            log.info("rule's process already running on the deal; nothing started", extra=extra)
-            return
-        if result.started:
-            log.info("rule started a process", extra=extra)
-        else:  # redelivered: the run exists; the note may not (its call failed last time)
-            log.info("rule's process was started for this event already", extra=extra)
-        await self._note(change, rule, key, f"{result.workflow_id} started ({reason})")
-
-    async def _note(self, change: StageChange, rule: Rule, key: str, text: str) -> None:
-        """On the deal's timeline, once per (event, rule) however often it is delivered."""
-        request = deals_pb2.AddTimelineEntryRequest(
-            deal_id=change.deal_id,
-            kind="process",
-            text=text,
-            data=to_struct({"rule_id": rule.id, "process": rule.process}),
-            idempotency_key=f"trigger/{key}",
-        )
-        await call(self._deals.AddTimelineEntry, request, timeout=self._timeout)
-
-
-async def run_triggers(
-    *,
-    nats_url: str,
-    temporal: Client,
-    deals: deals_pb2_grpc.DealsServiceStub,
-    task_queue: str,
-    stop: asyncio.Event,
-) -> None:
-    """Connect (waiting for NATS as long as it takes), consume until `stop`, drain. A
-    failure restarts the consumer after a pause: the worker's workflows keep running."""
-    nc = await connect(nats_url, name="worker-triggers")
-    try:
-        while not stop.is_set():
-            consumer = Triggers(
-                js=nc.jetstream(), temporal=temporal, deals=deals, task_queue=task_queue
-            )
+    async def _signal_runs(self, deal_id: str, signal: str, arg: Any) -> None:
+        """Tell the deal's waiting runs (from the run log: a run waits on a delay while
+        `scheduled`, on a move while `waiting_leave`). A run the log does not list yet
+        looks at the deal itself when its timer fires."""
+        request = automation_pb2.ListRunsRequest(deal_id=deal_id, limit=200)
+        reply = await call(self._automation.ListRuns, request, timeout=self._timeout)
+        for run in map(from_struct, reply.runs):
+            if run.get("status") not in WAITING:
+                continue
             try:
-                await consumer.run(stop)
-            except Exception:
-                log.exception("triggers consumer failed; restarting")
-                await asyncio.sleep(2.0)
-    finally:
-        await nc.drain()
+                await self._temporal.get_workflow_handle(run["workflow_id"]).signal(signal, arg)
+            except RPCError:  # it ended meanwhile: nothing to tell it
+                log.info(
+                    "automation run ended before the signal",
+                    extra={"workflow_id": run["workflow_id"]},
+                )
+
+    async def _start(self, event: DealEvent, firing: Firing) -> None:
+        rule = firing.rule
+        wid = workflow_id(event.deal_id, rule.id, event.event_id)
+        extra = {"deal_id": event.deal_id, "rule_id": rule.id, "workflow_id": wid}
+        if not await self._fires(event, firing, wid):
+            return
+        try:
+            await self._temporal.start_workflow(
+                WORKFLOW,
+                AutomationInput(
+                    deal_id=event.deal_id,
+                    pipeline_id=rule.pipeline_id,
+                    rule_id=rule.id,
+                    rule_version=rule.version,
+                    event_id=event.event_id,
+                    why=firing.why,
+                    initiator_id=event.initiator_id,
+                ),
+                id=wid,
+                task_queue=self._task_queue,
+                id_reuse_policy=WorkflowIDReusePolicy.REJECT_DUPLICATE,
+                search_attributes=TypedSearchAttributes(
+                    [
+                        SearchAttributePair(DEAL_ID, event.deal_id),
+                        SearchAttributePair(PIPELINE_ID, rule.pipeline_id),
+                    ]
+                ),
+                static_summary=f"rule {rule.id} v{rule.version}: {firing.why}",
+            )
+        except WorkflowAlreadyStartedError:
+            log.info("automation run started for this event already", extra=extra)
+            return
+        log.info("automation run started", extra={**extra, "why": firing.why})
+
+    async def _fires(self, event: DealEvent, firing: Firing, wid: str) -> bool:
+        """Plan the run (recorded in the run log under its workflow id, so the workflow's
+        own plan is this one): a rule whose condition is false (or that hit the loop bound)
+        costs one call and no workflow."""
+        request = automation_pb2.PlanRunRequest(
+            workflow_id=wid,
+            deal_id=event.deal_id,
+            rule_id=firing.rule.id,
+            rule_version=firing.rule.version,
+            event_id=event.event_id,
+            trigger=firing.why,
+        )
+        try:
+            reply = await call(self._automation.PlanRun, request, timeout=self._timeout)
+        except NotFound:  # the rule (at that version) or the deal is gone: nothing to run
+            log.info("rule or deal gone before its run", extra={"workflow_id": wid})
+            return False
+        plan = from_struct(reply.plan)
+        if not plan.get("fires"):
+            log.info("rule does not fire", extra={"workflow_id": wid, "why": plan.get("reason")})
+        return bool(plan.get("fires"))

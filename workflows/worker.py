@@ -14,7 +14,7 @@ import signal
 from datetime import timedelta
 
 from dealflow.approvals.v1 import approvals_pb2_grpc
-from dealflow.deals.v1 import deals_pb2_grpc, files_pb2_grpc
+from dealflow.deals.v1 import automation_pb2_grpc, deals_pb2_grpc, files_pb2_grpc
 from dealflow.finance.v1 import finance_pb2_grpc
 from dealflow.notifications.v1 import notifications_pb2_grpc
 from pydantic import Field
@@ -28,13 +28,15 @@ from services.common.logging import configure_logging
 from services.common.settings import CommonSettings
 from services.common.tracing import instrument_grpc_client, setup_tracing, temporal_interceptors
 from workflows.activities.approvals import ApprovalActivities
+from workflows.activities.automation import AutomationActivities
 from workflows.activities.finance import FinanceActivities
 from workflows.activities.services import ServiceActivities
 from workflows.api import WORKFLOWS
-from workflows.consumers import run_consumers
+from workflows.automation import AutomationRun
+from workflows.consumers import Factory, run_consumers
 from workflows.field_changes import FieldChanges
 from workflows.spend_starts import SpendStarts
-from workflows.triggers import run_triggers
+from workflows.triggers import Triggers
 
 log = logging.getLogger("workflows.worker")
 
@@ -99,14 +101,21 @@ async def run(settings: WorkerSettings) -> None:
         files_pb2_grpc.FilesServiceStub(deals_channel),
     )
     finance_activities = FinanceActivities(finance_pb2_grpc.FinanceServiceStub(finance_channel))
+    automation_activities = AutomationActivities(
+        automation_pb2_grpc.AutomationServiceStub(deals_channel),
+        deals_pb2_grpc.DealsServiceStub(deals_channel),
+        notifications_pb2_grpc.NotificationsServiceStub(notifications_channel),
+        task_queue=settings.task_queue,
+    )
     worker = Worker(
         client,
         task_queue=settings.task_queue,
-        workflows=list(WORKFLOWS),
+        workflows=[*WORKFLOWS, AutomationRun],
         activities=[
             *activities.all(),
             *approval_activities.all(),
             *finance_activities.all(),
+            *automation_activities.all(),
         ],
         max_concurrent_activities=settings.max_concurrent_activities,
         graceful_shutdown_timeout=timedelta(seconds=settings.shutdown_grace_seconds),
@@ -122,37 +131,33 @@ async def run(settings: WorkerSettings) -> None:
         extra={"task_queue": settings.task_queue, "temporal": settings.temporal_address},
     )
     running = asyncio.create_task(worker.run())
-    triggers = None
+    deals_stub = deals_pb2_grpc.DealsServiceStub(deals_channel)
+    automation_stub = automation_pb2_grpc.AutomationServiceStub(deals_channel)
+    factories: list[Factory] = [
+        lambda js: SpendStarts(
+            js=js, temporal=client, deals=deals_stub, task_queue=settings.task_queue
+        ),
+        lambda js: FieldChanges(js=js, temporal=client),
+    ]
     if settings.triggers:
-        triggers = asyncio.create_task(
-            run_triggers(
-                nats_url=settings.nats_url,
+        factories.append(
+            lambda js: Triggers(
+                js=js,
                 temporal=client,
-                deals=deals_pb2_grpc.DealsServiceStub(deals_channel),
+                deals=deals_stub,
+                automation=automation_stub,
                 task_queue=settings.task_queue,
-                stop=stop,
             )
         )
-    deals_stub = deals_pb2_grpc.DealsServiceStub(deals_channel)
     consumers = asyncio.create_task(
         run_consumers(
-            nats_url=settings.nats_url,
-            name="worker-consumers",
-            consumers=[
-                lambda js: SpendStarts(
-                    js=js, temporal=client, deals=deals_stub, task_queue=settings.task_queue
-                ),
-                lambda js: FieldChanges(js=js, temporal=client),
-            ],
-            stop=stop,
+            nats_url=settings.nats_url, name="worker-consumers", consumers=factories, stop=stop
         )
     )
     waiting = asyncio.create_task(stop.wait())
     await asyncio.wait({running, waiting}, return_when=asyncio.FIRST_COMPLETED)
     stop.set()
-    running_consumers = [consumers, *([] if triggers is None else [triggers])]
-    grace = settings.shutdown_grace_seconds
-    await asyncio.gather(*(stop_triggers(c, grace) for c in running_consumers))
+    await stop_consumers(consumers, settings.shutdown_grace_seconds)
     if not running.done():
         log.info("stopping worker")
         await worker.shutdown()
@@ -167,7 +172,7 @@ async def run(settings: WorkerSettings) -> None:
     log.info("worker stopped")
 
 
-async def stop_triggers(task: asyncio.Task[None], grace: float) -> None:
+async def stop_consumers(task: asyncio.Task[None], grace: float) -> None:
     """Let the consumer finish its batch (acks included); cancel it if NATS never came."""
     done, _ = await asyncio.wait({task}, timeout=grace)
     if not done:

@@ -23,6 +23,7 @@ from services.deals.api_mappers import (
     pipeline_pb,
     visit_pb,
 )
+from services.deals.automation_api import register_automation
 from services.deals.crm_api import register_crm
 from services.deals.domain.attributes import SETTABLE
 from services.deals.files_api import register_files
@@ -90,6 +91,12 @@ class DealsApi(AccessApi, OrgApi, RulesApi, pb_grpc.DealsServiceServicer):  # ty
             ],
             options=list(request.options),
             list_code=request.list_code,
+            formula=request.formula,
+            currency=request.currency,
+            required_to_leave=[
+                parse_id(s, f"required_to_leave[{i}]")
+                for i, s in enumerate(request.required_to_leave)
+            ],
             actor_id=actor_id(context),
         )
         return field_pb(definition)
@@ -111,11 +118,18 @@ class DealsApi(AccessApi, OrgApi, RulesApi, pb_grpc.DealsServiceServicer):  # ty
         return deal_pb(deal)
 
     async def GetDeal(self, request: pb.GetDealRequest, context: Ctx) -> pb.Deal:
-        return deal_pb(
-            await self._service.get_deal(
-                actor_id=actor_id(context), deal_id=parse_id(request.id, "id")
-            )
+        deal = await self._service.get_deal(
+            actor_id=actor_id(context), deal_id=parse_id(request.id, "id")
         )
+        return (await self._with_links([deal_pb(deal)]))[0]
+
+    async def _with_links(self, deals: list[pb.Deal]) -> list[pb.Deal]:
+        """The deals with the deals linked to them (e.g. made by a rule from them)."""
+        links = await self._service.automation.links_of([int(d.id) for d in deals])
+        for deal in deals:
+            for linked_id, relation in links.get(int(deal.id), []):
+                deal.links.add(deal_id=str(linked_id), relation=relation)
+        return deals
 
     async def ListDeals(self, request: pb.ListDealsRequest, context: Ctx) -> pb.ListDealsResponse:
         where = DealFilter(
@@ -130,9 +144,8 @@ class DealsApi(AccessApi, OrgApi, RulesApi, pb_grpc.DealsServiceServicer):  # ty
             cursor=request.cursor,
             limit=clamp_limit(request.limit),
         )
-        return pb.ListDealsResponse(
-            deals=[deal_pb(d) for d in page.items], next_cursor=page.next_cursor
-        )
+        deals = await self._with_links([deal_pb(d) for d in page.items])
+        return pb.ListDealsResponse(deals=deals, next_cursor=page.next_cursor)
 
     async def UpdateDeal(self, request: pb.UpdateDealRequest, context: Ctx) -> pb.Deal:
         changes: dict[str, Any] = {}
@@ -245,4 +258,5 @@ def register(server: grpc.aio.Server, service: DealsService) -> list[str]:
         pb.DESCRIPTOR.services_by_name["DealsService"].full_name,
         register_files(server, service),
         register_crm(server, service),
+        register_automation(server, service),
     ]

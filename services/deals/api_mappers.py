@@ -26,6 +26,9 @@ def field_pb(f: FieldDefinition) -> pb.FieldDefinition:
         required_on_stages=[str(s) for s in f.required_on_stages],
         options=list(f.options),
         list_code=f.list_code,
+        formula=f.formula,
+        currency=f.currency,
+        required_to_leave=[str(s) for s in f.required_to_leave],
     )
 
 

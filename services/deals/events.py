@@ -11,6 +11,9 @@ from services.deals.domain.events import DealCreated, DealEvent, DealStageChange
 CREATED = "deals.deal.created"
 UPDATED = "deals.deal.updated"
 STAGE_CHANGED = "deals.deal.stage_changed"
+ACTIVITY_LOGGED = "deals.deal.activity_logged"
+# Timeline entries that record a touch of the client (automation's `activity_logged`).
+ACTIVITY_KINDS = frozenset({"call", "email", "meeting"})
 
 
 def summary(deal: Deal) -> dict[str, Any]:
@@ -68,3 +71,11 @@ def stage_changed_data(event: DealStageChanged, deal: Deal) -> dict[str, Any]:
         "after": after,
         "deal": summary(deal),
     }
+
+
+def activity_logged(
+    deal: Deal, *, kind: str, text: str, entry_id: int, actor_id: int | None
+) -> PendingEvent:
+    """A call, e-mail or meeting recorded on the deal's timeline."""
+    data = {"deal": summary(deal), "kind": kind, "text": text, "entry_id": str(entry_id)}
+    return PendingEvent(ACTIVITY_LOGGED, f"deal/{deal.id}", data, actor=_actor(actor_id))

@@ -109,6 +109,9 @@ class PipelineService:
         required_on_stages: list[int],
         options: list[str],
         list_code: str,
+        formula: str = "",
+        currency: str = "",
+        required_to_leave: list[int] | None = None,
         actor_id: int | None = None,
     ) -> FieldDefinition:
         """A custom field of a pipeline, optionally required on some of its stages."""
@@ -126,9 +129,14 @@ class PipelineService:
                 options=options,
                 list_code=list_code,
                 list_exists=bool(exists),
+                formula=formula,
+                currency=currency,
+                required_to_leave=required_to_leave,
             )
             stored = await repository.insert_field(uow.conn, definition, self._now())
             after = {"code": stored.code, "type": stored.type, "name": stored.name}
+            if stored.formula:
+                after["formula"] = stored.formula
             await self._audit(uow, actor_id, "fields.create", ("pipeline", pipeline_id), after)
             return stored
 

@@ -91,6 +91,9 @@ async def insert_field(
                 required_on_stages=list(definition.required_on_stages),
                 options=list(definition.options),
                 list_code=definition.list_code,
+                formula=definition.formula,
+                currency=definition.currency,
+                required_to_leave=list(definition.required_to_leave),
                 created_at=now,
             )
             .on_conflict_do_nothing()
@@ -148,6 +151,9 @@ def _field(row: sa.Row[Any]) -> FieldDefinition:
         required_on_stages=tuple(row.required_on_stages),
         options=tuple(row.options),
         list_code=row.list_code,
+        formula=row.formula,
+        currency=row.currency,
+        required_to_leave=tuple(row.required_to_leave),
     )
 
 

@@ -1,5 +1,5 @@
-"""gRPC methods of stage automation rules. Mixed into DealsApi; proto <-> domain mapping
-only. Admin only; calls without an actor (the worker's triggers) are internal."""
+"""gRPC methods of automation rules. Mixed into DealsApi; proto <-> domain mapping only.
+Admin only; calls without an actor (the worker's triggers) are internal."""
 
 from __future__ import annotations
 
@@ -9,27 +9,34 @@ import grpc
 from dealflow.deals.v1 import deals_pb2 as pb
 
 from services.common.access import Permission
+from services.common.errors import FieldProblem, ValidationFailed
 from services.common.grpc_server import actor_id
 from services.common.ids import optional_id, parse_id
 from services.common.protoconv import from_struct, to_struct, to_timestamp
 from services.deals.access_service import AccessService
-from services.deals.domain.rules import StageRule
+from services.deals.domain.rules import StageRule, legacy_definition
 from services.deals.rules_service import RulesService
 
 Ctx: TypeAlias = grpc.aio.ServicerContext[Any, Any]
 
 
 def rule_pb(rule: StageRule) -> pb.Rule:
+    trigger, actions = rule.trigger, rule.definition["actions"]
+    first = actions[0] if actions else {}
+    process = first.get("process", "") if first.get("type") == "start_process" else ""
     return pb.Rule(
         id=str(rule.id),
         pipeline_id=str(rule.pipeline_id),
-        stage_id=str(rule.stage_id),
-        event=rule.event.value,
-        action=rule.action.value,
-        process=rule.process,
-        params=to_struct(rule.params),
+        stage_id=str(trigger.get("stage_id") or ""),
+        event=str(trigger.get("event", "")),
+        action=str(first.get("type", "")),
+        process=process,
+        params=to_struct(first.get("params") if process else None),
         active=rule.active,
         created_at=to_timestamp(rule.created_at),
+        definition=to_struct(rule.definition),
+        version=rule.version,
+        updated_at=to_timestamp(rule.updated_at),
     )
 
 
@@ -42,14 +49,19 @@ class RulesApi:
 
     async def CreateRule(self, request: pb.CreateRuleRequest, context: Ctx) -> pb.Rule:
         await self._rules_admin(context)
+        if request.HasField("definition"):
+            definition = from_struct(request.definition)
+        else:
+            definition = legacy_definition(
+                stage_id=parse_id(request.stage_id, "stage_id"),
+                event=request.event,
+                process=request.process.strip(),
+                params=from_struct(request.params),
+                active=request.active if request.HasField("active") else True,
+            )
         rule = await self._rules.create_rule(
             pipeline_id=parse_id(request.pipeline_id, "pipeline_id"),
-            stage_id=parse_id(request.stage_id, "stage_id"),
-            event=request.event,
-            action=request.action,
-            process=request.process,
-            params=from_struct(request.params),
-            active=request.active if request.HasField("active") else True,
+            definition=definition,
             actor_id=actor_id(context),
         )
         return rule_pb(rule)
@@ -73,17 +85,18 @@ class RulesApi:
 
     async def UpdateRule(self, request: pb.UpdateRuleRequest, context: Ctx) -> pb.Rule:
         await self._rules_admin(context)
-        changes: dict[str, object] = {}
+        changes: dict[str, Any] = {}
+        problems: list[FieldProblem] = []
         for name in dict.fromkeys(request.set_fields):
             match name:
-                case "stage_id":
-                    changes[name] = parse_id(request.stage_id, "stage_id")
-                case "params":
-                    changes[name] = from_struct(request.params)
-                case "event" | "action" | "process" | "active":
-                    changes[name] = getattr(request, name)
+                case "definition":
+                    changes.update(from_struct(request.definition))
+                case "active":
+                    changes["active"] = request.active
                 case _:
-                    changes[name] = None  # refused by the domain as "cannot be changed"
+                    problems.append(FieldProblem(name, "cannot be changed; send definition"))
+        if problems:
+            raise ValidationFailed(problems)
         rule = await self._rules.update_rule(
             pipeline_id=parse_id(request.pipeline_id, "pipeline_id"),
             rule_id=parse_id(request.id, "id"),

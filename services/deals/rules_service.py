@@ -1,5 +1,5 @@
-"""Use cases of stage rules: admins create, change and delete them (audited); the worker's
-triggers read the active ones of a stage."""
+"""Use cases of automation rules: admins create, change (each change a new version) and
+delete them (audited); the worker's triggers read the active ones of a pipeline."""
 
 from __future__ import annotations
 
@@ -7,15 +7,21 @@ from collections.abc import Callable, Mapping
 from datetime import datetime
 from typing import Any
 
+import sqlalchemy as sa
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
 from services.common.db import UnitOfWork, utcnow
 from services.common.errors import NotFound
 from services.deals import repository, rules_repository
 from services.deals.audit import record
-from services.deals.domain.rules import StageRule, change_rule, new_rule
+from services.deals.domain.pipelines import Pipeline
+from services.deals.domain.rules import StageRule, change_definition, new_definition
 from services.deals.pipeline_service import pipeline_of
 from services.deals.tables import outbox
+
+
+async def all_pipelines(conn: AsyncConnection) -> dict[int, Pipeline]:
+    return {p.id: p for p in await repository.load_pipelines(conn)}
 
 
 class RulesService:
@@ -27,30 +33,14 @@ class RulesService:
         return UnitOfWork(self._engine, outbox)
 
     async def create_rule(
-        self,
-        *,
-        pipeline_id: int,
-        stage_id: int,
-        event: str,
-        action: str,
-        process: str,
-        params: Mapping[str, Any],
-        active: bool = True,
-        actor_id: int | None = None,
+        self, *, pipeline_id: int, definition: Mapping[str, Any], actor_id: int | None = None
     ) -> StageRule:
-        """A rule on a stage of the pipeline."""
+        """A rule of the pipeline, at version 1."""
         async with self._uow() as uow:
             pipeline = await pipeline_of(uow.conn, pipeline_id)
-            rule = new_rule(
-                pipeline,
-                stage_id=stage_id,
-                event=event,
-                action=action,
-                process=process,
-                params=params,
-                active=active,
-            )
-            stored = await rules_repository.insert_rule(uow.conn, rule, self._now())
+            clean = new_definition(pipeline, definition, await all_pipelines(uow.conn))
+            rule = StageRule(id=0, pipeline_id=pipeline_id, definition=clean)
+            stored = await rules_repository.insert_rule(uow.conn, rule, self._now(), actor_id)
             await self._audit(uow, actor_id, "rules.create", stored, None, stored.audit_view())
             return stored
 
@@ -77,13 +67,15 @@ class RulesService:
         changes: Mapping[str, Any],
         actor_id: int | None = None,
     ) -> StageRule:
-        """Change some of a rule's stage, event, action, process, params and active flag."""
+        """Replace some keys of a rule's shape; a change is a new version."""
         async with self._uow() as uow:
             rule = await _rule_of(uow.conn, pipeline_id, rule_id, for_update=True)
             pipeline = await pipeline_of(uow.conn, pipeline_id)
-            changed = change_rule(pipeline, rule, changes)
+            changed = change_definition(pipeline, rule, changes, await all_pipelines(uow.conn))
             if changed != rule:
-                await rules_repository.save_rule(uow.conn, changed)
+                now = self._now()
+                await rules_repository.save_rule(uow.conn, changed, now)
+                await rules_repository.insert_version(uow.conn, changed, now, actor_id)
                 await self._audit(
                     uow, actor_id, "rules.update", changed, rule.audit_view(), changed.audit_view()
                 )
@@ -92,12 +84,20 @@ class RulesService:
     async def delete_rule(
         self, *, pipeline_id: int, rule_id: int, actor_id: int | None = None
     ) -> StageRule:
-        """Remove a rule; the deleted rule is answered."""
+        """Remove a rule (its versions stay for the run log); the deleted rule is answered."""
         async with self._uow() as uow:
             rule = await _rule_of(uow.conn, pipeline_id, rule_id, for_update=True)
             await rules_repository.delete_rule(uow.conn, rule_id)
             await self._audit(uow, actor_id, "rules.delete", rule, rule.audit_view(), None)
             return rule
+
+    async def versions(self, *, pipeline_id: int, rule_id: int) -> list[sa.Row[Any]]:
+        """Every version of a rule of the pipeline, newest first (also of a deleted rule)."""
+        async with self._engine.connect() as conn:
+            rows = await rules_repository.versions(conn, rule_id)
+        if not rows or rows[0].pipeline_id != pipeline_id:
+            raise NotFound(f"rule {rule_id} of pipeline {pipeline_id} not found")
+        return rows
 
     async def _audit(
         self,

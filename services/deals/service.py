@@ -23,13 +23,14 @@ from services.deals import history_repository, org_repository, repository
 from services.deals.access_service import AccessService, DealAccess
 from services.deals.admin_service import AdminService
 from services.deals.auth_service import AuthService
+from services.deals.automation_service import AutomationService
 from services.deals.domain.deals import Deal, new_deal
 from services.deals.domain.events import DealCreated, DealStageChanged, DealUpdated
 from services.deals.domain.history import StageVisit, TimelineEntry, check_entry
 from services.deals.domain.pipelines import (
     Pipeline,
 )
-from services.deals.events import to_pending
+from services.deals.events import ACTIVITY_KINDS, activity_logged, to_pending
 from services.deals.org_service import OrgService
 from services.deals.pipeline_service import PipelineService, pipeline_of
 from services.deals.repository import DealFilter
@@ -50,6 +51,7 @@ class DealsService:
         self.org = OrgService(engine, clock=clock, on_change=self.access.cache.clear)
         self.auth = AuthService(engine, clock=clock)
         self.rules = RulesService(engine, clock=clock)
+        self.automation = AutomationService(self, clock=clock)
 
     def _uow(self) -> UnitOfWork:
         return UnitOfWork(self._engine, outbox)
@@ -71,39 +73,70 @@ class DealsService:
     ) -> Deal:
         """A deal in the given stage or the pipeline's first; the actor by default is
         responsible."""
-        responsible = responsible_id or actor_id
-        if responsible is None:
-            raise ValidationFailed(FieldProblem("responsible_id", "is required"))
-        now = self._now()
         async with self._uow() as uow:
-            guard = await self._guard(uow.conn, actor_id)
-            if guard is not None:
-                guard.access.require(Permission.DEALS_CREATE, "your role may not create deals")
-                if responsible != actor_id:
-                    guard.access.require(Permission.DEALS_REASSIGN, _REASSIGN)
-                if stage_id is not None and not guard.rights.may_move_into(pipeline_id, stage_id):
-                    raise PermissionDenied("your role may not put deals in this stage")
-            pipeline = await _pipeline(uow.conn, pipeline_id)
-            await _require_user(uow.conn, responsible)
-            deal = new_deal(
-                pipeline,
+            return await self.create_deal_in(
+                uow,
+                actor_id=actor_id,
+                pipeline_id=pipeline_id,
                 title=title,
-                responsible_id=responsible,
+                responsible_id=responsible_id,
                 amount=amount,
                 currency=currency,
                 company_name=company_name,
                 contact_name=contact_name,
                 fields=fields,
                 stage_id=stage_id,
-                actor_id=actor_id,
-                now=now,
             )
-            deal.id = await repository.insert_deal(uow.conn, deal)
-            await history_repository.enter_stage(
-                uow.conn, deal_id=deal.id, stage_id=deal.stage_id, at=now, actor_id=actor_id
-            )
-            await _record(uow, deal, now)
-            return deal
+
+    async def create_deal_in(
+        self,
+        uow: UnitOfWork,
+        *,
+        actor_id: int | None,
+        pipeline_id: int,
+        title: str,
+        responsible_id: int | None,
+        amount: str,
+        currency: str,
+        company_name: str,
+        contact_name: str,
+        fields: dict[str, Any],
+        stage_id: int | None,
+    ) -> Deal:
+        """create_deal within the caller's transaction (a rule's linked deal commits with
+        its links)."""
+        responsible = responsible_id or actor_id
+        if responsible is None:
+            raise ValidationFailed(FieldProblem("responsible_id", "is required"))
+        now = self._now()
+        guard = await self._guard(uow.conn, actor_id)
+        if guard is not None:
+            guard.access.require(Permission.DEALS_CREATE, "your role may not create deals")
+            if responsible != actor_id:
+                guard.access.require(Permission.DEALS_REASSIGN, _REASSIGN)
+            if stage_id is not None and not guard.rights.may_move_into(pipeline_id, stage_id):
+                raise PermissionDenied("your role may not put deals in this stage")
+        pipeline = await _pipeline(uow.conn, pipeline_id)
+        await _require_user(uow.conn, responsible)
+        deal = new_deal(
+            pipeline,
+            title=title,
+            responsible_id=responsible,
+            amount=amount,
+            currency=currency,
+            company_name=company_name,
+            contact_name=contact_name,
+            fields=fields,
+            stage_id=stage_id,
+            actor_id=actor_id,
+            now=now,
+        )
+        deal.id = await repository.insert_deal(uow.conn, deal)
+        await history_repository.enter_stage(
+            uow.conn, deal_id=deal.id, stage_id=deal.stage_id, at=now, actor_id=actor_id
+        )
+        await _record(uow, deal, now)
+        return deal
 
     async def get_deal(self, *, actor_id: int | None, deal_id: int) -> Deal:
         """One deal the actor sees."""
@@ -241,7 +274,7 @@ class DealsService:
         kind = kind or "note"
         check_entry(kind, text, idempotency_key)
         async with self._uow() as uow:
-            await self._visible_deal(uow.conn, actor_id, deal_id)
+            deal = await self._visible_deal(uow.conn, actor_id, deal_id)
             entry = await history_repository.add_entry(
                 uow.conn,
                 deal_id=deal_id,
@@ -256,6 +289,12 @@ class DealsService:
                 entry = await history_repository.entry_by_key(uow.conn, idempotency_key)
                 if entry is None or entry.deal_id != deal_id:
                     raise Conflict("this idempotency key was used for another deal")
+            elif kind in ACTIVITY_KINDS:
+                uow.emit(
+                    activity_logged(
+                        deal, kind=kind, text=text, entry_id=entry.id, actor_id=actor_id
+                    )
+                )
             return entry
 
     async def stage_history(

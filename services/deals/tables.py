@@ -57,22 +57,27 @@ field_definitions = sa.Table(
     sa.Column("options", pg.ARRAY(sa.Text), nullable=False),
     sa.Column("list_code", sa.Text, nullable=False, server_default=""),
     _created_at(),
+    # A computed field's formula, a money field's own currency, stages it must be filled
+    # to leave (automation rules, migration 0005).
+    sa.Column("formula", sa.Text, nullable=False, server_default=""),
+    sa.Column("currency", sa.Text, nullable=False, server_default=""),
+    sa.Column("required_to_leave", pg.ARRAY(sa.BigInteger), nullable=False, server_default="{}"),
     sa.UniqueConstraint("pipeline_id", "code", name="uq_field_definitions_pipeline_code"),
 )
 
-# What happens when a deal enters or leaves a stage (services/deals/domain/rules.py).
+# Automation rules of a pipeline (services/deals/domain/rules.py): the current version's
+# definition; `stage_id` copies trigger.stage_id for look-ups. Versions: automation_tables.
 stage_rules = sa.Table(
     "stage_rules",
     metadata,
     _id(),
     sa.Column("pipeline_id", sa.BigInteger, sa.ForeignKey(pipelines.c.id), nullable=False),
-    sa.Column("stage_id", sa.BigInteger, sa.ForeignKey(stages.c.id), nullable=False),
-    sa.Column("event", sa.Text, nullable=False),
-    sa.Column("action", sa.Text, nullable=False),
-    sa.Column("process", sa.Text, nullable=False),
-    sa.Column("params", pg.JSONB, nullable=False),
+    sa.Column("stage_id", sa.BigInteger, sa.ForeignKey(stages.c.id)),
+    sa.Column("definition", pg.JSONB, nullable=False),
+    sa.Column("version", sa.Integer, nullable=False, server_default="1"),
     sa.Column("active", sa.Boolean, nullable=False, server_default=sa.true()),
     _created_at(),
+    sa.Column("updated_at", sa.DateTime(timezone=True)),
     sa.Index("ix_stage_rules_pipeline_stage", "pipeline_id", "stage_id"),
 )
 

@@ -212,6 +212,10 @@ async def _crm(user: CurrentUser, clients: AppClients, settings: Settings) -> Bo
     return BoundStub(clients.crm, actor=user.id, timeout=settings.request_timeout_seconds)
 
 
+async def _automation(user: CurrentUser, clients: AppClients, settings: Settings) -> BoundStub:
+    return BoundStub(clients.automation, actor=user.id, timeout=settings.request_timeout_seconds)
+
+
 async def _blobs(clients: AppClients) -> BlobStore:
     return cast(BlobStore, clients.blobs)
 
@@ -235,6 +239,7 @@ Notifications = Annotated[BoundStub, Depends(_notifications)]
 Approvals = Annotated[BoundStub, Depends(_approvals)]
 Files = Annotated[BoundStub, Depends(_files)]
 Crm = Annotated[BoundStub, Depends(_crm)]
+Automation = Annotated[BoundStub, Depends(_automation)]
 Blobs = Annotated[BlobStore, Depends(_blobs)]
 Finance = Annotated[BoundStub, Depends(_finance)]
 TemporalClient = Annotated[Client, Depends(_temporal)]

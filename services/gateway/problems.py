@@ -167,10 +167,14 @@ def _request_problem(error: Mapping[str, Any]) -> FieldProblem:
 def _allowed_methods(request: Request) -> str:
     """Every method the API documents at this path: Starlette's 405 names only those of
     the first route that matched it (GET and POST of one path are two routes)."""
-    methods: set[str] = set()
-    for template, operations in request.app.openapi().get("paths", {}).items():
-        if compile_path(template)[0].match(request.url.path):
-            methods |= {method.upper() for method in operations}
+    matching = {
+        template: {method.upper() for method in operations}
+        for template, operations in request.app.openapi().get("paths", {}).items()
+        if compile_path(template)[0].match(request.url.path)
+    }
+    # A literal path (`/rules/dry-run`) is not also the `{rule_id}` of its sibling.
+    literal = {t: m for t, m in matching.items() if "{" not in t.rsplit("/", 1)[-1]}
+    methods: set[str] = set().union(*(literal or matching).values())
     return ", ".join(sorted(methods))
 
 

@@ -40,6 +40,8 @@ def task_to_pb(task: Task) -> pb.Task:
         kind=task.kind,
         answer_fields=[answer_field_to_pb(f) for f in task.answer_fields],
         comment_outcomes=list(task.comment_outcomes),
+        checklist=list(task.checklist),
+        rule_id=task.rule_id or "",
     )
 
 
@@ -102,6 +104,8 @@ class NotificationsApi(pb_grpc.NotificationsServiceServicer):  # type: ignore[mi
             idempotency_key=request.idempotency_key,
             answer_fields=tuple(answer_field_of(f) for f in request.answer_fields),
             comment_outcomes=tuple(request.comment_outcomes),
+            checklist=tuple(request.checklist),
+            rule_id=request.rule_id,
         )
         task = await self._service.create_task(new, actor=actor_id(context))
         return task_to_pb(task)

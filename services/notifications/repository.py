@@ -64,6 +64,8 @@ def _task(row: sa.Row[Any]) -> Task:
         idempotency_key=row.idempotency_key,
         answer_fields=tuple(AnswerField.of(f) for f in row.answer_fields),
         comment_outcomes=tuple(row.comment_outcomes),
+        checklist=tuple(row.checklist),
+        rule_id=row.rule_id,
     )
 
 
@@ -100,6 +102,8 @@ async def insert_task(conn: AsyncConnection, new: NewTask, *, now: datetime) -> 
                 idempotency_key=new.idempotency_key,
                 answer_fields=[f.as_dict() for f in new.answer_fields],
                 comment_outcomes=list(new.comment_outcomes),
+                checklist=list(new.checklist),
+                rule_id=new.rule_id,
             )
             .on_conflict_do_nothing(index_elements=[tasks.c.idempotency_key])
             .returning(tasks)

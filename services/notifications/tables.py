@@ -41,6 +41,9 @@ tasks = sa.Table(
     sa.Column(
         "comment_outcomes", pg.ARRAY(sa.Text), nullable=False, server_default=sa.text("'{}'")
     ),
+    # Items to tick off and the automation rule that made the task (services/deals rules).
+    sa.Column("checklist", pg.ARRAY(sa.Text), nullable=False, server_default=sa.text("'{}'")),
+    sa.Column("rule_id", sa.Text),
     sa.CheckConstraint(
         "status IN ('open', 'completed', 'cancelled')", name="ck_tasks_status_known"
     ),

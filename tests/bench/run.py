@@ -26,13 +26,14 @@ Step = Callable[[Bench], Awaitable[None]]
 
 
 def _steps() -> list[tuple[str, Step]]:
-    from tests.bench import b2_events, b3_process, b4_scale, b5_intake
+    from tests.bench import b2_events, b3_process, b4_scale, b5_automation, b5_intake
 
     return [
         ("b1", b1_move.run),
         ("b2", b2_events.run),
         ("b3", b3_process.run),
         ("b5", b5_intake.run),
+        ("b6", b5_automation.run),
         ("b4", b4_scale.run),  # last: it adds up to a million deals
     ]
 

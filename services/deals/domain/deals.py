@@ -12,6 +12,7 @@ from process_rules.field_values import BadValue, is_empty, merge_values, normali
 from services.common.errors import Conflict, FieldProblem, ValidationFailed
 from services.deals.domain.attributes import SETTABLE, clean_attributes
 from services.deals.domain.events import DealCreated, DealEvent, DealStageChanged, DealUpdated
+from services.deals.domain.formulas import recompute
 from services.deals.domain.pipelines import Kind, Pipeline, Semantic, Stage
 
 
@@ -79,6 +80,7 @@ class Deal:
             raise ValidationFailed(unknown)
         clean = clean_attributes(changes)
         merged = merge_values({f.code: f for f in pipeline.fields}, self.fields, field_changes)
+        merged = with_computed(pipeline, merged, clean.get("amount", self.amount))
         stage = pipeline.stage(self.stage_id)
         require_fields(pipeline, stage, merged)
         before = self.attributes()
@@ -125,9 +127,11 @@ class Deal:
         kind = transition(from_stage, to_stage)
         fields = self.fields
         dropped: dict[str, Any] = {}
+        require_leave(current, from_stage, fields)
         if target.id != current.id:
             # Values move along where the new pipeline has a field of that code and type.
             fields, dropped = carry_fields(current, target, self.fields)
+            fields = with_computed(target, fields, self.amount)
         require_fields(target, to_stage, fields)
         seconds = max(0.0, (now - self.stage_entered_at).total_seconds())
         self.events.append(
@@ -181,6 +185,32 @@ def require_fields(pipeline: Pipeline, stage: Stage, values: dict[str, Any]) -> 
     ]
     if missing:
         raise ValidationFailed(missing)
+
+
+def require_leave(pipeline: Pipeline, stage: Stage, values: dict[str, Any]) -> None:
+    """Every field required to leave `stage` must have a value: one problem per missing."""
+    missing = [
+        FieldProblem(f"fields.{f.code}", f"required to leave stage {stage.name}")
+        for f in pipeline.required_to_leave_stage(stage.id)
+        if is_empty(values.get(f.code))
+    ]
+    if missing:
+        raise ValidationFailed(missing)
+
+
+def with_computed(pipeline: Pipeline, values: dict[str, Any], amount: Any) -> dict[str, Any]:
+    """`values` with the pipeline's computed fields computed again (empty ones dropped)."""
+    formulas = pipeline.formulas()
+    if not formulas:
+        return values
+    computed = dict(values)
+    for code, value in recompute(formulas, {**values, "amount": amount}).items():
+        definition = pipeline.field_by_code(code)
+        if value is None or definition is None:
+            computed.pop(code, None)
+        else:
+            computed[code] = normalize(definition, format(value, "f"))
+    return computed
 
 
 def carry_fields(
@@ -240,6 +270,7 @@ def new_deal(
     values: dict[str, Any] = {}
     try:
         values = merge_values({f.code: f for f in pipeline.fields}, {}, fields)
+        values = with_computed(pipeline, values, attrs.get("amount"))
     except ValidationFailed as exc:
         problems.extend(exc.problems)
     stage = pipeline.first_stage

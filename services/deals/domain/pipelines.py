@@ -8,6 +8,7 @@ from enum import StrEnum
 
 from process_rules.field_values import FieldType
 from services.common.errors import FieldProblem, NotFound, ValidationFailed
+from services.deals.domain.formulas import Operand, check_formula
 
 __all__ = ["FieldType"]  # re-exported: the deals domain names it with its definitions
 
@@ -52,6 +53,9 @@ class FieldDefinition:
     required_on_stages: tuple[int, ...] = ()
     options: tuple[str, ...] = ()
     list_code: str = ""
+    formula: str = ""  # a computed field's formula (domain/formulas.py); read-only then
+    currency: str = ""  # a money field's fixed currency ("" = the deal's)
+    required_to_leave: tuple[int, ...] = ()  # stages the deal may not leave without it
 
 
 @dataclass(frozen=True)
@@ -78,6 +82,13 @@ class Pipeline:
 
     def required_on(self, stage_id: int) -> list[FieldDefinition]:
         return [f for f in self.fields if stage_id in f.required_on_stages]
+
+    def required_to_leave_stage(self, stage_id: int) -> list[FieldDefinition]:
+        return [f for f in self.fields if stage_id in f.required_to_leave]
+
+    def formulas(self) -> dict[str, str]:
+        """The computed fields' formulas by code."""
+        return {f.code: f.formula for f in self.fields if f.formula}
 
 
 @dataclass(frozen=True)
@@ -159,6 +170,9 @@ def new_field(
     options: list[str],
     list_code: str,
     list_exists: bool,
+    formula: str = "",
+    currency: str = "",
+    required_to_leave: list[int] | None = None,
 ) -> FieldDefinition:
     """Validate a field definition to add to `pipeline` (id 0 until stored)."""
     problems: list[FieldProblem] = []
@@ -194,6 +208,12 @@ def new_field(
         problems.append(FieldProblem("list_code", "must name an existing list"))
     if kind is not FieldType.LIST_ITEM and list_code:
         problems.append(FieldProblem("list_code", "only list_item fields name a list"))
+    for i, stage_id in enumerate(required_to_leave or []):
+        if stage_id not in stage_ids:
+            problems.append(
+                FieldProblem(f"required_to_leave[{i}]", "is not a stage of this pipeline")
+            )
+    problems += _check_computed(pipeline, code, kind, formula.strip(), currency.strip().upper())
     if problems:
         raise ValidationFailed(problems)
     return FieldDefinition(
@@ -205,7 +225,25 @@ def new_field(
         required_on_stages=tuple(dict.fromkeys(required_on_stages)),
         options=clean_options,
         list_code=list_code if kind is FieldType.LIST_ITEM else "",
+        formula=formula.strip(),
+        currency=currency.strip().upper(),
+        required_to_leave=tuple(dict.fromkeys(required_to_leave or [])),
     )
+
+
+def _check_computed(
+    pipeline: Pipeline, code: str, kind: FieldType, formula: str, currency: str
+) -> list[FieldProblem]:
+    if currency and (kind is not FieldType.MONEY or not re.match(r"^[A-Z]{3}$", currency)):
+        return [FieldProblem("currency", "only money fields have one, an ISO 4217 code")]
+    if not formula:
+        return []
+    if kind not in (FieldType.NUMBER, FieldType.MONEY):
+        return [FieldProblem("formula", "only number and money fields are computed")]
+    operands = {f.code: Operand(f.type.value, f.formula, f.currency) for f in pipeline.fields}
+    operands["amount"] = Operand("money")
+    operands[code] = Operand(kind.value, formula, currency)
+    return check_formula(code, formula, operands)
 
 
 def require_pipeline(pipeline: Pipeline | None, pipeline_id: int) -> Pipeline:

@@ -1,122 +1,173 @@
-"""Stage automation rules: when a deal enters or leaves a stage of a pipeline, start a
-process. Rules are data an admin edits; the processes they name are code (the worker's
-registry, workflows/processes.py), which the gateway checks a rule's process and params
-against before the rule is stored."""
+"""Automation rules of a pipeline, as data: a name, a trigger, an optional condition, an
+optional delay and ordered actions; every change is a new version. The worker's triggers
+match deal events to the triggers and run the rule (workflows/automation.py); the deals
+service plans a run (services/deals/automation_plan.py). Process names and params of
+`start_process` actions are checked by the gateway against the worker's registry.
+
+The rule shape (the REST body of POST /pipelines/{id}/rules):
+    {"name", "active", "trigger": {"event": "enter", "stage_id": 12},
+     "condition": {...} (domain/conditions.py), "delay": {...} (domain/calendar.py),
+     "keep_on_leave": false, "actions": [{"type": "create_task", ...}, ...]}
+"""
 
 from __future__ import annotations
 
 import json
-import re
 from collections.abc import Mapping
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, replace
 from datetime import datetime
-from enum import StrEnum
 from typing import Any
 
 from services.common.errors import FieldProblem, ValidationFailed
-from services.deals.domain.pipelines import Pipeline
+from services.deals.domain.actions import check_actions
+from services.deals.domain.calendar import check_offset
+from services.deals.domain.conditions import ATTRIBUTES, check_condition
+from services.deals.domain.pipelines import FieldType, Pipeline
 
-
-class RuleEvent(StrEnum):
-    ENTER = "enter"
-    LEAVE = "leave"
-
-
-class RuleAction(StrEnum):
-    START_PROCESS = "start_process"
-
-
-PROCESS_NAME = re.compile(r"^[a-z][a-z0-9_]{0,62}$")
-MAX_PARAMS_BYTES = 16 * 1024
-CHANGEABLE = frozenset({"stage_id", "event", "action", "process", "params", "active"})
+EVENTS = ("created", "enter", "leave", "field_changed", "activity_logged", "process_finished")
+STAGE_EVENTS = frozenset({"enter", "leave"})
+MAX_NAME = 200
+MAX_DEFINITION_BYTES = 64 * 1024
+DEFINITION_KEYS = frozenset(
+    {"name", "active", "trigger", "condition", "delay", "keep_on_leave", "actions"}
+)
 
 
 @dataclass(frozen=True)
 class StageRule:
+    """A stored rule. `definition` holds the rule shape above, normalized."""
+
     id: int
     pipeline_id: int
-    stage_id: int
-    event: RuleEvent
-    action: RuleAction
-    process: str
-    params: dict[str, Any] = field(default_factory=dict)
-    active: bool = True
+    definition: dict[str, Any]
+    version: int = 1
     created_at: datetime | None = None
+    updated_at: datetime | None = None
+
+    @property
+    def active(self) -> bool:
+        return bool(self.definition.get("active", True))
+
+    @property
+    def trigger(self) -> dict[str, Any]:
+        return dict(self.definition["trigger"])
+
+    @property
+    def stage_id(self) -> int | None:
+        stage = self.definition["trigger"].get("stage_id")
+        return None if stage is None else int(stage)
 
     def audit_view(self) -> dict[str, Any]:
         """What the audit log keeps of the rule (before/after a change)."""
-        return {
-            "pipeline_id": self.pipeline_id,
-            "stage_id": self.stage_id,
-            "event": self.event.value,
-            "action": self.action.value,
-            "process": self.process,
-            "params": self.params,
-            "active": self.active,
-        }
+        return {"pipeline_id": self.pipeline_id, "version": self.version, **self.definition}
 
 
-def _choice(kind: type[StrEnum], value: str, name: str, problems: list[FieldProblem]) -> Any:
-    try:
-        return kind(value)
-    except ValueError:
-        problems.append(FieldProblem(name, f"must be one of {', '.join(k.value for k in kind)}"))
-        return None
+def legacy_definition(
+    *, stage_id: Any, event: Any, process: Any, params: Any, active: bool = True
+) -> dict[str, Any]:
+    """The rule shape of the first stage rules ({stage_id, event, process, params}):
+    on entering/leaving the stage, start the process."""
+    return {
+        "name": f"{process} on {event}",
+        "active": active,
+        "trigger": {"event": event, "stage_id": stage_id},
+        "actions": [{"type": "start_process", "process": process, "params": params}],
+    }
 
 
-def _check(pipeline: Pipeline, rule: StageRule, problems: list[FieldProblem]) -> None:
-    if rule.stage_id not in {s.id for s in pipeline.stages}:
-        problems.append(FieldProblem("stage_id", "is not a stage of the pipeline"))
-    if not PROCESS_NAME.match(rule.process):
-        problems.append(FieldProblem("process", "must be a process name, e.g. sample_return"))
-    if not isinstance(rule.params, dict):
-        problems.append(FieldProblem("params", "must be a JSON object"))
-    elif len(json.dumps(rule.params, default=str)) > MAX_PARAMS_BYTES:
-        problems.append(FieldProblem("params", f"must be under {MAX_PARAMS_BYTES} bytes as JSON"))
+def field_types(pipeline: Pipeline) -> dict[str, FieldType]:
+    return {f.code: f.type for f in pipeline.fields}
 
 
-def new_rule(
+def new_definition(
+    pipeline: Pipeline, raw: Mapping[str, Any], pipelines: Mapping[int, Pipeline]
+) -> dict[str, Any]:
+    """The normalized rule shape of `pipeline`, or ValidationFailed naming every problem's
+    place (`condition.all[1].value`, `actions[0].assignee.kind`). `pipelines` holds the
+    other pipelines a move or create_deal action names."""
+    problems: list[FieldProblem] = [
+        FieldProblem(k, "is not part of a rule") for k in raw if k not in DEFINITION_KEYS
+    ]
+    name = raw.get("name")
+    if not isinstance(name, str) or not name.strip() or len(name) > MAX_NAME:
+        problems.append(FieldProblem("name", f"must be 1 to {MAX_NAME} characters"))
+    for flag in ("active", "keep_on_leave"):
+        if flag in raw and not isinstance(raw[flag], bool):
+            problems.append(FieldProblem(flag, "must be true or false"))
+    types = field_types(pipeline)
+    options = {f.code: f.options for f in pipeline.fields}
+    problems += _check_trigger(pipeline, raw.get("trigger"), types)
+    if raw.get("condition") is not None:
+        problems += check_condition(raw["condition"], types, options)
+    dates = {c for c, t in types.items() if t in (FieldType.DATE, FieldType.DATETIME)}
+    if raw.get("delay") is not None:
+        problems += check_offset(raw["delay"], "delay", dates)
+    problems += check_actions(pipeline, raw.get("actions"), pipelines, dates)
+    if not problems and len(json.dumps(raw, default=str)) > MAX_DEFINITION_BYTES:
+        problems.append(FieldProblem("actions", f"the rule must be under {MAX_DEFINITION_BYTES} B"))
+    if problems:
+        raise ValidationFailed(problems)
+    clean = {k: v for k, v in raw.items() if v is not None}
+    clean["name"] = str(name).strip()
+    clean.setdefault("active", True)
+    return clean
+
+
+def change_definition(
     pipeline: Pipeline,
-    *,
-    stage_id: int,
-    event: str,
-    action: str,
-    process: str,
-    params: Mapping[str, Any],
-    active: bool = True,
+    rule: StageRule,
+    changes: Mapping[str, Any],
+    pipelines: Mapping[int, Pipeline],
 ) -> StageRule:
-    """A rule of `pipeline` (id 0 until stored); every problem at once."""
+    """The rule with the given keys of its shape replaced (None removes an optional one),
+    checked again; a new version when anything changed."""
+    merged = {**rule.definition, **changes}
+    merged = {k: v for k, v in merged.items() if v is not None}
+    definition = new_definition(pipeline, merged, pipelines)
+    if definition == rule.definition:
+        return rule
+    return replace(rule, definition=definition, version=rule.version + 1)
+
+
+def _check_trigger(
+    pipeline: Pipeline, raw: Any, types: Mapping[str, FieldType]
+) -> list[FieldProblem]:
+    if not isinstance(raw, dict):
+        return [FieldProblem("trigger", "must be an object with an event")]
+    event = raw.get("event")
+    if event not in EVENTS:
+        return [FieldProblem("trigger.event", "must be one of " + ", ".join(EVENTS))]
+    allowed = {"event", "stage_id"}
     problems: list[FieldProblem] = []
-    rule_event = _choice(RuleEvent, event, "event", problems)
-    rule_action = _choice(RuleAction, action or RuleAction.START_PROCESS, "action", problems)
-    rule = StageRule(
-        id=0,
-        pipeline_id=pipeline.id,
-        stage_id=stage_id,
-        event=rule_event,
-        action=rule_action,
-        process=process.strip(),
-        params=dict(params) if isinstance(params, Mapping) else params,
-        active=active,
-    )
-    _check(pipeline, rule, problems)
-    if problems:
-        raise ValidationFailed(problems)
-    return rule
+    stage = raw.get("stage_id")
+    if event in STAGE_EVENTS and stage is None:
+        problems.append(FieldProblem("trigger.stage_id", f"is required for {event}"))
+    if stage is not None and not (
+        isinstance(stage, int) and stage in {s.id for s in pipeline.stages}
+    ):
+        problems.append(FieldProblem("trigger.stage_id", "is not a stage of the pipeline"))
+    if event == "field_changed":
+        allowed |= {"field", "from", "to"}
+        code = raw.get("field")
+        if not isinstance(code, str) or (code not in types and code not in ATTRIBUTES):
+            problems.append(FieldProblem("trigger.field", "must be a field of the pipeline"))
+    if event == "activity_logged":
+        allowed |= {"kind"}
+        if raw.get("kind", "call") not in ("call", "email", "meeting", "any"):
+            problems.append(FieldProblem("trigger.kind", "must be call, email, meeting or any"))
+    if event == "process_finished":
+        allowed |= {"process", "outcome"}
+    problems += [
+        FieldProblem(f"trigger.{k}", f"is not taken by {event}") for k in raw if k not in allowed
+    ]
+    return problems
 
 
-def change_rule(pipeline: Pipeline, rule: StageRule, changes: Mapping[str, Any]) -> StageRule:
-    """The rule with `changes` (a subset of CHANGEABLE) applied and checked again."""
-    problems = [FieldProblem(n, "cannot be changed") for n in changes if n not in CHANGEABLE]
-    values = {k: v for k, v in changes.items() if k in CHANGEABLE}
-    if "event" in values:
-        values["event"] = _choice(RuleEvent, values["event"], "event", problems)
-    if "action" in values:
-        values["action"] = _choice(RuleAction, values["action"], "action", problems)
-    if "process" in values:
-        values["process"] = str(values["process"]).strip()
-    changed = replace(rule, **values)
-    _check(pipeline, changed, problems)
-    if problems:
-        raise ValidationFailed(problems)
-    return changed
+def matches(trigger: Mapping[str, Any], asked: Mapping[str, Any]) -> bool:
+    """Whether a rule's trigger fires for the trigger of a dry run (the same shape)."""
+    if trigger.get("event") != asked.get("event"):
+        return False
+    for key in ("stage_id", "field", "kind", "process"):
+        if trigger.get(key) is not None and str(trigger[key]) != str(asked.get(key, "")):
+            return False
+    return True

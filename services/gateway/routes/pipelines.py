@@ -66,6 +66,9 @@ async def create_field(pipeline_id: int, body: FieldIn, _: AdminUser, deals: Dea
             required_on_stages=[str(s) for s in body.required_on_stages],
             options=body.options,
             list_code=body.list_code or "",
+            formula=body.formula or "",
+            currency=body.currency or "",
+            required_to_leave=[str(s) for s in body.required_to_leave],
         )
     )
     return FieldOut.of(field)

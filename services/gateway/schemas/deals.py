@@ -48,6 +48,14 @@ class DealMove(Input):
     comment: str | None = None
 
 
+class DealLinkOut(BaseModel):
+    """A deal linked to this one: `created_from` (a rule of that deal made this one) or
+    `created` (a rule of this deal made that one)."""
+
+    deal_id: int
+    relation: str
+
+
 class DealOut(BaseModel):
     id: int
     pipeline_id: int
@@ -64,6 +72,7 @@ class DealOut(BaseModel):
     created_at: datetime | None
     updated_at: datetime | None
     stage_entered_at: datetime | None
+    links: list[DealLinkOut] = []
 
     @classmethod
     def of(cls, msg: Any) -> DealOut:
@@ -83,6 +92,7 @@ class DealOut(BaseModel):
             created_at=timestamp(msg, "created_at"),
             updated_at=timestamp(msg, "updated_at"),
             stage_entered_at=timestamp(msg, "stage_entered_at"),
+            links=[DealLinkOut(deal_id=int(x.deal_id), relation=x.relation) for x in msg.links],
         )
 
 

@@ -36,6 +36,17 @@ class FieldIn(Input):
     required_on_stages: list[RecordId] = []
     options: list[str] = []
     list_code: str | None = None
+    formula: str | None = Field(
+        None,
+        max_length=500,
+        description="a computed, read-only number or money field: + - * /, parentheses, "
+        "round, min, max over number and money fields",
+        examples=["income_estimate - cost_estimate"],
+    )
+    currency: str | None = Field(None, description="a money field's own currency")
+    required_to_leave: list[RecordId] = Field(
+        [], description="stages the deal may not leave while this field is empty"
+    )
 
 
 class StageOut(BaseModel):
@@ -58,6 +69,9 @@ class FieldOut(BaseModel):
     required_on_stages: list[int]
     options: list[str]
     list_code: str | None
+    formula: str | None = None
+    currency: str | None = None
+    required_to_leave: list[int] = []
 
     @classmethod
     def of(cls, msg: Any) -> FieldOut:
@@ -70,6 +84,9 @@ class FieldOut(BaseModel):
             required_on_stages=ids(msg.required_on_stages),
             options=list(msg.options),
             list_code=str_or_none(msg.list_code),
+            formula=str_or_none(msg.formula),
+            currency=str_or_none(msg.currency),
+            required_to_leave=ids(msg.required_to_leave),
         )
 
 

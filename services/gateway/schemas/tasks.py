@@ -58,6 +58,8 @@ class TaskOut(BaseModel):
     created_at: datetime | None
     completed_at: datetime | None
     completed_by: int | None
+    checklist: list[str] = []
+    rule_id: int | None = None  # the automation rule that made the task
 
     @classmethod
     def of(cls, msg: Any) -> TaskOut:
@@ -80,6 +82,8 @@ class TaskOut(BaseModel):
             created_at=timestamp(msg, "created_at"),
             completed_at=timestamp(msg, "completed_at"),
             completed_by=id_or_none(msg.completed_by),
+            checklist=list(msg.checklist),
+            rule_id=id_or_none(msg.rule_id),
         )
 
 

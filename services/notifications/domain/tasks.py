@@ -50,6 +50,8 @@ class NewTask:
     idempotency_key: str | None = None
     answer_fields: tuple[AnswerField, ...] = ()
     comment_outcomes: tuple[str, ...] = ()
+    checklist: tuple[str, ...] = ()
+    rule_id: str | None = None
 
     def same_request(self, task: Task) -> bool:
         """Whether `task` is what this request would have created (a retry, not a reuse)."""
@@ -88,6 +90,8 @@ class Task:
     idempotency_key: str | None = None
     answer_fields: tuple[AnswerField, ...] = ()
     comment_outcomes: tuple[str, ...] = ()
+    checklist: tuple[str, ...] = ()
+    rule_id: str | None = None
 
     def summary(self) -> dict[str, Any]:
         """The task as events carry it."""
@@ -120,6 +124,8 @@ def new_task(
     idempotency_key: str = "",
     answer_fields: tuple[AnswerField, ...] = (),
     comment_outcomes: tuple[str, ...] = (),
+    checklist: tuple[str, ...] = (),
+    rule_id: str = "",
 ) -> NewTask:
     """Check a task to create; every problem is reported at once."""
     problems: list[FieldProblem] = []
@@ -136,7 +142,11 @@ def new_task(
     if len(set(outcomes)) != len(outcomes):
         problems.append(FieldProblem("outcomes", "must not repeat an outcome"))
     problems += answer_problems(answer_fields, comment_outcomes, outcomes)
+    for i, item in enumerate(checklist):
+        if not item.strip() or len(item) > MAX_TITLE:
+            problems.append(FieldProblem(f"checklist[{i}]", f"must be 1 to {MAX_TITLE} characters"))
     for name, value in (
+        ("rule_id", rule_id),
         ("workflow_id", workflow_id),
         ("kind", kind),
         ("idempotency_key", idempotency_key),
@@ -158,6 +168,8 @@ def new_task(
         idempotency_key=idempotency_key or None,
         answer_fields=tuple(replace(f, name=f.name.strip()) for f in answer_fields),
         comment_outcomes=tuple(dict.fromkeys(comment_outcomes)),
+        checklist=tuple(c.strip() for c in checklist),
+        rule_id=rule_id or None,
     )
 
 

@@ -1,5 +1,6 @@
-"""Stage rules through gRPC against real PostgreSQL: admins only, audited, checked, and the
-active rules of a stage for the worker's triggers (an internal call, no actor)."""
+"""Automation rules in the first shape (enter/leave -> start a process) through gRPC
+against real PostgreSQL: admins only, audited, checked, and the active rules of a stage
+for the worker's triggers (an internal call, no actor)."""
 
 from __future__ import annotations
 
@@ -56,10 +57,10 @@ async def test_admins_keep_the_rules_of_a_pipeline(stub: Stub, admin: pb.User) -
     assert [r.id for r in of_new.rules] == [inactive.id]
 
     switch_on = pb.UpdateRuleRequest(
-        pipeline_id=clients.id, id=inactive.id, set_fields=["active", "params"], active=True
+        pipeline_id=clients.id, id=inactive.id, set_fields=["active"], active=True
     )
     updated = await call(stub.UpdateRule, switch_on, actor=admin.id)
-    assert updated.active and from_struct(updated.params) == {}
+    assert updated.active and from_struct(updated.params) == {} and updated.version == 2
     got = await call(stub.GetRule, pb.GetRuleRequest(pipeline_id=clients.id, id=inactive.id))
     assert got.active
 
@@ -106,7 +107,11 @@ async def test_rules_are_refused_to_others_and_checked(stub: Stub, admin: pb.Use
     )
     with pytest.raises(ValidationFailed) as err:
         await call(stub.CreateRule, foreign_stage, actor=admin.id)
-    assert [p.field for p in err.value.problems] == ["event", "stage_id"]
+    assert [p.field for p in err.value.problems] == ["trigger.event"]
+    foreign_stage.event = "enter"
+    with pytest.raises(ValidationFailed) as err:
+        await call(stub.CreateRule, foreign_stage, actor=admin.id)
+    assert [p.field for p in err.value.problems] == ["trigger.stage_id"]
 
     rule = await call(stub.CreateRule, good, actor=admin.id)
     with pytest.raises(NotFound):  # the rule belongs to another pipeline

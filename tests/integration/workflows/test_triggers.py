@@ -1,12 +1,12 @@
-"""The stage triggers against real NATS JetStream, the real deals service (in-process gRPC,
-real PostgreSQL) and Temporal's test server: a deal entering a stage starts the rule's
-process once, however often its event is delivered."""
+"""The automation triggers against real NATS JetStream, the real deals service (in-process
+gRPC, real PostgreSQL) and Temporal's test server running automation_run with its real
+activities: a deal entering a stage starts the rule's run, and the run the rule's process,
+once, however often its event is delivered or an activity's answer is lost."""
 
 from __future__ import annotations
 
 import asyncio
 import contextlib
-import logging
 import uuid
 from collections.abc import AsyncIterator, Iterator
 from pathlib import Path
@@ -15,12 +15,15 @@ from typing import Any
 import grpc
 import nats
 import pytest
+from dealflow.deals.v1 import automation_pb2 as apb
+from dealflow.deals.v1 import automation_pb2_grpc as apb_grpc
 from dealflow.deals.v1 import deals_pb2 as pb
 from dealflow.deals.v1 import deals_pb2_grpc as pb_grpc
 from nats.js import JetStreamContext
 from nats.js.errors import NotFoundError
 from temporalio.service import RPCError, RPCStatusCode
 from temporalio.testing import WorkflowEnvironment
+from temporalio.worker import Worker
 
 from deploy.local.stack import Ports, Stack
 from services.common.db import create_engine
@@ -28,13 +31,15 @@ from services.common.events import Envelope
 from services.common.grpc_client import call, channel
 from services.common.nats import provision_streams
 from services.common.outbox import OutboxRelay
-from services.common.protoconv import to_struct
+from services.common.protoconv import from_struct, to_struct
 from services.deals.main import start_server
 from services.deals.service import DealsService
 from services.deals.tables import outbox
 from tests.conftest import _CLEAN_ENV
 from tests.unit.workflows.fakes import start_env
+from workflows.activities.automation import AutomationActivities
 from workflows.api import START_KEY_MEMO
+from workflows.automation import AutomationRun
 from workflows.triggers import Triggers
 
 pytestmark = pytest.mark.integration
@@ -68,11 +73,12 @@ async def temporal() -> AsyncIterator[WorkflowEnvironment]:
 
 @pytest.fixture(scope="module")
 async def deals(database_url: str, js: JetStreamContext) -> AsyncIterator[Any]:
-    """The deals service, its stub, and a relay that publishes its outbox on demand."""
+    """The deals service, its stubs, and a relay that publishes its outbox on demand."""
     engine = create_engine(database_url)
     server, port = await start_server(DealsService(engine))
     chan = channel(f"127.0.0.1:{port}")
     stub = pb_grpc.DealsServiceStub(chan)
+    stub.automation = apb_grpc.AutomationServiceStub(chan)  # type: ignore[attr-defined]
     stub.relay = OutboxRelay(engine=engine, outbox=outbox, js=js, source="deals")  # type: ignore[attr-defined]
     yield stub
     await chan.close()
@@ -82,8 +88,7 @@ async def deals(database_url: str, js: JetStreamContext) -> AsyncIterator[Any]:
 
 class FlakyTimeline:
     """The deals stub, whose first note of a started process fails as if the service were
-    down: the trigger has started the process but cannot ack, so JetStream delivers the
-    event again."""
+    down: the activity has started the process but cannot answer, so Temporal retries it."""
 
     def __init__(self, stub: Any) -> None:
         self._stub = stub
@@ -117,13 +122,12 @@ async def settled(js: JetStreamContext, durable: str, delivered: int) -> None:
     raise AssertionError(f"consumer {durable} did not settle: {info}")
 
 
-async def test_a_redelivered_stage_change_starts_one_process(
+async def test_a_redelivered_stage_change_starts_one_run_and_one_process(
     deals: Any,
     js: JetStreamContext,
     temporal: WorkflowEnvironment,
     caplog: pytest.LogCaptureFixture,
 ) -> None:
-    caplog.set_level(logging.INFO, logger="workflows.triggers")
     admin = await call(
         deals.CreateUser,
         pb.CreateUserRequest(email="root@x.test", password="pw-123456", roles=["admin"]),
@@ -144,7 +148,7 @@ async def test_a_redelivered_stage_change_starts_one_process(
             process="client_onboarding",
             params=to_struct({"template": "onboarding"}),
         ),
-        # Stored by gRPC without the gateway's check: refused when it fires, on the timeline.
+        # Stored by gRPC without the gateway's check: it fails when it fires, in the run log.
         pb.CreateRuleRequest(pipeline_id=pipeline.id, stage_id=new, event="leave", process="nope"),
         pb.CreateRuleRequest(
             pipeline_id=pipeline.id, stage_id=new, event="enter", process="sample_return"
@@ -161,41 +165,62 @@ async def test_a_redelivered_stage_change_starts_one_process(
     assert await deals.relay.publish_batch() == 2  # created, stage_changed
 
     durable = f"triggers-{uuid.uuid4().hex[:8]}"
+    queue = f"automation-{uuid.uuid4().hex[:8]}"
     flaky = FlakyTimeline(deals)
+    activities = AutomationActivities(deals.automation, flaky, None, task_queue="no-worker")  # type: ignore[arg-type]
     triggers = Triggers(
-        js=js, temporal=temporal.client, deals=flaky, task_queue="no-worker", durable=durable
+        js=js,
+        temporal=temporal.client,
+        deals=deals,
+        automation=deals.automation,
+        task_queue=queue,
+        durable=durable,
     )
     stop = asyncio.Event()
-    running = asyncio.create_task(triggers.run(stop))
-    try:
-        await settled(js, durable, delivered=2)  # the first delivery was nak'ed
-        assert flaky.failures == 0
-        # The outbox re-publishes the event after the duplicate window (a new Nats-Msg-Id).
-        sub = await js.pull_subscribe("deals.deal.stage_changed", stream="DEALS")
-        (msg,) = await sub.fetch(1, timeout=5)
-        event = Envelope.from_json(msg.data)
-        await js.publish(msg.subject, msg.data, headers={"Nats-Msg-Id": "republished"})
-        await settled(js, durable, delivered=3)
-    finally:
-        stop.set()
-        await running
+    async with Worker(
+        temporal.client,
+        task_queue=queue,
+        workflows=[AutomationRun],
+        activities=activities.all(),
+    ):
+        running = asyncio.create_task(triggers.run(stop))
+        try:
+            await settled(js, durable, delivered=2)
+            # The outbox re-publishes the event after the duplicate window (a new Nats-Msg-Id).
+            sub = await js.pull_subscribe("deals.deal.stage_changed", stream="DEALS")
+            (msg,) = await sub.fetch(1, timeout=5)
+            event = Envelope.from_json(msg.data)
+            await js.publish(msg.subject, msg.data, headers={"Nats-Msg-Id": "republished"})
+            await settled(js, durable, delivered=3)
+        finally:
+            stop.set()
+            await running
+        assert not [r for r in caplog.records if r.levelname == "ERROR"], [
+            getattr(r, "error", r.getMessage()) for r in caplog.records
+        ]
+        run_id = f"deal-{deal.id}/automation/{enter_rule.id}/{event.id}"
+        assert await temporal.client.get_workflow_handle(run_id).result() == {"status": "done"}
+        failed_id = f"deal-{deal.id}/automation/{leave_rule.id}/{event.id}"
+        failed = await temporal.client.get_workflow_handle(failed_id).result()
+    assert failed["status"] == "failed" and "unknown process" in failed["reason"]
+    assert flaky.failures == 0
 
     workflow_id = f"deal-{deal.id}/client-onboarding/1"
     described = await temporal.client.get_workflow_handle(workflow_id).describe()
-    assert await described.memo_value(START_KEY_MEMO) == f"{event.id}/rule-{enter_rule.id}"
+    assert await described.memo_value(START_KEY_MEMO) == f"{run_id}/0"
     with pytest.raises(RPCError) as err:
         await temporal.client.get_workflow_handle(f"deal-{deal.id}/client-onboarding/2").describe()
     assert err.value.status == RPCStatusCode.NOT_FOUND
-    started = await temporal.client.get_workflow_handle(workflow_id).fetch_history()
-    first = started.events[0].workflow_execution_started_event_attributes
-    assert first.input.payloads, "started with the deal's process input"
 
     timeline = await call(deals.GetTimeline, pb.GetTimelineRequest(deal_id=deal.id, limit=50))
     notes = [e.text for e in timeline.entries if e.kind == "process"]
-    assert notes.count(f'{workflow_id} started (rule {enter_rule.id}: enter "Terms approval")') == 1
-    (refused,) = [n for n in notes if "nope" in n]
-    assert f'rule {leave_rule.id}: leave "New"' in refused and "unknown process" in refused
-    assert len(notes) == 2, "nothing for the enter rule of the stage left"
-    said = [(r.getMessage(), getattr(r, "workflow_id", "")) for r in caplog.records]
-    assert ("rule started a process", workflow_id) in said
-    assert ("rule's process was started for this event already", workflow_id) in said
+    assert notes == [f'{workflow_id} started (rule {enter_rule.id}: enter "Terms approval")']
+    log = await call(deals.automation.ListRuns, apb.ListRunsRequest(deal_id=deal.id))
+    runs = {r["rule_id"]: r for r in map(from_struct, log.runs)}
+    assert set(runs) == {enter_rule.id, leave_rule.id}, (
+        "one run per rule, the enter rule of New not"
+    )
+    assert runs[enter_rule.id]["status"] == "done"
+    assert runs[enter_rule.id]["steps"][0]["detail"] == f"{workflow_id} started"
+    (step,) = runs[leave_rule.id]["steps"]
+    assert step["status"] == "failed" and "unknown process" in step["detail"]

@@ -124,3 +124,12 @@ def test_parse_status() -> None:
     assert parse_status("open") is Status.OPEN
     with pytest.raises(ValidationFailed):
         parse_status("done")
+
+
+def test_a_task_of_an_automation_rule_keeps_its_checklist_and_rule() -> None:
+    task = new_task(assignee_id=1, title="Meet", checklist=(" Agenda ", "Invite"), rule_id="5")
+    assert (task.checklist, task.rule_id) == (("Agenda", "Invite"), "5")
+    assert new_task(assignee_id=1, title="Plain").rule_id is None
+    with pytest.raises(ValidationFailed) as err:
+        new_task(assignee_id=1, title="Meet", checklist=("ok", " "))
+    assert [p.field for p in err.value.problems] == ["checklist[1]"]

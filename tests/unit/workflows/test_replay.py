@@ -11,6 +11,7 @@ from temporalio.client import WorkflowHistory
 from temporalio.worker import Replayer
 
 from workflows.api import PROCESSES, SPEND_PROCESSES, WORKFLOWS
+from workflows.automation import AutomationRun
 
 HISTORIES = Path(__file__).parents[2] / "histories"
 FILES = sorted(HISTORIES.glob("*.json"))
@@ -19,11 +20,11 @@ FILES = sorted(HISTORIES.glob("*.json"))
 @pytest.mark.parametrize("path", FILES, ids=[p.stem for p in FILES])
 async def test_history_replays(path: Path) -> None:
     history = WorkflowHistory.from_json(path.stem, json.loads(path.read_text()))
-    result = await Replayer(workflows=list(WORKFLOWS)).replay_workflow(history)
+    result = await Replayer(workflows=[*WORKFLOWS, AutomationRun]).replay_workflow(history)
     assert result.replay_failure is None
 
 
 def test_every_process_has_a_recorded_history() -> None:
     recorded = {path.stem for path in FILES}
-    for name in [*PROCESSES, *(p.name for p in SPEND_PROCESSES.values())]:
+    for name in [*PROCESSES, *(p.name for p in SPEND_PROCESSES.values()), "automation_run"]:
         assert any(stem.startswith(f"{name}_") for stem in recorded), name

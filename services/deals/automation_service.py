@@ -1,0 +1,314 @@
+"""Use cases of rule runs: plan a run and record it in the run log, record each action's
+result, list a deal's log, dry-run the rules of a pipeline, keep the company calendar, and
+create a deal linked to its source.
+
+A run log entry (JSON): {"id", "workflow_id", "deal_id", "rule_id", "rule_version",
+"rule_name", "event_id", "trigger", "condition": {"result", "reason"}, "status"
+(scheduled | running | done | failed | cancelled | skipped | loop_bound), "reason",
+"due_at" (of the rule's delay), "actions": [{"index", "type", "due_at"}] (when each is
+due), "steps": [{"index", "type", "status", "detail", "at", ...}], "created_at",
+"updated_at"}.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Mapping
+from datetime import datetime
+from typing import TYPE_CHECKING, Any
+
+import sqlalchemy as sa
+from sqlalchemy.dialects.postgresql import insert
+from sqlalchemy.ext.asyncio import AsyncConnection
+
+from services.common.db import UnitOfWork, utcnow
+from services.common.errors import NotFound
+from services.deals import deal_links, repository, rules_repository
+from services.deals.audit import record
+from services.deals.automation_plan import plan_rule, schedule
+from services.deals.automation_tables import automation_runs, company_calendar
+from services.deals.domain.calendar import CompanyCalendar, calendar_of
+from services.deals.domain.deals import Deal
+from services.deals.domain.rules import StageRule, matches
+from services.deals.tables import outbox
+
+if TYPE_CHECKING:
+    from services.deals.service import DealsService
+
+
+def run_view(row: sa.Row[Any]) -> dict[str, Any]:
+    plan = dict(row.plan)
+    return {
+        "id": str(row.id),
+        "workflow_id": row.workflow_id,
+        "deal_id": str(row.deal_id),
+        "rule_id": str(row.rule_id),
+        "rule_version": row.rule_version,
+        "rule_name": plan.get("rule_name", ""),
+        "event_id": row.event_id,
+        "trigger": row.trigger,
+        "condition": plan.get("condition", {}),
+        "status": row.status,
+        "reason": row.reason,
+        "due_at": row.due_at.isoformat() if row.due_at else None,
+        "actions": [
+            {"index": a["index"], "type": a["type"], "due_at": a.get("due_at")}
+            for a in plan.get("actions", [])
+        ],
+        "steps": list(row.steps),
+        "created_at": row.created_at.isoformat(),
+        "updated_at": row.updated_at.isoformat(),
+    }
+
+
+async def load_calendar(conn: AsyncConnection) -> tuple[CompanyCalendar, datetime | None]:
+    row = (await conn.execute(sa.select(company_calendar))).first()
+    if row is None:
+        return CompanyCalendar(), None
+    return calendar_of(row.definition), row.updated_at
+
+
+class AutomationService:
+    def __init__(self, deals: DealsService, *, clock: Callable[[], datetime] = utcnow) -> None:
+        self._deals = deals
+        self._engine = deals.engine
+        self._now = clock
+
+    def _uow(self) -> UnitOfWork:
+        return UnitOfWork(self._engine, outbox)
+
+    async def plan_run(
+        self,
+        *,
+        workflow_id: str,
+        deal_id: int,
+        rule_id: int,
+        rule_version: int,
+        event_id: str,
+        trigger: str,
+    ) -> dict[str, Any]:
+        """Evaluate the rule at the version that fired and record the run (once per
+        workflow id: asked again, the recorded plan)."""
+        async with self._uow() as uow:
+            existing = await _run_row(uow.conn, workflow_id)
+            if existing is not None:
+                return dict(existing.plan)
+            rule = await _rule_at(uow.conn, rule_id, rule_version)
+            deal = await _deal(uow.conn, deal_id)
+            calendar, _ = await load_calendar(uow.conn)
+            now = self._now()
+            plan = await plan_rule(
+                uow.conn, self._deals.org, rule=rule, deal=deal, calendar=calendar, now=now
+            )
+            plan["workflow_id"] = workflow_id
+            due = plan["due_at"]
+            await uow.conn.execute(
+                insert(automation_runs)
+                .values(
+                    workflow_id=workflow_id,
+                    deal_id=deal_id,
+                    rule_id=rule_id,
+                    rule_version=rule.version,
+                    event_id=event_id,
+                    trigger=trigger,
+                    fired=plan["fires"],
+                    reason=plan["reason"],
+                    status=plan["status"],
+                    due_at=datetime.fromisoformat(due) if due else None,
+                    plan=plan,
+                    created_at=now,
+                    updated_at=now,
+                )
+                .on_conflict_do_nothing(index_elements=[automation_runs.c.workflow_id])
+            )
+            return plan
+
+    async def replan_run(self, *, workflow_id: str) -> dict[str, Any]:
+        """The run's due times again from the deal as it is now (a date field changed)."""
+        async with self._uow() as uow:
+            row = await _run_row(uow.conn, workflow_id, for_update=True)
+            if row is None:
+                raise NotFound(f"no automation run {workflow_id}")
+            rule = await _rule_at(uow.conn, row.rule_id, row.rule_version)
+            deal = await _deal(uow.conn, row.deal_id)
+            calendar, _ = await load_calendar(uow.conn)
+            timing = await schedule(
+                uow.conn,
+                self._deals.org,
+                definition=rule.definition,
+                deal=deal,
+                calendar=calendar,
+                now=row.created_at,
+            )
+            plan = {**dict(row.plan), **timing}
+            due = plan["due_at"]
+            await uow.conn.execute(
+                automation_runs.update()
+                .where(automation_runs.c.id == row.id)
+                .values(
+                    plan=plan,
+                    due_at=datetime.fromisoformat(due) if due else None,
+                    updated_at=self._now(),
+                )
+            )
+            return plan
+
+    async def record_step(
+        self,
+        *,
+        workflow_id: str,
+        index: int,
+        status: str,
+        detail: str,
+        run_status: str,
+        data: Mapping[str, Any],
+    ) -> dict[str, Any]:
+        """Record an action's result (index ≥ 0; a retry of the same step replaces it) and
+        the run's new status."""
+        async with self._uow() as uow:
+            row = await _run_row(uow.conn, workflow_id, for_update=True)
+            if row is None:
+                raise NotFound(f"no automation run {workflow_id}")
+            now = self._now()
+            steps = [s for s in row.steps if not (index >= 0 and s.get("index") == index)]
+            if index >= 0:
+                actions = dict(row.plan).get("actions", [])
+                kind = actions[index]["type"] if index < len(actions) else ""
+                step = {"index": index, "type": kind, "status": status, "detail": detail}
+                steps.append({**step, **data, "at": now.isoformat()})
+                steps.sort(key=lambda s: int(s["index"]))
+            values: dict[str, Any] = {"steps": steps, "updated_at": now}
+            if run_status:
+                values["status"] = run_status
+                if index < 0 and detail:
+                    values["reason"] = detail
+            await uow.conn.execute(
+                automation_runs.update().where(automation_runs.c.id == row.id).values(**values)
+            )
+            stored = await _run_row(uow.conn, workflow_id)
+            assert stored is not None
+            return run_view(stored)
+
+    async def list_runs(
+        self, *, actor_id: int | None, deal_id: int, limit: int
+    ) -> list[dict[str, Any]]:
+        """The deal's run log, newest first; whoever sees the deal sees its log."""
+        await self._deals.get_deal(actor_id=actor_id, deal_id=deal_id)
+        async with self._engine.connect() as conn:
+            query = (
+                sa.select(automation_runs)
+                .where(automation_runs.c.deal_id == deal_id)
+                .order_by(automation_runs.c.id.desc())
+                .limit(limit)
+            )
+            return [run_view(r) for r in (await conn.execute(query)).all()]
+
+    async def dry_run(
+        self, *, actor_id: int | None, pipeline_id: int, deal_id: int, trigger: Mapping[str, Any]
+    ) -> list[dict[str, Any]]:
+        """Which active rules of the pipeline the trigger fires on the deal, with each
+        condition's result and the resolved actions. Stores nothing."""
+        deal = await self._deals.get_deal(actor_id=actor_id, deal_id=deal_id)
+        rules = await self._deals.rules.list_rules(pipeline_id=pipeline_id, active_only=True)
+        async with self._engine.connect() as conn:
+            calendar, _ = await load_calendar(conn)
+            now = self._now()
+            answers = []
+            for rule in rules:
+                if matches(rule.trigger, trigger):
+                    plan = await plan_rule(
+                        conn, self._deals.org, rule=rule, deal=deal, calendar=calendar, now=now
+                    )
+                    answers.append(plan)
+            return answers
+
+    async def get_calendar(self) -> tuple[dict[str, Any], datetime | None]:
+        async with self._engine.connect() as conn:
+            calendar, updated_at = await load_calendar(conn)
+        return calendar.view(), updated_at
+
+    async def put_calendar(
+        self, *, raw: Mapping[str, Any], actor_id: int | None
+    ) -> tuple[dict[str, Any], datetime]:
+        """Replace the company calendar (checked; audited)."""
+        view = calendar_of(raw).view()
+        now = self._now()
+        async with self._uow() as uow:
+            before, _ = await load_calendar(uow.conn)
+            await uow.conn.execute(
+                insert(company_calendar)
+                .values(id=1, definition=view, updated_at=now)
+                .on_conflict_do_update(
+                    index_elements=[company_calendar.c.id],
+                    set_={"definition": view, "updated_at": now},
+                )
+            )
+            await record(
+                uow.conn,
+                at=now,
+                actor_id=actor_id,
+                action="calendar.update",
+                subject=("calendar", 1),
+                before=before.view(),
+                after=view,
+            )
+        return view, now
+
+    async def create_linked_deal(
+        self,
+        *,
+        idempotency_key: str,
+        source_deal_id: int,
+        pipeline_id: int,
+        stage_id: int | None,
+        title: str,
+        mapping: Mapping[str, str],
+    ) -> tuple[int, bool]:
+        """A deal in `pipeline_id` whose fields are copied from the source by `mapping`
+        (target code -> source code), linked both ways; a retry with the key finds it."""
+        async with self._uow() as uow:
+            return await deal_links.create_linked(
+                uow,
+                self._deals,
+                now=self._now(),
+                idempotency_key=idempotency_key,
+                source=await _deal(uow.conn, source_deal_id),
+                pipeline_id=pipeline_id,
+                stage_id=stage_id,
+                title=title,
+                mapping=mapping,
+            )
+
+    async def links_of(self, deal_ids: list[int]) -> dict[int, list[tuple[int, str]]]:
+        """Each deal's links (linked deal id, relation), oldest first."""
+        async with self._engine.connect() as conn:
+            return await deal_links.links_of(conn, deal_ids)
+
+    async def versions(self, *, pipeline_id: int, rule_id: int) -> list[sa.Row[Any]]:
+        return await self._deals.rules.versions(pipeline_id=pipeline_id, rule_id=rule_id)
+
+
+async def _run_row(
+    conn: AsyncConnection, workflow_id: str, *, for_update: bool = False
+) -> sa.Row[Any] | None:
+    query = sa.select(automation_runs).where(automation_runs.c.workflow_id == workflow_id)
+    if for_update:
+        query = query.with_for_update()
+    return (await conn.execute(query)).first()
+
+
+async def _rule_at(conn: AsyncConnection, rule_id: int, version: int) -> StageRule:
+    rule = (
+        await rules_repository.version_of(conn, rule_id, version)
+        if version
+        else await rules_repository.rule_by_id(conn, rule_id)
+    )
+    if rule is None:
+        raise NotFound(f"rule {rule_id} (version {version}) not found")
+    return rule
+
+
+async def _deal(conn: AsyncConnection, deal_id: int) -> Deal:
+    deal = await repository.get_deal(conn, deal_id)
+    if deal is None:
+        raise NotFound(f"deal {deal_id} not found")
+    return deal

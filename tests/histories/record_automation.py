@@ -1,0 +1,133 @@
+"""Record histories of automation_run for the replay test, so that a change of the
+workflow cannot break rules that are waiting now.
+
+    .venv/bin/python -m tests.histories.record_automation
+
+Writes `automation_run_<scenario>.json` next to this file: a task closed on leaving and a
+move seven days later (done), a delayed move cancelled by leaving the stage, a delay
+rescheduled by a changed date field, and a failing action.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import uuid
+from collections.abc import Awaitable, Callable
+from datetime import datetime, timedelta
+from pathlib import Path
+from typing import Any
+
+from temporalio.client import WorkflowHandle
+from temporalio.testing import WorkflowEnvironment
+from temporalio.worker import Worker
+
+from tests.unit.workflows.automation_fakes import STAGE, FakeAutomation, plan_of
+from tests.unit.workflows.fakes import eventually, start_env
+from workflows.activities.automation_types import (
+    DEAL_CHANGED_SIGNAL,
+    DEAL_MOVED_SIGNAL,
+    AutomationInput,
+    DealChanged,
+    DealMoved,
+)
+from workflows.automation import AutomationRun, workflow_id
+
+HERE = Path(__file__).parent
+WEEK = timedelta(days=7)
+Drive = Callable[[WorkflowHandle[Any, Any], FakeAutomation, WorkflowEnvironment], Awaitable[None]]
+
+
+def _plan(now: datetime) -> dict[str, Any]:
+    task = {"type": "create_task", "title": "Meet", "assignee_id": "8", "close_on_leave": True}
+    return plan_of(
+        [
+            {**task, "due_at": now.isoformat()},
+            {"type": "move", "stage_id": 13, "due_at": (now + WEEK).isoformat()},
+        ],
+        date_fields=["deadline"],
+    )
+
+
+def _later(now: datetime) -> dict[str, Any]:
+    plan = _plan(now)
+    plan["actions"][1]["due_at"] = (now + 2 * WEEK).isoformat()
+    return plan
+
+
+async def _timer_set(fakes: FakeAutomation) -> None:
+    """Until the task is recorded and the run waits on the move's timer."""
+    await eventually(lambda: len(fakes.steps) == 1, "the task recorded")
+    await asyncio.sleep(0.5)
+
+
+async def _done(
+    handle: WorkflowHandle[Any, Any], fakes: FakeAutomation, env: WorkflowEnvironment
+) -> None:
+    await _timer_set(fakes)
+    await env.sleep(WEEK + timedelta(seconds=1))
+    await eventually(lambda: len(fakes.acted) == 2, "the move")
+    await handle.signal(DEAL_MOVED_SIGNAL, DealMoved(STAGE, "13"))
+
+
+async def _cancelled(
+    handle: WorkflowHandle[Any, Any], fakes: FakeAutomation, env: WorkflowEnvironment
+) -> None:
+    await eventually(lambda: fakes.acted, "the task")
+    await handle.signal(DEAL_MOVED_SIGNAL, DealMoved(STAGE, "12"))
+
+
+async def _rescheduled(
+    handle: WorkflowHandle[Any, Any], fakes: FakeAutomation, env: WorkflowEnvironment
+) -> None:
+    await _timer_set(fakes)
+    await handle.signal(DEAL_CHANGED_SIGNAL, DealChanged(["deadline"]))
+    await asyncio.sleep(0.5)  # the replan (a recorder, not a test: real time is fine)
+    await env.sleep(2 * WEEK + timedelta(seconds=1))
+    await eventually(lambda: len(fakes.acted) == 2, "the move")
+    await handle.signal(DEAL_MOVED_SIGNAL, DealMoved(STAGE, "13"))
+
+
+async def _failed(
+    handle: WorkflowHandle[Any, Any], fakes: FakeAutomation, env: WorkflowEnvironment
+) -> None:
+    return None
+
+
+SCENARIOS: dict[str, tuple[Drive, dict[str, Any]]] = {
+    "done": (_done, {}),
+    "cancelled": (_cancelled, {}),
+    "rescheduled": (_rescheduled, {"replanner": _later}),
+    "failed": (_failed, {"fail_types": {"move"}}),
+}
+
+
+async def record(env: WorkflowEnvironment, name: str) -> Path:
+    drive, more = SCENARIOS[name]
+    fakes = FakeAutomation(_plan, **more)
+    task_queue = f"record-{uuid.uuid4().hex}"
+    async with Worker(
+        env.client, task_queue=task_queue, workflows=[AutomationRun], activities=fakes.activities()
+    ):
+        inp = AutomationInput("42", "3", "5", 1, f"event-{name}", 'enter "Collect"', "8")
+        handle = await env.client.start_workflow(
+            AutomationRun.run, inp, id=workflow_id("42", "5", inp.event_id), task_queue=task_queue
+        )
+        await drive(handle, fakes, env)
+        await handle.result()
+        history = await handle.fetch_history()
+    path = HERE / f"automation_run_{name}.json"
+    path.write_text(history.to_json())
+    return path
+
+
+async def main() -> None:
+    env = await start_env()
+    try:
+        for name in SCENARIOS:
+            print(await record(env, name))
+    finally:
+        await env.shutdown()
+
+
+if __name__ == "__main__":
+    asyncio.run(main())

@@ -1,0 +1,63 @@
+"""Workflow-side typed calls of the automation activities, by name (the worker registers
+`automation.py`; tests register fakes under the same names). Bookkeeping (plan, record)
+retries until the deals service is back; an action retries a few times, then the run
+records it as failed and stops."""
+
+from __future__ import annotations
+
+from dataclasses import replace
+from typing import Any
+
+from temporalio import workflow
+
+from workflows.activities.automation_types import (
+    ActionInput,
+    ActionResult,
+    PlanInput,
+    ReplanInput,
+    StepInput,
+)
+from workflows.activities.retry import STEP_RETRY as _RETRY
+from workflows.activities.retry import STEP_TIMEOUT as _CALL_TIMEOUT
+
+ACTION_ATTEMPTS = 5  # an action gives up sooner than a step: the run records it as failed
+_ACTION_RETRY = replace(_RETRY, maximum_attempts=ACTION_ATTEMPTS)
+
+
+async def plan_run(inp: PlanInput) -> dict[str, Any]:
+    result: dict[str, Any] = await workflow.execute_activity(
+        "automation_plan",
+        inp,
+        result_type=dict,
+        start_to_close_timeout=_CALL_TIMEOUT,
+        retry_policy=_RETRY,
+    )
+    return result
+
+
+async def replan_run(inp: ReplanInput) -> dict[str, Any]:
+    result: dict[str, Any] = await workflow.execute_activity(
+        "automation_replan",
+        inp,
+        result_type=dict,
+        start_to_close_timeout=_CALL_TIMEOUT,
+        retry_policy=_RETRY,
+    )
+    return result
+
+
+async def record_step(inp: StepInput) -> None:
+    await workflow.execute_activity(
+        "automation_record", inp, start_to_close_timeout=_CALL_TIMEOUT, retry_policy=_RETRY
+    )
+
+
+async def run_action(inp: ActionInput) -> ActionResult:
+    result: ActionResult = await workflow.execute_activity(
+        "automation_act",
+        inp,
+        result_type=ActionResult,
+        start_to_close_timeout=_CALL_TIMEOUT,
+        retry_policy=_ACTION_RETRY,
+    )
+    return result

@@ -1,0 +1,91 @@
+"""Inputs and outputs of the automation run and its activities: plain dataclasses (the
+plan itself travels as the JSON the deals service answers; see
+services/deals/automation_plan.py for its keys)."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any
+
+WORKFLOW = "automation_run"
+DEAL_MOVED_SIGNAL = "deal_moved"
+DEAL_CHANGED_SIGNAL = "deal_changed"
+
+
+@dataclass
+class AutomationInput:
+    """One firing of one rule on one deal (the workflow id names the event and rule)."""
+
+    deal_id: str
+    pipeline_id: str
+    rule_id: str
+    rule_version: int
+    event_id: str
+    why: str  # e.g. `enter "Collect"`
+    initiator_id: str = ""  # who caused the event (the deal's responsible for the system)
+
+
+@dataclass
+class PlanInput:
+    workflow_id: str
+    deal_id: str
+    rule_id: str
+    rule_version: int
+    event_id: str
+    trigger: str
+
+
+@dataclass
+class ReplanInput:
+    workflow_id: str
+
+
+@dataclass
+class ActionInput:
+    """One action of a run, resolved by the plan; `idempotency_key` is
+    `<workflow id>/<action index>`. With `stage_id` (a delayed action of a run that does
+    not keep on leaving) the action runs only while the deal is still in that stage. The
+    activity records its result in the run log itself (one round trip per action)."""
+
+    idempotency_key: str
+    deal_id: str
+    pipeline_id: str
+    rule_id: str
+    initiator_id: str
+    why: str
+    action: dict[str, Any]
+    workflow_id: str = ""
+    index: int = 0
+    stage_id: str = ""
+
+
+@dataclass
+class ActionResult:
+    detail: str
+    data: dict[str, Any] = field(default_factory=dict)
+    status: str = "done"  # or "cancelled": the deal had left the stage
+
+
+@dataclass
+class StepInput:
+    workflow_id: str
+    index: int  # -1: the run as a whole
+    status: str
+    detail: str = ""
+    run_status: str = ""
+    data: dict[str, Any] = field(default_factory=dict)
+
+
+@dataclass
+class DealMoved:
+    """Signal: the deal left `from_stage_id` (for `to_stage_id`)."""
+
+    from_stage_id: str
+    to_stage_id: str
+
+
+@dataclass
+class DealChanged:
+    """Signal: these fields of the deal changed (a date a delay counts from may be one)."""
+
+    fields: list[str]

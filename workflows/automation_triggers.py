@@ -1,0 +1,150 @@
+"""Which automation rules a deal event fires: plain functions over the events the deals
+service publishes (`deals.deal.created`, `.updated`, `.stage_changed`) and the rules'
+triggers (services/deals/domain/rules.py). No I/O: the consumer (workflows/triggers.py)
+fetches the rules and starts the runs."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass, field
+from typing import Any
+
+from services.common.events import Envelope
+
+CREATED = "deals.deal.created"
+UPDATED = "deals.deal.updated"
+STAGE_CHANGED = "deals.deal.stage_changed"
+ACTIVITY_LOGGED = "deals.deal.activity_logged"  # a call, e-mail or meeting on the timeline
+EVENTS = (CREATED, UPDATED, STAGE_CHANGED, ACTIVITY_LOGGED)
+
+
+@dataclass(frozen=True)
+class DealEvent:
+    """What the triggers need of a deal event."""
+
+    event_id: str
+    type: str
+    deal_id: str
+    pipeline_id: str  # the deal's pipeline after the event
+    stage_id: str  # the deal's stage after the event
+    initiator_id: str  # the actor, or the deal's responsible for a system change
+    from_pipeline_id: str = ""
+    from_stage_id: str = ""
+    from_stage: str = ""
+    to_stage: str = ""
+    activity: str = ""  # call | email | meeting, of an activity_logged
+    changed: Mapping[str, tuple[Any, Any]] = field(default_factory=dict)  # code: (before, after)
+
+    @classmethod
+    def of(cls, event: Envelope) -> DealEvent:
+        """KeyError, TypeError or ValueError when the event lacks what it should have."""
+        if event.type not in EVENTS:
+            raise ValueError(f"not a deal event the triggers take: {event.type}")
+        data, deal = event.data, event.data["deal"]
+        pipeline = str(deal["pipeline_id"])
+        base: dict[str, Any] = {
+            "event_id": str(event.id),
+            "type": event.type,
+            "deal_id": str(deal["id"]),
+            "pipeline_id": pipeline,
+            "stage_id": str(deal["stage_id"]),
+            "initiator_id": event.actor or str(deal["responsible_id"]),
+        }
+        if event.type == STAGE_CHANGED:
+            return cls(
+                **base,
+                from_pipeline_id=str(data.get("before", {}).get("pipeline_id") or pipeline),
+                from_stage_id=str(data["from_stage_id"]),
+                from_stage=str(data.get("from_stage", "")),
+                to_stage=str(data.get("to_stage", "")),
+            )
+        if event.type == ACTIVITY_LOGGED:
+            return cls(**base, activity=str(data["kind"]))
+        if event.type == UPDATED:
+            return cls(**base, changed=changes(data.get("before", {}), data.get("after", {})))
+        return cls(**base)
+
+
+def changes(before: Mapping[str, Any], after: Mapping[str, Any]) -> dict[str, tuple[Any, Any]]:
+    """{field code or attribute: (before, after)} of an update's before/after."""
+    found: dict[str, tuple[Any, Any]] = {}
+    for name in set(before) | set(after):
+        if name == "fields":
+            old, new = before.get("fields") or {}, after.get("fields") or {}
+            for code in set(old) | set(new):
+                found[code] = (old.get(code), new.get(code))
+        else:
+            found[name] = (before.get(name), after.get(name))
+    return found
+
+
+@dataclass(frozen=True)
+class Rule:
+    """An active rule as the deals service answers it."""
+
+    id: str
+    pipeline_id: str
+    version: int
+    trigger: Mapping[str, Any]
+    active: bool = True
+
+
+@dataclass(frozen=True)
+class Firing:
+    rule: Rule
+    why: str  # e.g. `enter "Terms approval"`
+
+
+def _same(value: Any, expected: Any) -> bool:
+    return str(value if value is not None else "") == str(expected if expected is not None else "")
+
+
+def firings(event: DealEvent, rules: Iterable[Rule]) -> list[Firing]:
+    """The rules the event fires, each group in the rules' order: leaving the stage left,
+    then entering the stage entered; for a creation the `created` rules; for an update the
+    `field_changed` rules whose field changed (from/to the values they name)."""
+    rules = [r for r in rules if r.active]
+
+    def on(kind: str, pipeline: str, stage: str | None = None) -> list[Rule]:
+        return [
+            r
+            for r in rules
+            if r.trigger.get("event") == kind
+            and r.pipeline_id == pipeline
+            and (stage is None or str(r.trigger.get("stage_id")) == stage)
+        ]
+
+    if event.type == STAGE_CHANGED:
+        left = (event.from_pipeline_id, event.from_stage_id)
+        entered = (event.pipeline_id, event.stage_id)
+        if left == entered:
+            return []
+        leave = f'leave "{event.from_stage or event.from_stage_id}"'
+        enter = f'enter "{event.to_stage or event.stage_id}"'
+        return [Firing(r, leave) for r in on("leave", *left)] + [
+            Firing(r, enter) for r in on("enter", *entered)
+        ]
+    if event.type == CREATED:
+        return [
+            Firing(r, "created")
+            for r in on("created", event.pipeline_id)
+            if r.trigger.get("stage_id") is None or _same(r.trigger["stage_id"], event.stage_id)
+        ]
+    if event.type == ACTIVITY_LOGGED:
+        return [
+            Firing(r, f"{event.activity} logged")
+            for r in on("activity_logged", event.pipeline_id)
+            if r.trigger.get("kind", "any") in ("any", event.activity)
+        ]
+    fired = []
+    for rule in on("field_changed", event.pipeline_id):
+        code = str(rule.trigger.get("field", ""))
+        if code not in event.changed:
+            continue
+        old, new = event.changed[code]
+        if "from" in rule.trigger and not _same(old, rule.trigger["from"]):
+            continue
+        if "to" in rule.trigger and not _same(new, rule.trigger["to"]):
+            continue
+        fired.append(Firing(rule, f"{code} changed"))
+    return fired
