@@ -17,12 +17,12 @@ from services.common.access import Permission
 from services.common.db import PendingEvent, UnitOfWork, utcnow
 from services.common.errors import FieldProblem, NotFound, ValidationFailed
 from services.common.pagination import Page, decode_cursor
+from services.deals.domain.files import safe_file_name
 from services.deals.service import DealsService
 from services.deals.tables import file_attachments, files, outbox
 
 KINDS = ("deal", "task", "decision", "contract")
 _SHA256 = re.compile(r"^[0-9a-f]{64}$")
-MAX_NAME = 255
 
 
 @dataclass(frozen=True)
@@ -69,7 +69,8 @@ class FilesService:
         attachments: Sequence[Attachment],
     ) -> StoredFile:
         """Record an uploaded blob as a file of a deal the actor sees."""
-        problems = _check(name, content_type, size, sha256, storage_key, attachments)
+        name = safe_file_name(name)
+        problems = _check(content_type, size, sha256, storage_key, attachments)
         if problems:
             raise ValidationFailed(problems)
         await self._may_upload(actor_id, deal_id)
@@ -79,7 +80,7 @@ class FilesService:
                     files.insert()
                     .values(
                         deal_id=deal_id,
-                        name=name.strip(),
+                        name=name,
                         content_type=content_type,
                         size=size,
                         sha256=sha256,
@@ -167,7 +168,6 @@ class FilesService:
 
 
 def _check(
-    name: str,
     content_type: str,
     size: int,
     sha256: str,
@@ -175,8 +175,6 @@ def _check(
     attachments: Sequence[Attachment],
 ) -> list[FieldProblem]:
     problems = _attachment_problems(attachments)
-    if not name.strip() or len(name) > MAX_NAME or "/" in name or "\\" in name:
-        problems.append(FieldProblem("name", f"must be a file name of 1-{MAX_NAME} characters"))
     if not content_type or "/" not in content_type:
         problems.append(FieldProblem("content_type", "must be a media type"))
     if size < 0:

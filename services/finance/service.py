@@ -121,10 +121,11 @@ class FinanceService:
         """The accountant issues the invoice: number, final lines (or the requested ones),
         due date and the invoice file; it goes on the payment schedule."""
         access = await self._ctx.access(actor_id)
-        require(access, Permission.INVOICES_ISSUE)
         now = self._ctx.clock()
         async with self._ctx.uow() as uow:
             inv = await self._locked(uow, invoice_id, access)
+            # visible first: someone else's record is a 404 whatever the caller's permissions
+            require(access, Permission.INVOICES_ISSUE)
             if lines:
                 inv.lines = build_lines(lines, inv.currency)
                 inv.total = total_of(inv.lines)
@@ -225,11 +226,12 @@ class FinanceService:
         locked, so concurrent payments queue and each sees the previous one's balance; the
         invoice, the registry entry, the deal's figures and the events commit together."""
         access = await self._ctx.access(actor_id)
-        require(access, Permission.PAYMENTS_RECORD)
         reference = check_reference(reference)
         now = self._ctx.clock()
         async with self._ctx.uow() as uow:
             inv = await self._locked(uow, invoice_id, access)  # also orders retries of a key
+            # visible first: someone else's record is a 404 whatever the caller's permissions
+            require(access, Permission.PAYMENTS_RECORD)
             if idempotency_key and (found := await repo.payment_by_key(uow.conn, idempotency_key)):
                 return await self._replayed(uow, found, invoice_id)
             value = parse_amount(amount, inv.currency, negative=True)

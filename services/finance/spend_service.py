@@ -191,11 +191,12 @@ class SpendService:
         """The accountant records the payment of an approved spend: a registry entry (money
         out), the deal's costs, the schedule entry paid, in one transaction."""
         access = await self._ctx.access(actor_id)
-        require(access, PAY[kind])
         reference = check_reference(reference)
         now = self._ctx.clock()
         async with self._ctx.uow() as uow:
             spend = await self._locked(uow, kind, spend_id, access)
+            # visible first: someone else's record is a 404 whatever the caller's permissions
+            require(access, PAY[kind])
             if idempotency_key and (found := await repo.payment_by_key(uow.conn, idempotency_key)):
                 if found.spend_id != spend.id:
                     raise Conflict("this idempotency key was used for another payment")
@@ -234,10 +235,11 @@ class SpendService:
     async def close(self, *, actor_id: int | None, spend_id: int, documents: list[str]) -> Spend:
         """The closing documents of a paid supplier payment (acts, invoices, waybills)."""
         access = await self._ctx.access(actor_id)
-        require(access, Permission.PAYMENTS_RECORD)
         docs = check_closing(documents)
         async with self._ctx.uow() as uow:
             spend = await self._locked(uow, K.SUPPLIER_PAYMENT, spend_id, access)
+            # visible first: someone else's record is a 404 whatever the caller's permissions
+            require(access, Permission.PAYMENTS_RECORD)
             before = move(spend, S.CLOSED)
             spend.closing_documents = docs
             await ledger_repo.save_spend(uow.conn, spend, self._ctx.clock())
@@ -254,9 +256,10 @@ class SpendService:
         permission: Permission,
     ) -> Spend:
         access = await self._ctx.access(actor_id)
-        require(access, permission)
         async with self._ctx.uow() as uow:
             spend = await self._locked(uow, kind, spend_id, access)
+            # visible first: someone else's record is a 404 whatever the caller's permissions
+            require(access, permission)
             before = move(spend, target)
             await ledger_repo.save_spend(uow.conn, spend, self._ctx.clock())
             if target is S.CANCELLED:

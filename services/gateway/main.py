@@ -20,6 +20,7 @@ from services.gateway.clients import Clients, open_clients
 from services.gateway.deps import ProcessApi
 from services.gateway.idempotency_store import IdempotencyStore, MemoryStore
 from services.gateway.middleware import BodyLimitMiddleware, ObservabilityMiddleware
+from services.gateway.rate_limit import RateLimiter
 from services.gateway.routes import (
     API_PREFIX,
     approval_templates,
@@ -44,6 +45,7 @@ from services.gateway.routes import (
     tasks,
     users,
 )
+from services.gateway.security_headers import SecurityHeadersMiddleware
 from services.gateway.settings import GatewaySettings
 
 TAGS = [
@@ -107,6 +109,9 @@ def create_app(
     app.state.clients = clients
     app.state.processes = processes_api
     app.state.principals = PrincipalCache(settings.auth_cache_seconds)
+    app.state.expensive_calls = RateLimiter(
+        per_minute=settings.expensive_calls_per_minute, burst=settings.expensive_calls_burst
+    )
     problems.install(app, retry_after_seconds=settings.retry_after_seconds)
     problems.document_problems(app)
     if idempotency_store is None:
@@ -119,6 +124,7 @@ def create_app(
         # multipart framing on top of the file's own limit (checked while it is stored)
         limits={API_PREFIX + "/files": settings.max_upload_bytes + 64 * 1024},
     )
+    app.add_middleware(SecurityHeadersMiddleware, hsts_seconds=settings.hsts_seconds)
     app.add_middleware(ObservabilityMiddleware)  # outermost: it also sees the 413s
     for module in (
         auth,

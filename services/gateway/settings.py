@@ -43,6 +43,12 @@ class GatewaySettings(CommonSettings):
     retry_after_seconds: int = 5
     # How long an Idempotency-Key's first answer is kept; the API promises at least 24 h.
     idempotency_ttl_hours: int = 48
+    # Per-user limit on expensive calls (reports, searches, exports): a bucket of `burst`
+    # calls refilled at `per_minute`; past it 429 with Retry-After. burst 0 turns it off.
+    expensive_calls_per_minute: float = 60.0
+    expensive_calls_burst: int = 30
+    # Strict-Transport-Security max-age, sent on requests that came over https; 0: never.
+    hsts_seconds: int = 31_536_000
 
     @field_validator("jwt_secret")
     @classmethod

@@ -7,12 +7,13 @@ import re
 from typing import Annotated
 
 from dealflow.deals.v1 import deals_pb2
-from fastapi import APIRouter, Header, Query, Response
+from fastapi import APIRouter, Depends, Header, Query, Response
 
 from services.common.errors import FieldProblem
 from services.common.protoconv import to_struct
 from services.gateway.deps import CurrentUser, Deals
 from services.gateway.problems import COMMON_RESPONSES, Problem, responses
+from services.gateway.rate_limit import searching
 from services.gateway.routes import API_PREFIX
 from services.gateway.schemas.common import Page, RecordId, cursor_or_none
 from services.gateway.schemas.deals import (
@@ -81,7 +82,7 @@ async def create_deal(body: DealIn, user: CurrentUser, deals: Deals, response: R
     return _answer(response, deal)
 
 
-@router.get("")
+@router.get("", dependencies=[Depends(searching)], responses=responses(429))
 async def list_deals(
     _: CurrentUser,
     deals: Deals,

@@ -110,14 +110,40 @@ async def download_file(
 ) -> StreamingResponse:
     """The file's bytes, if you see its deal."""
     meta = await files.GetFile(files_pb2.GetFileRequest(id=str(file_id)))
-    name = quote(meta.name)
     return StreamingResponse(
         blobs.open(meta.storage_key),
-        media_type=meta.content_type,
+        media_type=_served_type(meta.content_type),
         headers={
-            "Content-Disposition": f"attachment; filename*=UTF-8''{name}",
+            "Content-Disposition": attachment(meta.name),
+            # whatever the bytes are (HTML, SVG with a script): never run as a page
+            "Content-Security-Policy": "sandbox; default-src 'none'",
             "Content-Length": str(meta.size),
             "Digest": f"sha-256={meta.sha256}",
             "X-Checksum-Sha256": meta.sha256,
         },
     )
+
+
+# Types a browser would render as a page (and run its scripts) if it ever displayed one.
+_ACTIVE = {
+    "text/html",
+    "application/xhtml+xml",
+    "image/svg+xml",
+    "text/xml",
+    "application/xml",
+    "text/javascript",
+    "application/javascript",
+}
+
+
+def _served_type(declared: str) -> str:
+    kind = declared.split(";")[0].strip().lower()
+    active = kind in _ACTIVE or kind.endswith("+xml") and not kind.startswith("application/vnd")
+    return "application/octet-stream" if active else declared
+
+
+def attachment(name: str) -> str:
+    """Content-Disposition for a download: an ASCII fallback with nothing that could end
+    the quoted string or the header, and the real name RFC 5987-encoded."""
+    plain = "".join(c if 32 <= ord(c) < 127 and c not in '"\\;/' else "_" for c in name)
+    return f"attachment; filename=\"{plain or 'file'}\"; filename*=UTF-8''{quote(name, safe='')}"

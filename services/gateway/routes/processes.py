@@ -5,6 +5,7 @@ from __future__ import annotations
 from dealflow.deals.v1 import deals_pb2
 from fastapi import APIRouter
 
+from services.common.access import Permission
 from services.gateway.deps import CurrentUser, Deals, Processes, Settings, TemporalClient
 from services.gateway.problems import COMMON_RESPONSES, Problem, responses
 from services.gateway.routes import API_PREFIX
@@ -14,7 +15,7 @@ from workflows.processes import TooManyRuns
 router = APIRouter(prefix=API_PREFIX + "/deals", tags=["processes"], responses=COMMON_RESPONSES)
 
 
-@router.post("/{deal_id}/processes", status_code=201, responses=responses(404, 409))
+@router.post("/{deal_id}/processes", status_code=201, responses=responses(403, 404, 409))
 async def start_process(
     deal_id: int,
     body: ProcessIn,
@@ -26,6 +27,8 @@ async def start_process(
 ) -> ProcessStarted:
     # The deal must exist and be visible to the caller before a process hangs off it.
     deal = await deals.GetDeal(deals_pb2.GetDealRequest(id=str(deal_id)))
+    if not user.can(Permission.DEALS_EDIT):  # a process changes the deal it hangs off
+        raise Problem(403, f"starting a process needs the {Permission.DEALS_EDIT} permission")
     try:
         workflow_id = await processes.start_process(
             temporal,
