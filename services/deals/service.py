@@ -10,6 +10,7 @@ from typing import Any
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
 from services.common.access import Permission
+from services.common.creations import Once, first_made, remember
 from services.common.db import UnitOfWork, utcnow
 from services.common.errors import (
     Conflict,
@@ -34,7 +35,7 @@ from services.deals.org_service import OrgService
 from services.deals.pipeline_service import PipelineService, pipeline_of
 from services.deals.repository import DealFilter
 from services.deals.rules_service import RulesService
-from services.deals.tables import outbox
+from services.deals.tables import creations, outbox
 
 Clock = Callable[[], datetime]
 _REASSIGN = "your role may not make someone else responsible for a deal"
@@ -68,9 +69,10 @@ class DealsService:
         contact_name: str,
         fields: dict[str, Any],
         stage_id: int | None,
+        idempotency_key: str = "",
     ) -> Deal:
         """A deal in the given stage or the pipeline's first; the actor by default is
-        responsible."""
+        responsible. A retry with the same `idempotency_key` returns the deal made first."""
         responsible = responsible_id or actor_id
         if responsible is None:
             raise ValidationFailed(FieldProblem("responsible_id", "is required"))
@@ -83,6 +85,10 @@ class DealsService:
                     guard.access.require(Permission.DEALS_REASSIGN, _REASSIGN)
                 if stage_id is not None and not guard.rights.may_move_into(pipeline_id, stage_id):
                     raise PermissionDenied("your role may not put deals in this stage")
+            once = Once(actor_id, "deal", idempotency_key)
+            made = await first_made(uow.conn, creations, once)
+            if made is not None and (first := await repository.get_deal(uow.conn, made)):
+                return first
             pipeline = await _pipeline(uow.conn, pipeline_id)
             await _require_user(uow.conn, responsible)
             deal = new_deal(
@@ -99,6 +105,7 @@ class DealsService:
                 now=now,
             )
             deal.id = await repository.insert_deal(uow.conn, deal)
+            await remember(uow.conn, creations, once, deal.id)
             await history_repository.enter_stage(
                 uow.conn, deal_id=deal.id, stage_id=deal.stage_id, at=now, actor_id=actor_id
             )
