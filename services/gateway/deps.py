@@ -31,6 +31,7 @@ from services.gateway.clients import Clients
 from services.gateway.problems import Problem, unauthenticated
 from services.gateway.settings import GatewaySettings
 from workflows import processes as process_registry
+from workflows.processes import StartResult
 
 TOKEN_URL = "/api/v1/auth/token"
 _bearer = OAuth2PasswordBearer(tokenUrl=TOKEN_URL, auto_error=False)
@@ -50,6 +51,19 @@ class ProcessApi(Protocol):
         pipeline_id: str,
         task_queue: str,
     ) -> str: ...
+
+    async def start_process_once(
+        self,
+        client: Client,
+        *,
+        process: str,
+        params: Mapping[str, Any],
+        initiator_id: str,
+        deal_id: str,
+        pipeline_id: str,
+        task_queue: str,
+        start_key: str,
+    ) -> StartResult: ...
 
     async def start_spend_process(
         self,

@@ -2,7 +2,8 @@
 and before the gateway kept the answer of its Idempotency-Key. The client saw no answer and
 retries with the same key: once the dead request's lease is over the gateway runs it
 again, and the service, which kept the key with the record, answers with the record it
-made. One deal, invoice, payment request, expense and contract each, never two."""
+made. One deal, invoice, payment request, expense, contract and process run each, never
+two."""
 
 from __future__ import annotations
 
@@ -13,11 +14,13 @@ from typing import Any
 
 import httpx
 import pytest
+from temporalio.client import Client
+from temporalio.service import RPCError
 
 from deploy.local.stack import Stack
 from tests.e2e.conftest import eventually
 from tests.faults.conftest import Org, arm
-from tests.faults.processes import sql
+from tests.faults.processes import RETURN_BY, sql
 
 pytestmark = pytest.mark.timeout(300)
 POINT = "gateway.before_keeping_the_answer"
@@ -101,6 +104,11 @@ async def test_f9_a_create_cut_off_by_the_gateway_dying_is_made_once(
             },
             "SELECT id FROM approvals.contracts WHERE title = %s",
         ),
+        "process": (
+            f"/deals/{deal['id']}/processes",
+            {"process": "sample_return", "params": {"return_by": RETURN_BY}},
+            "runs",
+        ),
     }
     keys = {what: str(uuid.uuid4()) for what in creates}
     for what, (path, body, _) in creates.items():
@@ -112,8 +120,25 @@ async def test_f9_a_create_cut_off_by_the_gateway_dying_is_made_once(
 
     for (what, (path, body, query)), resp in zip(creates.items(), answers, strict=True):
         assert resp.status_code == 201, f"{what}: {resp.status_code} {resp.text}"
-        made = [row[0] for row in sql(stack, query, f"f9 {tag}")]
-        assert made == [resp.json()["id"]], f"{what}: made {made}, answered {resp.json()['id']}"
+        field = "workflow_id" if query == "runs" else "id"
+        if query == "runs":
+            made = await _runs(stack, f"deal-{deal['id']}/sample-return")
+        else:
+            made = [row[0] for row in sql(stack, query, f"f9 {tag}")]
+        assert made == [resp.json()[field]], f"{what}: made {made}, answered {resp.json()}"
         replay = await manager.post(path, json=body, headers={"Idempotency-Key": keys[what]})
         assert replay.headers.get("Idempotent-Replayed") == "true"
-        assert replay.json()["id"] == resp.json()["id"]
+        assert replay.json()[field] == resp.json()[field]
+
+
+async def _runs(stack: Stack, prefix: str) -> list[str]:
+    """The runs `<prefix>/1`, `/2`, ... that exist."""
+    temporal = await Client.connect(stack.temporal_address, namespace=stack.namespace)
+    found = []
+    for n in range(1, 4):
+        try:
+            await temporal.get_workflow_handle(f"{prefix}/{n}").describe()
+        except RPCError:
+            break
+        found.append(f"{prefix}/{n}")
+    return found
