@@ -47,6 +47,7 @@ class FilesApi(pb_grpc.FilesServiceServicer):  # type: ignore[misc]
             sha256=request.sha256,
             storage_key=request.storage_key,
             attachments=[Attachment(a.kind, a.id) for a in request.attachments],
+            idempotency_key=request.idempotency_key,
         )
         return file_pb(stored)
 

@@ -14,12 +14,13 @@ from sqlalchemy.dialects.postgresql import insert
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
 from services.common.access import Permission
+from services.common.creations import Once, first_made, remember
 from services.common.db import PendingEvent, UnitOfWork, utcnow
 from services.common.errors import FieldProblem, NotFound, ValidationFailed
 from services.common.pagination import Page, decode_cursor
 from services.deals.domain.files import safe_file_name
 from services.deals.service import DealsService
-from services.deals.tables import file_attachments, files, outbox
+from services.deals.tables import creations, file_attachments, files, outbox
 
 KINDS = ("deal", "task", "decision", "contract")
 _SHA256 = re.compile(r"^[0-9a-f]{64}$")
@@ -67,14 +68,19 @@ class FilesService:
         sha256: str,
         storage_key: str,
         attachments: Sequence[Attachment],
+        idempotency_key: str = "",
     ) -> StoredFile:
-        """Record an uploaded blob as a file of a deal the actor sees."""
+        """Record an uploaded blob as a file of a deal the actor sees. A retry with the same
+        `idempotency_key` returns the file recorded first (whose blob is not this one's)."""
         name = safe_file_name(name)
         problems = _check(content_type, size, sha256, storage_key, attachments)
         if problems:
             raise ValidationFailed(problems)
         await self._may_upload(actor_id, deal_id)
         async with UnitOfWork(self._engine, outbox) as uow:
+            once = Once(actor_id, "file", idempotency_key)
+            if (made := await first_made(uow.conn, creations, once)) is not None:
+                return await _load(uow.conn, made)
             file_id = (
                 await uow.conn.execute(
                     files.insert()
@@ -91,6 +97,7 @@ class FilesService:
                     .returning(files.c.id)
                 )
             ).scalar_one()
+            await remember(uow.conn, creations, once, file_id)
             for a in [Attachment("deal", str(deal_id)), *attachments]:
                 await _attach(uow.conn, file_id, a)
             stored = await _load(uow.conn, file_id)

@@ -2,8 +2,8 @@
 and before the gateway kept the answer of its Idempotency-Key. The client saw no answer and
 retries with the same key: once the dead request's lease is over the gateway runs it
 again, and the service, which kept the key with the record, answers with the record it
-made. One deal, invoice, payment request, expense, contract and process run each, never
-two."""
+made. One deal, invoice, payment request, expense, contract, file (and blob) and process
+run each, never two."""
 
 from __future__ import annotations
 
@@ -34,11 +34,25 @@ async def _ready(stack: Stack) -> bool:
         return False
 
 
+async def _post(client: httpx.AsyncClient, path: str, body: Any, key: str) -> httpx.Response:
+    headers = {"Idempotency-Key": key}
+    if path == "/files":  # an upload: multipart, the same bytes again (one boundary per key)
+        headers["Content-Type"] = f"multipart/form-data; boundary={key}"
+        upload = {"file": (body["name"], b"%PDF-1.4 F9", "application/pdf")}
+        form = {"deal_id": str(body["deal_id"])}
+        return await client.post(path, data=form, files=upload, headers=headers)
+    return await client.post(path, json=body, headers=headers)
+
+
+def _blobs(stack: Stack) -> int:
+    return sum(1 for p in (stack.data_dir / "files").rglob("*") if p.is_file())
+
+
 async def _cut_off(stack: Stack, client: httpx.AsyncClient, path: str, body: Any, key: str) -> None:
     """The create runs, the gateway dies before answering; then it is started again."""
     arm(stack, POINT)
     with pytest.raises(httpx.TransportError):
-        await client.post(path, json=body, headers={"Idempotency-Key": key})
+        await _post(client, path, body, key)
     await asyncio.to_thread(stack.process("gateway").popen.wait, 30)  # type: ignore[union-attr]
     await asyncio.to_thread(stack.start_again, "gateway")
     await eventually(lambda: _ready(stack), timeout=60, what="the gateway up again")
@@ -49,7 +63,7 @@ async def _retried(client: httpx.AsyncClient, path: str, body: Any, key: str) ->
     runs (2 x the request timeout + 5 s)."""
     deadline = time.monotonic() + 90
     while True:
-        resp = await client.post(path, json=body, headers={"Idempotency-Key": key})
+        resp = await _post(client, path, body, key)
         if resp.status_code not in (409, 503):
             return resp
         assert time.monotonic() < deadline, f"{path}: still {resp.status_code} {resp.text}"
@@ -104,6 +118,11 @@ async def test_f9_a_create_cut_off_by_the_gateway_dying_is_made_once(
             },
             "SELECT id FROM approvals.contracts WHERE title = %s",
         ),
+        "file": (
+            "/files",
+            {"deal_id": deal["id"], "name": f"f9 {tag}"},
+            "SELECT id FROM deals.files WHERE name = %s",
+        ),
         "process": (
             f"/deals/{deal['id']}/processes",
             {"process": "sample_return", "params": {"return_by": RETURN_BY}},
@@ -111,6 +130,7 @@ async def test_f9_a_create_cut_off_by_the_gateway_dying_is_made_once(
         ),
     }
     keys = {what: str(uuid.uuid4()) for what in creates}
+    blobs_before = _blobs(stack)
     for what, (path, body, _) in creates.items():
         await _cut_off(stack, manager, path, body, keys[what])
 
@@ -126,9 +146,10 @@ async def test_f9_a_create_cut_off_by_the_gateway_dying_is_made_once(
         else:
             made = [row[0] for row in sql(stack, query, f"f9 {tag}")]
         assert made == [resp.json()[field]], f"{what}: made {made}, answered {resp.json()}"
-        replay = await manager.post(path, json=body, headers={"Idempotency-Key": keys[what]})
+        replay = await _post(manager, path, body, keys[what])
         assert replay.headers.get("Idempotent-Replayed") == "true"
         assert replay.json()[field] == resp.json()[field]
+    assert _blobs(stack) == blobs_before + 1, "the retried upload's own blob is not kept"
 
 
 async def _runs(stack: Stack, prefix: str) -> list[str]:

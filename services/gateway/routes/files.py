@@ -15,6 +15,7 @@ from fastapi.responses import StreamingResponse
 from services.common.blobs import CHUNK, TooLarge
 from services.common.errors import DomainError, FieldProblem
 from services.gateway.deps import Blobs, CurrentUser, Files, Settings
+from services.gateway.idempotency import CreationKey
 from services.gateway.problems import COMMON_RESPONSES, Problem, responses
 from services.gateway.routes import API_PREFIX
 from services.gateway.schemas.common import Page, RecordId, cursor_or_none
@@ -32,6 +33,7 @@ async def _chunks(upload: UploadFile) -> AsyncIterator[bytes]:
 
 @router.post("", status_code=201, responses=responses(403, 404, 413, 415))
 async def upload_file(
+    key: CreationKey,
     user: CurrentUser,
     files: Files,
     blobs: Blobs,
@@ -64,6 +66,7 @@ async def upload_file(
         size=stored.size,
         sha256=stored.sha256,
         storage_key=stored.key,
+        idempotency_key=key,
     )
     if attach_kind:
         request.attachments.append(files_pb2.Attachment(kind=attach_kind, id=attach_id))
@@ -72,6 +75,8 @@ async def upload_file(
     except (DomainError, Exception):
         await blobs.delete(stored.key)  # nobody may see it: keep nothing
         raise
+    if created.storage_key != stored.key:  # a retry: the first upload's blob is the file
+        await blobs.delete(stored.key)
     return FileOut.of(created)
 
 
