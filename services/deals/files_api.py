@@ -51,6 +51,14 @@ class FilesApi(pb_grpc.FilesServiceServicer):  # type: ignore[misc]
         )
         return file_pb(stored)
 
+    async def KnownStorageKeys(
+        self, request: pb.StorageKeysRequest, context: Ctx
+    ) -> pb.StorageKeysResponse:
+        known = await self._service.known_storage_keys(
+            actor_id=actor_id(context), keys=list(request.storage_keys)
+        )
+        return pb.StorageKeysResponse(known=known)
+
     async def GetFile(self, request: pb.GetFileRequest, context: Ctx) -> pb.File:
         stored = await self._service.get_file(
             actor_id=actor_id(context), file_id=parse_id(request.id, "id")

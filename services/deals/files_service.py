@@ -16,7 +16,7 @@ from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 from services.common.access import Permission
 from services.common.creations import Once, first_made, remember
 from services.common.db import PendingEvent, UnitOfWork, utcnow
-from services.common.errors import FieldProblem, NotFound, ValidationFailed
+from services.common.errors import FieldProblem, NotFound, PermissionDenied, ValidationFailed
 from services.common.pagination import Page, decode_cursor
 from services.deals.domain.files import safe_file_name
 from services.deals.service import DealsService
@@ -127,6 +127,18 @@ class FilesService:
         except NotFound:
             raise NotFound(f"file {file_id} not found") from None
         return stored
+
+    async def known_storage_keys(self, *, actor_id: int | None, keys: Sequence[str]) -> list[str]:
+        """Which of `keys` a file record uses; for calls from inside the system only."""
+        if actor_id is not None:
+            raise PermissionDenied("only the system asks which blobs are in use")
+        if len(keys) > 1000:
+            raise ValidationFailed(FieldProblem("storage_keys", "at most 1000 at a time"))
+        async with self._engine.connect() as conn:
+            rows = await conn.execute(
+                sa.select(files.c.storage_key).where(files.c.storage_key.in_(list(keys)))
+            )
+        return [str(r[0]) for r in rows]
 
     async def list_files(
         self,

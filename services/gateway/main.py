@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+import asyncio
 import sys
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
+from datetime import timedelta
 
 import uvicorn
 from fastapi import FastAPI
@@ -16,6 +18,7 @@ from services.common.metrics import serve_metrics
 from services.common.tracing import instrument_grpc_client, setup_tracing
 from services.gateway import idempotency, problems
 from services.gateway.auth import PrincipalCache
+from services.gateway.blob_sweep import sweep_forever
 from services.gateway.clients import Clients, open_clients
 from services.gateway.deps import ProcessApi
 from services.gateway.idempotency_store import IdempotencyStore, MemoryStore
@@ -92,9 +95,21 @@ def create_app(
             yield
             return
         app.state.clients = open_clients(settings)
+        sweeping = None
+        if settings.blob_sweep_hours > 0:
+            sweeping = asyncio.create_task(
+                sweep_forever(
+                    app.state.clients.blobs,
+                    app.state.clients.files,
+                    every=timedelta(hours=settings.blob_sweep_hours),
+                    older_than=timedelta(hours=24),
+                )
+            )
         try:
             yield
         finally:
+            if sweeping is not None:
+                sweeping.cancel()
             await app.state.clients.close()
 
     app = FastAPI(

@@ -47,6 +47,8 @@ class GatewaySettings(CommonSettings):
     # calls refilled at `per_minute`; past it 429 with Retry-After. burst 0 turns it off.
     expensive_calls_per_minute: float = 60.0
     expensive_calls_burst: int = 30
+    # How often uploads' blobs that no file record uses (older than a day) are deleted; 0: never.
+    blob_sweep_hours: float = 6.0
     # Strict-Transport-Security max-age, sent on requests that came over https; 0: never.
     hsts_seconds: int = 31_536_000
 

@@ -14,6 +14,7 @@ from fastapi.responses import StreamingResponse
 
 from services.common.blobs import CHUNK, TooLarge
 from services.common.errors import DomainError, FieldProblem
+from services.common.faults import fault_point
 from services.gateway.deps import Blobs, CurrentUser, Files, Settings
 from services.gateway.idempotency import CreationKey
 from services.gateway.problems import COMMON_RESPONSES, Problem, responses
@@ -59,6 +60,7 @@ async def upload_file(
         stored = await blobs.put(_chunks(file), max_bytes=settings.max_upload_bytes)
     except TooLarge as exc:
         raise Problem(413, str(exc)) from exc
+    fault_point("gateway.after_storing_the_blob")
     request = files_pb2.CreateFileRequest(
         deal_id=str(deal_id),
         name=(file.filename or "file").rsplit("/", 1)[-1].rsplit("\\", 1)[-1],
