@@ -50,6 +50,7 @@ class ContractsApi:
             actor_id=actor_id(context),
             deal_id=parse_id(request.deal_id, "deal_id"),
             values=values,
+            idempotency_key=request.idempotency_key,
         )
         return contract_pb(contract)
 

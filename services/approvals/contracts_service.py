@@ -21,8 +21,15 @@ from services.approvals.domain.contracts import (
     parse_status,
     status_after_document,
 )
-from services.approvals.tables import contract_documents, contract_types, contracts, outbox
+from services.approvals.tables import (
+    contract_documents,
+    contract_types,
+    contracts,
+    creations,
+    outbox,
+)
 from services.common.access import Access, Permission
+from services.common.creations import Once, first_made, remember
 from services.common.db import UnitOfWork, utcnow
 from services.common.errors import FieldProblem, PermissionDenied, ValidationFailed
 from services.common.pagination import Page, decode_cursor
@@ -73,9 +80,15 @@ class ContractsService:
         return [{"code": r.code, "name": r.name, "template_code": r.template_code} for r in rows]
 
     async def create(
-        self, *, actor_id: int | None, deal_id: int, values: Mapping[str, Any]
+        self,
+        *,
+        actor_id: int | None,
+        deal_id: int,
+        values: Mapping[str, Any],
+        idempotency_key: str = "",
     ) -> Contract:
-        """A draft contract of a deal the actor sees."""
+        """A draft contract of a deal the actor sees. A retry with the same
+        `idempotency_key` returns the contract made first."""
         manager_id = values.get("manager_id") or actor_id
         if actor_id is not None:
             (await self._access(actor_id)).require(Permission.CONTRACTS_CREATE)
@@ -90,6 +103,9 @@ class ContractsService:
         row = repo.columns({k: v for k, v in values.items() if k in EDITABLE}, problems)
         now = utcnow()
         async with self._uow() as uow:
+            once = Once(actor_id, "contract", idempotency_key)
+            if (made := await first_made(uow.conn, creations, once)) is not None:
+                return await repo.load(uow.conn, made)
             known = await uow.conn.execute(
                 sa.select(contract_types.c.code).where(
                     contract_types.c.code == values.get("type_code", "")
@@ -115,6 +131,7 @@ class ContractsService:
                     .returning(contracts.c.id)
                 )
             ).scalar_one()
+            await remember(uow.conn, creations, once, contract_id)
             contract = await repo.load(uow.conn, contract_id)
             repo.emit(uow, contract, "created", actor_id)
             return contract

@@ -8,9 +8,11 @@ from __future__ import annotations
 import asyncio
 import hashlib
 import os
+import time
 import uuid
 from collections.abc import AsyncIterator
 from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any, Protocol
 
@@ -53,6 +55,10 @@ class BlobStore(Protocol):
     def open(self, key: str) -> AsyncIterator[bytes]: ...
 
     async def delete(self, key: str) -> None: ...
+
+    async def stale_keys(self, older_than: timedelta) -> list[str]:
+        """Keys of the blobs written more than `older_than` ago."""
+        ...
 
 
 def new_key() -> str:
@@ -102,6 +108,17 @@ class LocalBlobStore:
 
     async def delete(self, key: str) -> None:
         self._path(key).unlink(missing_ok=True)
+
+    async def stale_keys(self, older_than: timedelta) -> list[str]:
+        def walk() -> list[str]:
+            before = time.time() - older_than.total_seconds()
+            return [
+                path.relative_to(self.root).as_posix()
+                for path in self.root.rglob("*")
+                if path.is_file() and path.suffix != ".part" and path.stat().st_mtime < before
+            ]
+
+        return await asyncio.to_thread(walk) if self.root.exists() else []
 
 
 class S3BlobStore:
@@ -156,6 +173,21 @@ class S3BlobStore:
         await asyncio.to_thread(
             self._client.delete_object, Bucket=self._bucket, Key=self._prefix + key
         )
+
+    async def stale_keys(self, older_than: timedelta) -> list[str]:
+        def walk() -> list[str]:
+            before = datetime.now(UTC) - older_than
+            pages = self._client.get_paginator("list_objects_v2").paginate(
+                Bucket=self._bucket, Prefix=self._prefix
+            )
+            return [
+                item["Key"][len(self._prefix) :]
+                for page in pages
+                for item in page.get("Contents", [])
+                if item["LastModified"] < before
+            ]
+
+        return await asyncio.to_thread(walk)
 
 
 def blob_store(settings: BlobSettings | None = None) -> BlobStore:

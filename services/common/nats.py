@@ -96,11 +96,15 @@ class EventConsumer:
         durable: str,
         filter_subject: str,
         batch: int = 64,
+        clock: Callable[[], float] = time.monotonic,
     ) -> None:
         self._js = js
         self._stream, self._durable, self._filter = stream, durable, filter_subject
         self._batch = batch
-        self._lag_reported = 0.0
+        self._clock = clock
+        # None: not reported yet, so due now (a 0.0 start would wait out the first seconds of
+        # a freshly booted machine's monotonic clock).
+        self._lag_reported: float | None = None
 
     async def apply(self, event: Envelope) -> object:
         raise NotImplementedError
@@ -124,7 +128,7 @@ class EventConsumer:
                     continue
                 for msg in messages:
                     await self._process(msg)
-                if time.monotonic() - self._lag_reported > 5.0:  # also while busy, not idle
+                if self._lag_due():  # also while busy, not idle
                     await self._report_lag(sub)
         finally:
             # A pull subscription left open makes the connection's drain wait out its whole
@@ -132,8 +136,11 @@ class EventConsumer:
             with contextlib.suppress(Exception):
                 await sub.unsubscribe()
 
+    def _lag_due(self) -> bool:
+        return self._lag_reported is None or self._clock() - self._lag_reported > 5.0
+
     async def _report_lag(self, sub: JetStreamContext.PullSubscription) -> None:
-        self._lag_reported = time.monotonic()
+        self._lag_reported = self._clock()
         with contextlib.suppress(Exception):
             info = await sub.consumer_info()
             CONSUMER_LAG.labels(self._durable).set(info.num_pending + info.num_ack_pending)

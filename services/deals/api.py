@@ -114,6 +114,7 @@ class DealsApi(AccessApi, OrgApi, RulesApi, pb_grpc.DealsServiceServicer):  # ty
             contact_name=request.contact_name,
             fields=from_struct(request.fields),
             stage_id=optional_id(request.stage_id, "stage_id"),
+            idempotency_key=request.idempotency_key,
         )
         return deal_pb(deal)
 

@@ -50,8 +50,17 @@ class FilesApi(pb_grpc.FilesServiceServicer):  # type: ignore[misc]
             sha256=request.sha256,
             storage_key=request.storage_key,
             attachments=[Attachment(a.kind, a.id) for a in request.attachments],
+            idempotency_key=request.idempotency_key,
         )
         return file_pb(stored)
+
+    async def KnownStorageKeys(
+        self, request: pb.StorageKeysRequest, context: Ctx
+    ) -> pb.StorageKeysResponse:
+        known = await self._service.known_storage_keys(
+            actor_id=actor_id(context), keys=list(request.storage_keys)
+        )
+        return pb.StorageKeysResponse(known=known)
 
     async def GetFile(self, request: pb.GetFileRequest, context: Ctx) -> pb.File:
         stored = await self._service.get_file(

@@ -14,15 +14,16 @@ from sqlalchemy.dialects.postgresql import insert
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
 from services.common.access import Permission
+from services.common.creations import Once, first_made, remember
 from services.common.db import PendingEvent, UnitOfWork, utcnow
-from services.common.errors import FieldProblem, NotFound, ValidationFailed
+from services.common.errors import FieldProblem, NotFound, PermissionDenied, ValidationFailed
 from services.common.pagination import Page, decode_cursor
+from services.deals.domain.files import safe_file_name
 from services.deals.service import DealsService
-from services.deals.tables import file_attachments, files, outbox
+from services.deals.tables import creations, file_attachments, files, outbox
 
 KINDS = ("deal", "task", "decision", "contract")
 _SHA256 = re.compile(r"^[0-9a-f]{64}$")
-MAX_NAME = 255
 
 
 @dataclass(frozen=True)
@@ -75,19 +76,25 @@ class FilesService:
         sha256: str,
         storage_key: str,
         attachments: Sequence[Attachment],
+        idempotency_key: str = "",
     ) -> StoredFile:
-        """Record an uploaded blob as a file of a deal the actor sees."""
-        problems = _check(name, content_type, size, sha256, storage_key, attachments)
+        """Record an uploaded blob as a file of a deal the actor sees. A retry with the same
+        `idempotency_key` returns the file recorded first (whose blob is not this one's)."""
+        name = safe_file_name(name)
+        problems = _check(content_type, size, sha256, storage_key, attachments)
         if problems:
             raise ValidationFailed(problems)
         await self._may_upload(actor_id, deal_id)
         async with UnitOfWork(self._engine, outbox) as uow:
+            once = Once(actor_id, "file", idempotency_key)
+            if (made := await first_made(uow.conn, creations, once)) is not None:
+                return await _load(uow.conn, made)
             file_id = (
                 await uow.conn.execute(
                     files.insert()
                     .values(
                         deal_id=deal_id,
-                        name=name.strip(),
+                        name=name,
                         content_type=content_type,
                         size=size,
                         sha256=sha256,
@@ -98,6 +105,7 @@ class FilesService:
                     .returning(files.c.id)
                 )
             ).scalar_one()
+            await remember(uow.conn, creations, once, file_id)
             for a in [Attachment("deal", str(deal_id)), *attachments]:
                 await _attach(uow.conn, file_id, a)
             stored = await _load(uow.conn, file_id)
@@ -132,6 +140,18 @@ class FilesService:
         except NotFound:
             raise NotFound(f"file {file_id} not found") from None
         return stored
+
+    async def known_storage_keys(self, *, actor_id: int | None, keys: Sequence[str]) -> list[str]:
+        """Which of `keys` a file record uses; for calls from inside the system only."""
+        if actor_id is not None:
+            raise PermissionDenied("only the system asks which blobs are in use")
+        if len(keys) > 1000:
+            raise ValidationFailed(FieldProblem("storage_keys", "at most 1000 at a time"))
+        async with self._engine.connect() as conn:
+            rows = await conn.execute(
+                sa.select(files.c.storage_key).where(files.c.storage_key.in_(list(keys)))
+            )
+        return [str(r[0]) for r in rows]
 
     async def list_files(
         self,
@@ -184,7 +204,6 @@ class FilesService:
 
 
 def _check(
-    name: str,
     content_type: str,
     size: int,
     sha256: str,
@@ -192,8 +211,6 @@ def _check(
     attachments: Sequence[Attachment],
 ) -> list[FieldProblem]:
     problems = _attachment_problems(attachments)
-    if not name.strip() or len(name) > MAX_NAME or "/" in name or "\\" in name:
-        problems.append(FieldProblem("name", f"must be a file name of 1-{MAX_NAME} characters"))
     if not content_type or "/" not in content_type:
         problems.append(FieldProblem("content_type", "must be a media type"))
     if size < 0:

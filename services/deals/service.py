@@ -10,6 +10,7 @@ from typing import Any
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
 from services.common.access import Permission
+from services.common.creations import Once, first_made, remember
 from services.common.db import UnitOfWork, utcnow
 from services.common.errors import (
     Conflict,
@@ -35,7 +36,7 @@ from services.deals.org_service import OrgService
 from services.deals.pipeline_service import PipelineService, pipeline_of
 from services.deals.repository import DealFilter
 from services.deals.rules_service import RulesService
-from services.deals.tables import outbox
+from services.deals.tables import creations, outbox
 
 Clock = Callable[[], datetime]
 _REASSIGN = "your role may not make someone else responsible for a deal"
@@ -70,11 +71,16 @@ class DealsService:
         contact_name: str,
         fields: dict[str, Any],
         stage_id: int | None,
+        idempotency_key: str = "",
     ) -> Deal:
         """A deal in the given stage or the pipeline's first; the actor by default is
-        responsible."""
+        responsible. A retry with the same `idempotency_key` returns the deal made first."""
         async with self._uow() as uow:
-            return await self.create_deal_in(
+            once = Once(actor_id, "deal", idempotency_key)
+            made = await first_made(uow.conn, creations, once)
+            if made is not None and (first := await repository.get_deal(uow.conn, made)):
+                return first
+            deal = await self.create_deal_in(
                 uow,
                 actor_id=actor_id,
                 pipeline_id=pipeline_id,
@@ -87,6 +93,8 @@ class DealsService:
                 fields=fields,
                 stage_id=stage_id,
             )
+            await remember(uow.conn, creations, once, deal.id)
+            return deal
 
     async def create_deal_in(
         self,

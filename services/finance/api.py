@@ -51,6 +51,7 @@ class FinanceApi(pb_grpc.FinanceServiceServicer):  # type: ignore[misc]
             lines=lines_in(list(request.lines)),
             due_date=opt_date(request.due_date, "due_date"),
             comment=request.comment,
+            idempotency_key=request.idempotency_key,
         )
         return invoice_pb(inv)
 
@@ -139,6 +140,7 @@ class FinanceApi(pb_grpc.FinanceServiceServicer):  # type: ignore[misc]
             amount=request.amount,
             currency=request.currency,
             due_date=opt_date(request.due_date, "due_date"),
+            idempotency_key=request.idempotency_key,
         )
         return spend_pb(spend)
 

@@ -9,6 +9,7 @@ from decimal import Decimal
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from services.common.access import Access, Permission
+from services.common.creations import Once, first_made, remember
 from services.common.db import UnitOfWork, utcnow
 from services.common.errors import AlreadyExists, Conflict, FieldProblem, NotFound, ValidationFailed
 from services.common.pagination import Page, decode_cursor
@@ -44,6 +45,7 @@ from services.finance.domain.payments import (
 from services.finance.events import deal_money_event, invoice_event, payment_events
 from services.finance.ledger_service import LedgerService
 from services.finance.spend_service import SpendService, use_deal_currency
+from services.finance.tables import creations
 
 RawLines = list[tuple[str, str, str]]
 
@@ -77,8 +79,10 @@ class FinanceService:
         lines: RawLines,
         due_date: date | None,
         comment: str,
+        idempotency_key: str = "",
     ) -> Invoice:
-        """A manager asks accounting for an invoice (a draft); lines are a proposal."""
+        """A manager asks accounting for an invoice (a draft); lines are a proposal. A retry
+        with the same `idempotency_key` returns the invoice made first."""
         access = await self._ctx.access(actor_id)
         require(access, Permission.INVOICES_REQUEST)
         currency = check_currency(currency)
@@ -88,6 +92,10 @@ class FinanceService:
         owner = await self._ctx.owner(access, deal_id, owner_id)
         now = self._ctx.clock()
         async with self._ctx.uow() as uow:
+            once = Once(actor_id, "invoice", idempotency_key)
+            made = await first_made(uow.conn, creations, once)
+            if made is not None and (first := await repo.get_invoice(uow.conn, made)):
+                return first
             if deal_id is not None:
                 await use_deal_currency(uow, deal_id, currency, owner, now)
             inv = Invoice(
@@ -105,6 +113,7 @@ class FinanceService:
                 created_at=now,
             )
             inv.id = await repo.insert_invoice(uow.conn, inv, now)
+            await remember(uow.conn, creations, once, inv.id)
             uow.emit(invoice_event("requested", inv, actor_of(access), ""))
             return inv
 
@@ -121,10 +130,11 @@ class FinanceService:
         """The accountant issues the invoice: number, final lines (or the requested ones),
         due date and the invoice file; it goes on the payment schedule."""
         access = await self._ctx.access(actor_id)
-        require(access, Permission.INVOICES_ISSUE)
         now = self._ctx.clock()
         async with self._ctx.uow() as uow:
             inv = await self._locked(uow, invoice_id, access)
+            # visible first: someone else's record is a 404 whatever the caller's permissions
+            require(access, Permission.INVOICES_ISSUE)
             if lines:
                 inv.lines = build_lines(lines, inv.currency)
                 inv.total = total_of(inv.lines)
@@ -225,11 +235,12 @@ class FinanceService:
         locked, so concurrent payments queue and each sees the previous one's balance; the
         invoice, the registry entry, the deal's figures and the events commit together."""
         access = await self._ctx.access(actor_id)
-        require(access, Permission.PAYMENTS_RECORD)
         reference = check_reference(reference)
         now = self._ctx.clock()
         async with self._ctx.uow() as uow:
             inv = await self._locked(uow, invoice_id, access)  # also orders retries of a key
+            # visible first: someone else's record is a 404 whatever the caller's permissions
+            require(access, Permission.PAYMENTS_RECORD)
             if idempotency_key and (found := await repo.payment_by_key(uow.conn, idempotency_key)):
                 return await self._replayed(uow, found, invoice_id)
             value = parse_amount(amount, inv.currency, negative=True)

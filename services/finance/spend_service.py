@@ -11,6 +11,7 @@ from datetime import date, datetime
 from decimal import Decimal
 
 from services.common.access import Access, Permission
+from services.common.creations import Once, first_made, remember
 from services.common.db import UnitOfWork
 from services.common.errors import (
     Conflict,
@@ -35,6 +36,7 @@ from services.finance.domain.spends import (
     move,
 )
 from services.finance.events import deal_money_event, payment_data, spend_event
+from services.finance.tables import creations
 
 K, S = SpendKind, SpendStatus
 CREATE = {
@@ -69,8 +71,10 @@ class SpendService:
         amount: str,
         currency: str,
         due_date: date | None,
+        idempotency_key: str = "",
     ) -> Spend:
-        """A draft payment request or a registered expense; it goes on the schedule."""
+        """A draft payment request or a registered expense; it goes on the schedule. A retry
+        with the same `idempotency_key` returns the spend made first."""
         access = await self._ctx.access(actor_id)
         require(access, CREATE[kind])
         currency = check_currency(currency)
@@ -95,9 +99,14 @@ class SpendService:
             updated_at=now,
         )
         async with self._ctx.uow() as uow:
+            once = Once(actor_id, kind.value, idempotency_key)
+            made = await first_made(uow.conn, creations, once)
+            if made is not None and (first := await ledger_repo.get_spend(uow.conn, made, kind)):
+                return first
             if deal_id is not None:
                 await use_deal_currency(uow, deal_id, currency, owner, now)
             spend.id = await ledger_repo.insert_spend(uow.conn, spend, now)
+            await remember(uow.conn, creations, once, spend.id)
             await ledger_repo.put_schedule_entry(
                 uow.conn,
                 {
@@ -191,11 +200,12 @@ class SpendService:
         """The accountant records the payment of an approved spend: a registry entry (money
         out), the deal's costs, the schedule entry paid, in one transaction."""
         access = await self._ctx.access(actor_id)
-        require(access, PAY[kind])
         reference = check_reference(reference)
         now = self._ctx.clock()
         async with self._ctx.uow() as uow:
             spend = await self._locked(uow, kind, spend_id, access)
+            # visible first: someone else's record is a 404 whatever the caller's permissions
+            require(access, PAY[kind])
             if idempotency_key and (found := await repo.payment_by_key(uow.conn, idempotency_key)):
                 if found.spend_id != spend.id:
                     raise Conflict("this idempotency key was used for another payment")
@@ -234,10 +244,11 @@ class SpendService:
     async def close(self, *, actor_id: int | None, spend_id: int, documents: list[str]) -> Spend:
         """The closing documents of a paid supplier payment (acts, invoices, waybills)."""
         access = await self._ctx.access(actor_id)
-        require(access, Permission.PAYMENTS_RECORD)
         docs = check_closing(documents)
         async with self._ctx.uow() as uow:
             spend = await self._locked(uow, K.SUPPLIER_PAYMENT, spend_id, access)
+            # visible first: someone else's record is a 404 whatever the caller's permissions
+            require(access, Permission.PAYMENTS_RECORD)
             before = move(spend, S.CLOSED)
             spend.closing_documents = docs
             await ledger_repo.save_spend(uow.conn, spend, self._ctx.clock())
@@ -254,9 +265,10 @@ class SpendService:
         permission: Permission,
     ) -> Spend:
         access = await self._ctx.access(actor_id)
-        require(access, permission)
         async with self._ctx.uow() as uow:
             spend = await self._locked(uow, kind, spend_id, access)
+            # visible first: someone else's record is a 404 whatever the caller's permissions
+            require(access, permission)
             before = move(spend, target)
             await ledger_repo.save_spend(uow.conn, spend, self._ctx.clock())
             if target is S.CANCELLED:

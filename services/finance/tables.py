@@ -9,12 +9,16 @@ from decimal import Decimal
 import sqlalchemy as sa
 from sqlalchemy.dialects import postgresql as pg
 
+from services.common.creations import creations_table
 from services.common.db import inbox_table, outbox_table
 
 SCHEMA = "finance"
 metadata = sa.MetaData(schema=SCHEMA)
 outbox = outbox_table(metadata)
 inbox = inbox_table(metadata)
+creations = creations_table(
+    metadata
+)  # Idempotency-Keys of creating calls (services/common/creations.py)
 
 
 def _id() -> sa.Column[int]:

@@ -52,6 +52,19 @@ class ProcessApi(Protocol):
         task_queue: str,
     ) -> str: ...
 
+    async def start_process_once(
+        self,
+        client: Client,
+        *,
+        process: str,
+        params: Mapping[str, Any],
+        initiator_id: str,
+        deal_id: str,
+        pipeline_id: str,
+        task_queue: str,
+        start_key: str,
+    ) -> StartResult: ...
+
     async def start_spend_process(
         self,
         client: Client,

@@ -27,12 +27,13 @@ import logging
 import re
 import time
 from datetime import timedelta
-from typing import Any
+from typing import Annotated, Any
 
-from fastapi import FastAPI
+from fastapi import Depends, FastAPI, Request
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from services.common.errors import FieldProblem
+from services.common.faults import fault_point
 from services.gateway.auth import API_TOKEN_PREFIX, decode_token
 from services.gateway.idempotency_store import (
     Busy,
@@ -197,12 +198,16 @@ class IdempotencyMiddleware:
         async def capture(message: Message) -> None:
             captured.append(message)
 
+        # The services that create keep this key with the record, so a retry after the
+        # gateway died between their commit and `_finish` gets the record already made.
+        scope.setdefault("state", {})[STATE_KEY] = service_key(where)
         try:
             await self.app(scope, replay_body, capture)
         except BaseException:
             await self._release(where, print_)
             raise
         response = _collect(captured)
+        fault_point("gateway.before_keeping_the_answer")
         if response.status >= 500:
             await self._release(where, print_)
         else:
@@ -222,6 +227,24 @@ class IdempotencyMiddleware:
             await self.store.release(where, print_)
         except StoreUnavailable as exc:
             log.warning("could not release %s (its lease will): %s", where, exc)
+
+
+STATE_KEY = "idempotency_key"
+
+
+def service_key(where: KeyScope) -> str:
+    """The key a creating service keeps: one per principal, endpoint and client key (an
+    API token's keys stay apart from its user's), short and of visible ASCII."""
+    scoped = f"{where.principal}\n{where.method} {where.path}\n{where.key}"
+    return hashlib.sha256(scoped.encode()).hexdigest()
+
+
+def creation_key(request: Request) -> str:
+    """A creating route's dependency: the key to send with its create RPC ("" for none)."""
+    return str(getattr(request.state, STATE_KEY, ""))
+
+
+CreationKey = Annotated[str, Depends(creation_key)]
 
 
 async def _read_body(receive: Receive) -> tuple[bytes, list[Message]]:

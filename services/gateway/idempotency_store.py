@@ -17,7 +17,7 @@ from __future__ import annotations
 import asyncio
 import logging
 import time
-from collections.abc import Coroutine
+from collections.abc import Callable, Coroutine
 from dataclasses import dataclass, replace
 from datetime import UTC, datetime, timedelta
 from typing import Any, Protocol, TypeVar
@@ -140,17 +140,27 @@ def _judge(stored: str, response: StoredResponse | None, fingerprint: str) -> Cl
 
 
 class PostgresStore:
-    """Records in `gateway.idempotency_keys`; expired ones are swept every few minutes."""
+    """Records in `gateway.idempotency_keys`; expired ones are swept every few minutes.
+
+    The first claim of a process sweeps at once: "never swept" is not a time, so it is not
+    compared with the monotonic clock (which starts near zero on a freshly booted machine).
+    """
 
     SWEEP_EVERY = 600.0
 
     def __init__(
-        self, engine: AsyncEngine, *, ttl: timedelta = timedelta(hours=48), timeout: float = 5.0
+        self,
+        engine: AsyncEngine,
+        *,
+        ttl: timedelta = timedelta(hours=48),
+        timeout: float = 5.0,
+        clock: Callable[[], float] = time.monotonic,
     ) -> None:
         self.engine = engine
         self.ttl = ttl
         self.timeout = timeout
-        self._last_sweep = 0.0
+        self._clock = clock
+        self._last_sweep: float | None = None
 
     @classmethod
     def from_url(cls, url: str, *, ttl: timedelta, timeout: float) -> PostgresStore:
@@ -240,9 +250,10 @@ class PostgresStore:
             await conn.execute(stmt)
 
     async def _maybe_sweep(self, now: datetime) -> None:
-        if time.monotonic() - self._last_sweep < self.SWEEP_EVERY:
+        started = self._clock()
+        if self._last_sweep is not None and started - self._last_sweep < self.SWEEP_EVERY:
             return
-        self._last_sweep = time.monotonic()
+        self._last_sweep = started
         stmt = sa.delete(idempotency_keys).where(idempotency_keys.c.created_at < now - self.ttl)
         async with self.engine.begin() as conn:
             swept = (await conn.execute(stmt)).rowcount

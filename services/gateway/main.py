@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+import asyncio
 import sys
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
+from datetime import timedelta
 
 import uvicorn
 from fastapi import FastAPI
@@ -16,10 +18,12 @@ from services.common.metrics import serve_metrics
 from services.common.tracing import instrument_grpc_client, setup_tracing
 from services.gateway import idempotency, problems
 from services.gateway.auth import PrincipalCache
+from services.gateway.blob_sweep import sweep_forever
 from services.gateway.clients import Clients, open_clients
 from services.gateway.deps import ProcessApi
 from services.gateway.idempotency_store import IdempotencyStore, MemoryStore
 from services.gateway.middleware import BodyLimitMiddleware, ObservabilityMiddleware
+from services.gateway.rate_limit import RateLimiter
 from services.gateway.routes import (
     API_PREFIX,
     approval_templates,
@@ -50,6 +54,7 @@ from services.gateway.routes import (
     tasks,
     users,
 )
+from services.gateway.security_headers import SecurityHeadersMiddleware
 from services.gateway.settings import GatewaySettings
 
 TAGS = [
@@ -103,9 +108,21 @@ def create_app(
             yield
             return
         app.state.clients = open_clients(settings)
+        sweeping = None
+        if settings.blob_sweep_hours > 0:
+            sweeping = asyncio.create_task(
+                sweep_forever(
+                    app.state.clients.blobs,
+                    app.state.clients.files,
+                    every=timedelta(hours=settings.blob_sweep_hours),
+                    older_than=timedelta(hours=24),
+                )
+            )
         try:
             yield
         finally:
+            if sweeping is not None:
+                sweeping.cancel()
             await app.state.clients.close()
 
     app = FastAPI(
@@ -120,6 +137,9 @@ def create_app(
     app.state.clients = clients
     app.state.processes = processes_api
     app.state.principals = PrincipalCache(settings.auth_cache_seconds)
+    app.state.expensive_calls = RateLimiter(
+        per_minute=settings.expensive_calls_per_minute, burst=settings.expensive_calls_burst
+    )
     problems.install(app, retry_after_seconds=settings.retry_after_seconds)
     problems.document_problems(app)
     if idempotency_store is None:
@@ -135,6 +155,7 @@ def create_app(
             API_PREFIX + "/imports": settings.max_import_bytes + 64 * 1024,
         },
     )
+    app.add_middleware(SecurityHeadersMiddleware, hsts_seconds=settings.hsts_seconds)
     app.add_middleware(ObservabilityMiddleware)  # outermost: it also sees the 413s
     for module in (
         auth,

@@ -46,6 +46,14 @@ class GatewaySettings(CommonSettings):
     max_import_bytes: int = Field(20 * 1024 * 1024, ge=1)  # a CSV file for POST /imports
     # requests per minute one token may send to POST /lead-capture (per gateway replica)
     lead_capture_per_minute: int = Field(60, ge=1)
+    # Per-user limit on expensive calls (reports, searches, exports): a bucket of `burst`
+    # calls refilled at `per_minute`; past it 429 with Retry-After. burst 0 turns it off.
+    expensive_calls_per_minute: float = 60.0
+    expensive_calls_burst: int = 30
+    # How often uploads' blobs that no file record uses (older than a day) are deleted; 0: never.
+    blob_sweep_hours: float = 6.0
+    # Strict-Transport-Security max-age, sent on requests that came over https; 0: never.
+    hsts_seconds: int = 31_536_000
 
     @field_validator("jwt_secret")
     @classmethod

@@ -13,9 +13,17 @@ import httpx
 import pytest
 
 from deploy.local.stack import Ports, Stack
+from services.common.faults import ENV as FAULTS_ENV
 from tests.conftest import _CLEAN_ENV
 from tests.e2e.conftest import _dump_logs, login
 from tests.e2e.test_deals_flow import create_user, sales_pipeline
+
+FAULTS_FILE = "faults"
+
+
+def arm(stack: Stack, point: str) -> None:
+    """The next time a process passes `point` it kills itself (once)."""
+    (stack.data_dir / FAULTS_FILE).write_text(point)
 
 
 @pytest.fixture(scope="session")
@@ -23,9 +31,8 @@ def fault_stack(
     tmp_path_factory: pytest.TempPathFactory, request: pytest.FixtureRequest
 ) -> Iterator[Stack]:
     data = tmp_path_factory.mktemp("faults")
-    stack = Stack(
-        data, ports=Ports.free(), environ=_CLEAN_ENV, headless=True, log_dir=data / "logs"
-    )
+    environ = {**_CLEAN_ENV, FAULTS_ENV: str(data / FAULTS_FILE)}  # services/common/faults.py
+    stack = Stack(data, ports=Ports.free(), environ=environ, headless=True, log_dir=data / "logs")
     try:
         stack.start(timeout=180)
     except BaseException:

@@ -12,6 +12,7 @@ from fastapi import APIRouter, Query
 
 from services.common.errors import FieldProblem
 from services.gateway.deps import Approvals, CurrentUser, Files
+from services.gateway.idempotency import CreationKey
 from services.gateway.problems import COMMON_RESPONSES, Problem, responses
 from services.gateway.routes import API_PREFIX
 from services.gateway.schemas.common import IsoDate, Page, RecordId, cursor_or_none
@@ -50,7 +51,9 @@ async def put_contract_type(
 
 
 @router.post("/contracts", status_code=201, responses=responses(403, 404))
-async def create_contract(body: ContractIn, _: CurrentUser, approvals: Approvals) -> ContractOut:
+async def create_contract(
+    body: ContractIn, _: CurrentUser, approvals: Approvals, key: CreationKey
+) -> ContractOut:
     """A draft contract of a deal you see; approval starts with the `contract_approval`
     process of the deal (`POST /deals/{id}/processes`)."""
     created = await approvals.CreateContract(
@@ -66,6 +69,7 @@ async def create_contract(body: ContractIn, _: CurrentUser, approvals: Approvals
             starts_on=body.starts_on.isoformat() if body.starts_on else "",
             ends_on=body.ends_on.isoformat() if body.ends_on else "",
             manager_id=str(body.manager_id or ""),
+            idempotency_key=key,
         )
     )
     return ContractOut.of(created)

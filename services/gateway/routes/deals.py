@@ -7,12 +7,14 @@ import re
 from typing import Annotated
 
 from dealflow.deals.v1 import deals_pb2
-from fastapi import APIRouter, Header, Query, Response
+from fastapi import APIRouter, Depends, Header, Query, Response
 
 from services.common.errors import FieldProblem
 from services.common.protoconv import to_struct
 from services.gateway.deps import CurrentUser, Deals
+from services.gateway.idempotency import CreationKey
 from services.gateway.problems import COMMON_RESPONSES, Problem, responses
+from services.gateway.rate_limit import searching
 from services.gateway.routes import API_PREFIX
 from services.gateway.schemas.common import Page, RecordId, cursor_or_none
 from services.gateway.schemas.deals import (
@@ -64,7 +66,9 @@ def _answer(response: Response, deal: object) -> DealOut:
 
 
 @router.post("", status_code=201, responses=responses(403, 404))
-async def create_deal(body: DealIn, user: CurrentUser, deals: Deals, response: Response) -> DealOut:
+async def create_deal(
+    body: DealIn, user: CurrentUser, deals: Deals, response: Response, key: CreationKey
+) -> DealOut:
     deal = await deals.CreateDeal(
         deals_pb2.CreateDealRequest(
             pipeline_id=str(body.pipeline_id),
@@ -76,12 +80,13 @@ async def create_deal(body: DealIn, user: CurrentUser, deals: Deals, response: R
             contact_name=body.contact_name or "",
             fields=to_struct(body.fields),
             stage_id=str(body.stage_id or ""),
+            idempotency_key=key,
         )
     )
     return _answer(response, deal)
 
 
-@router.get("")
+@router.get("", dependencies=[Depends(searching)], responses=responses(429))
 async def list_deals(
     _: CurrentUser,
     deals: Deals,

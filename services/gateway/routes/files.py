@@ -14,7 +14,9 @@ from fastapi.responses import StreamingResponse
 
 from services.common.blobs import CHUNK, TooLarge
 from services.common.errors import DomainError, FieldProblem
+from services.common.faults import fault_point
 from services.gateway.deps import Blobs, CurrentUser, Files, Settings
+from services.gateway.idempotency import CreationKey
 from services.gateway.problems import COMMON_RESPONSES, Problem, responses
 from services.gateway.routes import API_PREFIX
 from services.gateway.schemas.common import Page, RecordId, cursor_or_none
@@ -32,6 +34,7 @@ async def _chunks(upload: UploadFile) -> AsyncIterator[bytes]:
 
 @router.post("", status_code=201, responses=responses(403, 404, 413, 415))
 async def upload_file(
+    key: CreationKey,
     user: CurrentUser,
     files: Files,
     blobs: Blobs,
@@ -57,6 +60,7 @@ async def upload_file(
         stored = await blobs.put(_chunks(file), max_bytes=settings.max_upload_bytes)
     except TooLarge as exc:
         raise Problem(413, str(exc)) from exc
+    fault_point("gateway.after_storing_the_blob")
     request = files_pb2.CreateFileRequest(
         deal_id=str(deal_id),
         name=(file.filename or "file").rsplit("/", 1)[-1].rsplit("\\", 1)[-1],
@@ -64,6 +68,7 @@ async def upload_file(
         size=stored.size,
         sha256=stored.sha256,
         storage_key=stored.key,
+        idempotency_key=key,
     )
     if attach_kind:
         request.attachments.append(files_pb2.Attachment(kind=attach_kind, id=attach_id))
@@ -72,6 +77,8 @@ async def upload_file(
     except (DomainError, Exception):
         await blobs.delete(stored.key)  # nobody may see it: keep nothing
         raise
+    if created.storage_key != stored.key:  # a retry: the first upload's blob is the file
+        await blobs.delete(stored.key)
     return FileOut.of(created)
 
 
@@ -110,14 +117,40 @@ async def download_file(
 ) -> StreamingResponse:
     """The file's bytes, if you see its deal."""
     meta = await files.GetFile(files_pb2.GetFileRequest(id=str(file_id)))
-    name = quote(meta.name)
     return StreamingResponse(
         blobs.open(meta.storage_key),
-        media_type=meta.content_type,
+        media_type=_served_type(meta.content_type),
         headers={
-            "Content-Disposition": f"attachment; filename*=UTF-8''{name}",
+            "Content-Disposition": attachment(meta.name),
+            # whatever the bytes are (HTML, SVG with a script): never run as a page
+            "Content-Security-Policy": "sandbox; default-src 'none'",
             "Content-Length": str(meta.size),
             "Digest": f"sha-256={meta.sha256}",
             "X-Checksum-Sha256": meta.sha256,
         },
     )
+
+
+# Types a browser would render as a page (and run its scripts) if it ever displayed one.
+_ACTIVE = {
+    "text/html",
+    "application/xhtml+xml",
+    "image/svg+xml",
+    "text/xml",
+    "application/xml",
+    "text/javascript",
+    "application/javascript",
+}
+
+
+def _served_type(declared: str) -> str:
+    kind = declared.split(";")[0].strip().lower()
+    active = kind in _ACTIVE or kind.endswith("+xml") and not kind.startswith("application/vnd")
+    return "application/octet-stream" if active else declared
+
+
+def attachment(name: str) -> str:
+    """Content-Disposition for a download: an ASCII fallback with nothing that could end
+    the quoted string or the header, and the real name RFC 5987-encoded."""
+    plain = "".join(c if 32 <= ord(c) < 127 and c not in '"\\;/' else "_" for c in name)
+    return f"attachment; filename=\"{plain or 'file'}\"; filename*=UTF-8''{quote(name, safe='')}"

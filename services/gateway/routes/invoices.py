@@ -9,6 +9,7 @@ from dealflow.finance.v1 import finance_pb2 as pb
 from fastapi import APIRouter, Header, Query
 
 from services.gateway.deps import CurrentUser, Finance
+from services.gateway.idempotency import CreationKey
 from services.gateway.problems import COMMON_RESPONSES, responses
 from services.gateway.routes import API_PREFIX
 from services.gateway.schemas.common import Page, RecordId, cursor_or_none
@@ -37,7 +38,9 @@ def _lines(lines: list[LineIn]) -> list[pb.InvoiceLine]:
 
 
 @router.post("", status_code=201, responses=responses(403, 404))
-async def request_invoice(body: InvoiceRequestIn, _: CurrentUser, finance: Finance) -> InvoiceOut:
+async def request_invoice(
+    body: InvoiceRequestIn, _: CurrentUser, finance: Finance, key: CreationKey
+) -> InvoiceOut:
     reply = await finance.RequestInvoice(
         pb.RequestInvoiceRequest(
             deal_id=str(body.deal_id or ""),
@@ -46,6 +49,7 @@ async def request_invoice(body: InvoiceRequestIn, _: CurrentUser, finance: Finan
             lines=_lines(body.lines),
             due_date=body.due_date.isoformat() if body.due_date else "",
             comment=body.comment,
+            idempotency_key=key,
         )
     )
     return InvoiceOut.of(reply)

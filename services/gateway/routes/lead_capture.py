@@ -15,10 +15,10 @@ from fastapi.responses import JSONResponse
 from services.common.protoconv import to_struct
 from services.gateway.deps import AppClients, Authenticated, BoundStub, Settings
 from services.gateway.problems import COMMON_RESPONSES, Problem, responses
-from services.gateway.rate_limit import WindowLimiter
 from services.gateway.routes import API_PREFIX
 from services.gateway.schemas.common import id_or_none
 from services.gateway.schemas.crm import CaptureOut, LeadCaptureIn
+from services.gateway.window_limit import WindowLimiter
 
 log = logging.getLogger(__name__)
 router = APIRouter(prefix=API_PREFIX, tags=["leads"], responses=COMMON_RESPONSES)

@@ -5,7 +5,9 @@ from __future__ import annotations
 from dealflow.deals.v1 import deals_pb2
 from fastapi import APIRouter
 
+from services.common.access import Permission
 from services.gateway.deps import CurrentUser, Deals, Processes, Settings, TemporalClient
+from services.gateway.idempotency import CreationKey
 from services.gateway.problems import COMMON_RESPONSES, Problem, responses
 from services.gateway.routes import API_PREFIX
 from services.gateway.schemas.deals import (
@@ -29,7 +31,7 @@ async def list_process_kinds(_: CurrentUser) -> list[ProcessKind]:
     return [ProcessKind.model_validate(p) for p in process_catalog()]
 
 
-@router.post("/{deal_id}/processes", status_code=201, responses=responses(404, 409))
+@router.post("/{deal_id}/processes", status_code=201, responses=responses(403, 404, 409))
 async def start_process(
     deal_id: int,
     body: ProcessIn,
@@ -38,11 +40,16 @@ async def start_process(
     temporal: TemporalClient,
     processes: Processes,
     settings: Settings,
+    key: CreationKey,
 ) -> ProcessStarted:
     # The deal must exist and be visible to the caller before a process hangs off it.
     deal = await deals.GetDeal(deals_pb2.GetDealRequest(id=str(deal_id)))
+    if not user.can(Permission.DEALS_EDIT):  # a process changes the deal it hangs off
+        raise Problem(403, f"starting a process needs the {Permission.DEALS_EDIT} permission")
     try:
-        workflow_id = await processes.start_process(
+        # A retry with the request's Idempotency-Key finds the run it started (its memo),
+        # even when the gateway died before keeping the first answer.
+        started = await processes.start_process_once(
             temporal,
             deal_id=str(deal_id),
             pipeline_id=deal.pipeline_id,
@@ -50,12 +57,13 @@ async def start_process(
             params=body.params,
             initiator_id=str(user.id),
             task_queue=settings.task_queue,
+            start_key=key,
         )
     except ValueError as exc:
         raise Problem(422, str(exc)) from exc
     except TooManyRuns as exc:
         raise Problem(409, str(exc)) from exc
-    return ProcessStarted(workflow_id=workflow_id, process=body.process, deal_id=deal_id)
+    return ProcessStarted(workflow_id=started.workflow_id, process=body.process, deal_id=deal_id)
 
 
 @router.get("/{deal_id}/processes", responses=responses(404))

@@ -3,15 +3,22 @@
 from __future__ import annotations
 
 from dealflow.finance.v1 import finance_pb2 as pb
-from fastapi import APIRouter
+from fastapi import APIRouter, Depends
 
 from services.gateway.deps import CurrentUser, Finance
 from services.gateway.problems import COMMON_RESPONSES, responses
+from services.gateway.rate_limit import expensive
 from services.gateway.routes import API_PREFIX
 from services.gateway.schemas.common import IsoDate
 from services.gateway.schemas.finance import MarginRowOut
 
-router = APIRouter(prefix=API_PREFIX + "/reports", tags=["reports"], responses=COMMON_RESPONSES)
+# Reports are expensive: each call counts against the caller's limit (429 past it).
+router = APIRouter(
+    prefix=API_PREFIX + "/reports",
+    tags=["reports"],
+    responses={**COMMON_RESPONSES, **responses(429)},
+    dependencies=[Depends(expensive)],
+)
 
 
 @router.get("/margin", responses=responses(403))

@@ -21,6 +21,7 @@ from services.gateway.deps import (
     Settings,
     TemporalClient,
 )
+from services.gateway.idempotency import CreationKey
 from services.gateway.problems import COMMON_RESPONSES, responses
 from services.gateway.routes import API_PREFIX
 from services.gateway.schemas.common import Page, RecordId, cursor_or_none
@@ -41,7 +42,7 @@ def spend_router(kind: str, path: str, noun: str, *, closing: bool = False) -> A
         return pb.SpendRef(kind=kind, spend_id=str(spend_id))
 
     @router.post("", status_code=201, responses=responses(403, 404), summary=f"Create {noun}")
-    async def create(body: SpendIn, _: CurrentUser, finance: Finance) -> SpendOut:
+    async def create(body: SpendIn, _: CurrentUser, finance: Finance, key: CreationKey) -> SpendOut:
         reply = await finance.CreateSpend(
             pb.CreateSpendRequest(
                 kind=kind,
@@ -51,6 +52,7 @@ def spend_router(kind: str, path: str, noun: str, *, closing: bool = False) -> A
                 amount=body.amount,
                 currency=body.currency,
                 due_date=body.due_date.isoformat(),
+                idempotency_key=key,
             )
         )
         return SpendOut.of(reply)

@@ -6,10 +6,11 @@ from __future__ import annotations
 from typing import Annotated
 
 from dealflow.deals.v1 import deals_pb2
-from fastapi import APIRouter, Query
+from fastapi import APIRouter, Depends, Query
 
 from services.gateway.deps import AdminUser, CurrentUser, Deals
 from services.gateway.problems import COMMON_RESPONSES, responses
+from services.gateway.rate_limit import searching
 from services.gateway.routes import API_PREFIX
 from services.gateway.schemas.common import Page, RecordId, cursor_or_none
 from services.gateway.schemas.users import MeOut, UserIn, UserOut, UserPatch
@@ -31,7 +32,7 @@ async def create_user(body: UserIn, _: AdminUser, deals: Deals) -> UserOut:
     return UserOut.of(user)
 
 
-@router.get("/users")
+@router.get("/users", dependencies=[Depends(searching)], responses=responses(429))
 async def list_users(
     _: CurrentUser,
     deals: Deals,

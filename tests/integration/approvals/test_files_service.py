@@ -75,7 +75,11 @@ async def test_a_deal_file_is_seen_by_who_sees_the_deal(chan: grpc.aio.Channel) 
         bad = _new_file(deal.id, b"x")
         bad.sha256, bad.name = "nope", "../etc/passwd"
         await call(files.CreateFile, bad, actor=manager)
-    assert {p.field for p in caught.value.problems} == {"sha256", "name"}
+    assert {p.field for p in caught.value.problems} == {"sha256"}
+    risky = _new_file(deal.id, b"x")
+    risky.name = "../../etc/pass\x1b[2Jwd\r\nX-Evil: 1\u202e.pdf"
+    kept = await call(files.CreateFile, risky, actor=manager)
+    assert kept.name == "pass[2Jwd X-Evil: 1.pdf", "the last component, no control characters"
     created = await call(
         files.CreateFile,
         _new_file(deal.id, b"%PDF", attachments=[files_pb2.Attachment(kind="contract", id="5")]),

@@ -6,6 +6,7 @@ from __future__ import annotations
 import hashlib
 import socket
 from collections.abc import AsyncIterator, Iterator
+from datetime import timedelta
 
 import boto3
 import pytest
@@ -59,6 +60,8 @@ async def test_put_open_delete_in_the_bucket(s3_settings: BlobSettings) -> None:
     assert stored.sha256 == hashlib.sha256(b"%PDF-1.4 signed scan").hexdigest()
     assert b"".join([c async for c in store.open(stored.key)]) == b"%PDF-1.4 signed scan"
 
+    assert stored.key in await store.stale_keys(timedelta(0)), "listed for the orphan sweep"
+    assert stored.key not in await store.stale_keys(timedelta(hours=1)), "too young to sweep"
     await store.delete(stored.key)
     with pytest.raises(FileNotFoundError):
         [c async for c in store.open(stored.key)]

@@ -74,28 +74,62 @@ async def test_an_expired_lease_is_taken_over_by_the_same_request_only(
     assert await store.claim(scope("l"), "fp", lease=LEASE) == Owned()
 
 
-async def test_an_expired_key_is_forgotten_and_swept(store: PostgresStore) -> None:
-    await store.claim(scope("e"), "fp", lease=LEASE)
-    await store.finish(scope("e"), "fp", ANSWER)
+async def _age(store: PostgresStore, key: str) -> None:
     async with store.engine.begin() as conn:
         await conn.execute(
             sa.update(idempotency_keys)
-            .where(idempotency_keys.c.key == "e")
+            .where(idempotency_keys.c.key == key)
             .values(created_at=sa.func.now() - sa.text("interval '49 hours'"))
         )
 
-    assert await store.claim(scope("e"), "other", lease=LEASE) == Owned()
-    async with store.engine.begin() as conn:
-        await conn.execute(
-            sa.update(idempotency_keys)
-            .where(idempotency_keys.c.key == "e")
-            .values(created_at=sa.func.now() - sa.text("interval '49 hours'"))
-        )
-    store._last_sweep = 0.0
-    await store.claim(scope("trigger-sweep"), "fp", lease=LEASE)
+
+async def _kept(store: PostgresStore, key: str) -> int:
     async with store.engine.connect() as conn:
-        left = await conn.scalar(sa.select(sa.func.count()).where(idempotency_keys.c.key == "e"))
-    assert left == 0
+        found = await conn.scalar(sa.select(sa.func.count()).where(idempotency_keys.c.key == key))
+    return int(found or 0)
+
+
+class Clock:
+    """A monotonic clock as on a machine booted five seconds ago."""
+
+    def __init__(self) -> None:
+        self.now = 5.0
+
+    def __call__(self) -> float:
+        return self.now
+
+
+async def test_an_expired_key_is_forgotten(store: PostgresStore) -> None:
+    await store.claim(scope("e"), "fp", lease=LEASE)
+    await store.finish(scope("e"), "fp", ANSWER)
+    await _age(store, "e")
+
+    assert await store.claim(scope("e"), "other", lease=LEASE) == Owned()
+
+
+async def test_expired_keys_are_swept_at_once_then_every_ten_minutes(database_url: str) -> None:
+    clock = Clock()
+    store = PostgresStore(create_engine(database_url, pool_size=2), timeout=5.0, clock=clock)
+    seed = PostgresStore(create_engine(database_url, pool_size=2), timeout=5.0)
+    try:
+        await seed.claim(scope("young-1"), "fp", lease=LEASE)
+        await _age(seed, "young-1")
+
+        await store.claim(scope("sweep-1"), "fp", lease=LEASE)  # the process's first claim
+        assert await _kept(store, "young-1") == 0, "the first claim sweeps, even at uptime 5 s"
+
+        await seed.claim(scope("young-2"), "fp", lease=LEASE)
+        await _age(seed, "young-2")
+        clock.now += PostgresStore.SWEEP_EVERY - 1
+        await store.claim(scope("sweep-2"), "fp", lease=LEASE)
+        assert await _kept(store, "young-2") == 1, "not again within ten minutes"
+
+        clock.now += 2
+        await store.claim(scope("sweep-3"), "fp", lease=LEASE)
+        assert await _kept(store, "young-2") == 0
+    finally:
+        await store.engine.dispose()
+        await seed.engine.dispose()
 
 
 async def test_an_unreachable_database_is_unavailable_quickly() -> None:

@@ -17,6 +17,7 @@ from services.gateway.auth import Principal, issue_token
 from services.gateway.clients import Clients, TemporalConnection
 from services.gateway.main import create_app
 from services.gateway.settings import GatewaySettings
+from workflows.api import StartResult
 
 SECRET = "test-secret-" + "x" * 32
 ADMIN_ID = 1
@@ -91,6 +92,9 @@ class FakeProcesses:
             raise self.error
         self.started.append(kwargs)
         return f"deal-{kwargs['deal_id']}/{kwargs['process'].replace('_', '-')}/1"
+
+    async def start_process_once(self, client: Any, **kwargs: Any) -> StartResult:
+        return StartResult(await self.start_process(client, **kwargs), started=True)
 
     async def start_spend_process(self, client: Any, **kwargs: Any) -> str:
         self.started.append(kwargs)

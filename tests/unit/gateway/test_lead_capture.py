@@ -7,7 +7,7 @@ from typing import Any
 
 from dealflow.deals.v1 import access_pb2, crm_pb2
 
-from services.gateway.rate_limit import WindowLimiter
+from services.gateway.window_limit import WindowLimiter
 from tests.unit.gateway.conftest import USER_ID, FakeStub, World
 
 FORM = {"name": "Vera", "email": "vera@client.example", "message": "A stand, please"}

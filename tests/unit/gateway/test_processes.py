@@ -30,8 +30,23 @@ async def test_start_process(world: World) -> None:
             "params": {"sample": "S-1"},
             "initiator_id": str(USER_ID),
             "task_queue": "dealflow",
+            "start_key": "",
         }
     ]
+
+
+async def test_a_keyed_start_carries_its_key_to_the_run(world: World) -> None:
+    world.deals.answers["GetDeal"] = deal_msg()
+    headers = {**world.auth(), "Idempotency-Key": "start-1"}
+    body = {"process": "sample_return", "params": {}}
+
+    first = await world.http.post("/api/v1/deals/42/processes", json=body, headers=headers)
+    other = {**headers, "Idempotency-Key": "start-2"}
+    second = await world.http.post("/api/v1/deals/42/processes", json=body, headers=other)
+
+    assert first.status_code == second.status_code == 201
+    keys = [s["start_key"] for s in world.processes.started]
+    assert len(keys) == 2 and all(len(k) == 64 for k in keys) and keys[0] != keys[1]
 
 
 async def test_unknown_process_is_422(world: World) -> None:
