@@ -21,5 +21,5 @@ def test_every_path_parameter_of_the_api_is_in_the_table() -> None:
 
 
 def test_an_unknown_parameter_says_add_it_to_the_table() -> None:
-    with pytest.raises(UnknownParameter, match="add 'leads/{lead_id}' to KINDS"):
-        _ = Operation("GET", "/api/v1/leads/{lead_id}", {}).kinds
+    with pytest.raises(UnknownParameter, match="add 'widgets/{widget_id}' to KINDS"):
+        _ = Operation("GET", "/api/v1/widgets/{widget_id}", {}).kinds
