@@ -283,6 +283,9 @@ class DealsService:
         check_entry(kind, text, idempotency_key)
         async with self._uow() as uow:
             deal = await self._visible_deal(uow.conn, actor_id, deal_id)
+            guard = await self._guard(uow.conn, actor_id)
+            if guard is not None:  # a note or a logged touch changes the deal (and fires rules)
+                guard.access.require(Permission.DEALS_EDIT, "your role may not change deals")
             entry = await history_repository.add_entry(
                 uow.conn,
                 deal_id=deal_id,

@@ -89,8 +89,11 @@ OWNED_ONLY = {"api_token"}
 # into the generated body of the operation. A value "{kind}" is the id of the fixture's
 # record of that kind (ids known only when the stack runs).
 BODIES: dict[tuple[str, str], dict[str, Any]] = {
+    ("POST", "/api/v1/contacts/{contact_id}/merge"): {"contact_id": "{other_contact}"},
     ("POST", "/api/v1/leads"): {"pipeline_id": "{lead_funnel}"},
     ("POST", "/api/v1/leads/{lead_id}/move"): {"stage_id": "{lead_stage}"},
+    ("POST", "/api/v1/exclusions"): {"kind": "email", "value": "someone@example.com"},
+    ("POST", "/api/v1/lead-capture"): {"email": "someone@example.com"},
     ("POST", "/api/v1/imports"): {"kind": "contacts", "mapping": '{"name": "name"}'},
     ("POST", "/api/v1/payment-requests"): {"counterparty": "Supplier"},
     ("POST", "/api/v1/deals/{deal_id}/processes"): {
