@@ -301,6 +301,10 @@ async def test_an_outsider_sees_and_changes_nothing_of_others(world: World) -> N
         elif kind in PRIVATE:
             if resp.status_code != 404:
                 wrong.append(_explain(op, resp, f"404 (someone else's {kind})"))
+            elif op.method == "GET":  # the 404 is the outsider's: the admin reads it
+                mine = await _call(world, world.admin, op, names_records=False)
+                if mine.status_code != 200:
+                    wrong.append(_explain(op, mine, "200 for the admin who made it"))
         elif kind is not None and op.mutating:
             if resp.status_code != 403:
                 wrong.append(_explain(op, resp, f"403 (a change of a {kind})"))
