@@ -31,7 +31,13 @@ from services.deals.domain.history import StageVisit, TimelineEntry, check_entry
 from services.deals.domain.pipelines import (
     Pipeline,
 )
-from services.deals.events import ACTIVITY_KINDS, activity_logged, to_pending
+from services.deals.events import (
+    ACTIVITY_KINDS,
+    FINISHED_KIND,
+    activity_logged,
+    process_finished,
+    to_pending,
+)
 from services.deals.org_service import OrgService
 from services.deals.pipeline_service import PipelineService, pipeline_of
 from services.deals.repository import DealFilter
@@ -306,6 +312,8 @@ class DealsService:
                         deal, kind=kind, text=text, entry_id=entry.id, actor_id=actor_id
                     )
                 )
+            elif kind == FINISHED_KIND:
+                uow.emit(process_finished(deal, data=data, entry_id=entry.id, actor_id=actor_id))
             return entry
 
     async def stage_history(

@@ -286,3 +286,40 @@ async def test_a_role_that_may_not_change_deals_adds_nothing_to_a_timeline(
     assert await call(stub.AddTimelineEntry, note, actor=admin.id)
     timeline = await call(stub.GetTimeline, pb.GetTimelineRequest(deal_id=deal.id))
     assert [e.kind for e in timeline.entries] == ["call", "created"]
+
+
+async def test_a_process_that_ends_tells_the_deal_s_rules(
+    engine: AsyncEngine, stub: Stub, admin: pb.User
+) -> None:
+    """The process kit's last timeline entry (kind process_finished, written without a user)
+    emits deals.deal.process_finished in the same transaction, with the process and outcome;
+    a retry with its key emits nothing more."""
+    pipeline = await sales_pipeline(stub)
+    deal = await call(
+        stub.CreateDeal, pb.CreateDealRequest(pipeline_id=pipeline.id, title="x"), actor=admin.id
+    )
+    request = pb.AddTimelineEntryRequest(
+        deal_id=deal.id,
+        kind="process_finished",
+        text="contract_approval finished: signed",
+        data=to_struct({"process": "contract_approval", "outcome": "signed", "workflow_id": "w"}),
+        idempotency_key=f"deal-{deal.id}/contract-approval/1/finished",
+    )
+    await call(stub.AddTimelineEntry, request)
+    await call(stub.AddTimelineEntry, request)
+    async with engine.connect() as conn:
+        rows = (
+            await conn.execute(
+                sa.select(outbox.c.data).where(
+                    outbox.c.type == "deals.deal.process_finished",
+                    outbox.c.subject == f"deal/{deal.id}",
+                )
+            )
+        ).all()
+    assert len(rows) == 1
+    (data,) = rows[0]
+    assert (data["process"], data["outcome"], data["deal"]["id"]) == (
+        "contract_approval",
+        "signed",
+        deal.id,
+    )
