@@ -31,6 +31,7 @@ from temporalio.service import RPCError
 
 from services.common.errors import DomainError, NotFound
 from services.common.events import Envelope
+from services.common.faults import fault_point
 from services.common.grpc_client import call
 from services.common.nats import EventConsumer
 from services.common.protoconv import from_struct
@@ -141,6 +142,7 @@ class Triggers(EventConsumer):
         extra = {"deal_id": event.deal_id, "rule_id": rule.id, "workflow_id": wid}
         if not await self._fires(event, firing, wid):
             return
+        fault_point("worker.rule_planned_not_started")
         try:
             await self._temporal.start_workflow(
                 WORKFLOW,
@@ -168,6 +170,7 @@ class Triggers(EventConsumer):
             log.info("automation run started for this event already", extra=extra)
             return
         log.info("automation run started", extra={**extra, "why": firing.why})
+        fault_point("worker.rule_started_not_acked")
 
     async def _fires(self, event: DealEvent, firing: Firing, wid: str) -> bool:
         """Plan the run (recorded in the run log under its workflow id, so the workflow's

@@ -1,0 +1,76 @@
+"""F11: the worker dies (SIGKILL, from a fault point) while it handles a stage change for a
+rule: after the run is planned in the run log and before the run starts, or after it
+started and before the event was acked. The event is redelivered once the worker is back;
+the rule's run starts once and its task is created once."""
+
+from __future__ import annotations
+
+import asyncio
+
+import nats
+import pytest
+
+from deploy.local.stack import Stack
+from tests.e2e.conftest import eventually
+from tests.faults.conftest import Org, arm
+from workflows.triggers import DURABLE, STREAM
+
+pytestmark = pytest.mark.timeout(240)
+
+
+@pytest.mark.parametrize(
+    "point", ["worker.rule_planned_not_started", "worker.rule_started_not_acked"]
+)
+async def test_f11_a_rule_cut_off_by_the_worker_dying_runs_once(
+    stack: Stack, org: Org, point: str
+) -> None:
+    pipeline = (await org.admin.get(f"/pipelines/{org.pipeline_id}")).json()
+    contract = pipeline["stages"][1]["id"]
+    resp = await org.admin.post(
+        f"/pipelines/{org.pipeline_id}/rules",
+        json={
+            "name": f"F11 {point}",
+            "trigger": {"event": "enter", "stage_id": contract},
+            "actions": [
+                {
+                    "type": "create_task",
+                    "title": "Send the contract",
+                    "assignee": {"kind": "responsible"},
+                }
+            ],
+        },
+    )
+    assert resp.status_code == 201, resp.text
+    rule_id = resp.json()["id"]
+    deal = (
+        await org.manager.post("/deals", json={"pipeline_id": org.pipeline_id, "title": "F11"})
+    ).json()
+
+    arm(stack, point)
+    resp = await org.manager.post(f"/deals/{deal['id']}/move", json={"stage_id": contract})
+    assert resp.status_code == 200, resp.text
+    worker = stack.process("worker").popen
+    assert worker is not None
+    await asyncio.to_thread(worker.wait, 60)  # it passed the point and died there
+    await asyncio.to_thread(stack.start_again, "worker")
+
+    async def the_task() -> list[dict[str, object]]:
+        tasks = (await org.manager.get("/tasks", params={"deal_id": deal["id"]})).json()
+        return [t for t in tasks["items"] if t["kind"] == "automation.task"]
+
+    await eventually(the_task, timeout=90, what="the rule's task after the restart")
+    await eventually(lambda: all_acked(stack), timeout=90, what="the event redelivered and acked")
+    runs = (await org.manager.get(f"/deals/{deal['id']}/automation")).json()
+    assert len(runs) == 1, runs
+    assert len(await the_task()) == 1
+    await org.admin.delete(f"/pipelines/{org.pipeline_id}/rules/{rule_id}")
+
+
+async def all_acked(stack: Stack) -> bool:
+    """The worker's triggers hold no event unacked or undelivered."""
+    nc = await nats.connect(stack.nats_url)
+    try:
+        info = await nc.jetstream().consumer_info(STREAM, DURABLE)
+    finally:
+        await nc.close()
+    return info.num_ack_pending == 0 and info.num_pending == 0
