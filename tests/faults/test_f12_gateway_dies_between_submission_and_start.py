@@ -1,4 +1,4 @@
-"""No stranded spend: the gateway dies after finance committed a submission and before it
+"""F12, no stranded spend: the gateway dies after finance committed a submission and before it
 started the spend's process. The worker starts the process from the `finance.expense.
 submitted` event, and the run is the one the gateway would have started: exactly one.
 
