@@ -31,7 +31,7 @@ ANSWERS: dict[str, tuple[str, dict[str, Any]]] = {
     "sample_return.send_back": ("sent", {"sent_on": TODAY, "tracking": "DHL 1"}),
 }
 KINDS = set(ANSWERS)
-STEPS = {"started", "handed", "returned", "confirmed", "sent"}
+STEPS = {"started", "handed", "returned", "confirmed", "sent", "finished"}  # each once
 RETRY_LATER = {409, 503}  # with Retry-After: the outcome is not decided, ask again
 
 
