@@ -29,10 +29,10 @@ def act(action: dict[str, Any], stage_id: str = "") -> ActionInput:
 def activities(crm: FakeStub, notifications: FakeStub | None = None) -> AutomationActivities:
     automation = FakeStub(RecordStep=automation_pb2.AutomationRun())
     return AutomationActivities(
-        automation,  # type: ignore[arg-type]
-        FakeStub(),  # type: ignore[arg-type]
-        notifications or FakeStub(),  # type: ignore[arg-type]
-        crm=crm,  # type: ignore[arg-type]
+        automation,
+        FakeStub(),
+        notifications or FakeStub(),
+        crm=crm,
     )
 
 
