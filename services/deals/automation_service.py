@@ -2,13 +2,7 @@
 record each action's result, list a deal's (or a lead's) log, dry-run the rules of a
 pipeline, keep the company calendar, and create a deal linked to its source.
 
-A run log entry (JSON): {"id", "workflow_id", "deal_id" (a lead's run: "lead_id"),
-"rule_id", "rule_version", "rule_name", "event_id", "trigger", "condition": {"result",
-"reason"}, "status"
-(scheduled | running | done | failed | cancelled | skipped | loop_bound), "reason",
-"due_at" (of the rule's delay), "actions": [{"index", "type", "due_at"}] (when each is
-due), "steps": [{"index", "type", "status", "detail", "at", ...}], "created_at",
-"updated_at"}.
+The run log entry's shape: services/deals/run_log.py.
 """
 
 from __future__ import annotations
@@ -31,37 +25,13 @@ from services.deals.automation_tables import automation_runs, company_calendar
 from services.deals.domain.calendar import CompanyCalendar, calendar_of
 from services.deals.domain.deals import Deal
 from services.deals.domain.rules import StageRule, matches
+from services.deals.run_log import run_row as _run_row
+from services.deals.run_log import run_view
 from services.deals.tables import outbox
 
 if TYPE_CHECKING:
     from services.deals.leads_service import LeadsService
     from services.deals.service import DealsService
-
-
-def run_view(row: sa.Row[Any]) -> dict[str, Any]:
-    plan = dict(row.plan)
-    record = {"lead_id": str(row.lead_id)} if row.lead_id else {"deal_id": str(row.deal_id)}
-    return {
-        "id": str(row.id),
-        "workflow_id": row.workflow_id,
-        **record,
-        "rule_id": str(row.rule_id),
-        "rule_version": row.rule_version,
-        "rule_name": plan.get("rule_name", ""),
-        "event_id": row.event_id,
-        "trigger": row.trigger,
-        "condition": plan.get("condition", {}),
-        "status": row.status,
-        "reason": row.reason,
-        "due_at": row.due_at.isoformat() if row.due_at else None,
-        "actions": [
-            {"index": a["index"], "type": a["type"], "due_at": a.get("due_at")}
-            for a in plan.get("actions", [])
-        ],
-        "steps": list(row.steps),
-        "created_at": row.created_at.isoformat(),
-        "updated_at": row.updated_at.isoformat(),
-    }
 
 
 async def load_calendar(conn: AsyncConnection) -> tuple[CompanyCalendar, datetime | None]:
@@ -307,15 +277,6 @@ class AutomationService:
 
     async def versions(self, *, pipeline_id: int, rule_id: int) -> list[sa.Row[Any]]:
         return await self._deals.rules.versions(pipeline_id=pipeline_id, rule_id=rule_id)
-
-
-async def _run_row(
-    conn: AsyncConnection, workflow_id: str, *, for_update: bool = False
-) -> sa.Row[Any] | None:
-    query = sa.select(automation_runs).where(automation_runs.c.workflow_id == workflow_id)
-    if for_update:
-        query = query.with_for_update()
-    return (await conn.execute(query)).first()
 
 
 async def _rule_at(conn: AsyncConnection, rule_id: int, version: int) -> StageRule:
