@@ -1,8 +1,9 @@
 """Which automation rules a deal event fires: plain functions over the events the deals
-service publishes (`deals.deal.created`, `.updated`, `.stage_changed`; a lead's
-`deals.lead.created`, `.updated`, `.stage_changed` are read as the same three, on the
-record "lead") and the rules' triggers (services/deals/domain/rules.py). No I/O: the
-consumer (workflows/triggers.py) fetches the rules and starts the runs."""
+service publishes (`deals.deal.created`, `.updated`, `.stage_changed`, `.activity_logged`,
+`.process_finished`; a lead's `deals.lead.created`, `.updated`, `.stage_changed` are read
+as the deal's three, on the record "lead") and the rules' triggers
+(services/deals/domain/rules.py). No I/O: the consumer (workflows/triggers.py) fetches the
+rules and starts the runs."""
 
 from __future__ import annotations
 
@@ -16,7 +17,8 @@ CREATED = "deals.deal.created"
 UPDATED = "deals.deal.updated"
 STAGE_CHANGED = "deals.deal.stage_changed"
 ACTIVITY_LOGGED = "deals.deal.activity_logged"  # a call, e-mail or meeting on the timeline
-EVENTS = (CREATED, UPDATED, STAGE_CHANGED, ACTIVITY_LOGGED)
+PROCESS_FINISHED = "deals.deal.process_finished"  # a process on the deal ended (its outcome)
+EVENTS = (CREATED, UPDATED, STAGE_CHANGED, ACTIVITY_LOGGED, PROCESS_FINISHED)
 LEAD_EVENTS = {
     "deals.lead.created": CREATED,
     "deals.lead.updated": UPDATED,
@@ -40,6 +42,8 @@ class DealEvent:
     from_stage: str = ""
     to_stage: str = ""
     activity: str = ""  # call | email | meeting, of an activity_logged
+    process: str = ""  # of a process_finished: the process's name
+    outcome: str = ""  # and how it ended (e.g. approved, signed, sent_to_supplier)
     changed: Mapping[str, tuple[Any, Any]] = field(default_factory=dict)  # code: (before, after)
     record: str = "deal"  # or "lead"
 
@@ -71,6 +75,8 @@ class DealEvent:
             )
         if kind == ACTIVITY_LOGGED:
             return cls(**base, activity=str(data["kind"]))
+        if kind == PROCESS_FINISHED:
+            return cls(**base, process=str(data["process"]), outcome=str(data.get("outcome", "")))
         if kind == UPDATED:
             return cls(**base, changed=changes(data.get("before", {}), data.get("after", {})))
         return cls(**base)
@@ -146,6 +152,13 @@ def firings(event: DealEvent, rules: Iterable[Rule]) -> list[Firing]:
             Firing(r, f"{event.activity} logged")
             for r in on("activity_logged", event.pipeline_id)
             if r.trigger.get("kind", "any") in ("any", event.activity)
+        ]
+    if event.type == PROCESS_FINISHED:
+        return [
+            Firing(r, f"{event.process} finished ({event.outcome})")
+            for r in on("process_finished", event.pipeline_id)
+            if r.trigger.get("process") in (None, "", event.process)
+            and r.trigger.get("outcome") in (None, "", event.outcome)
         ]
     fired = []
     for rule in on("field_changed", event.pipeline_id):

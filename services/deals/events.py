@@ -14,6 +14,9 @@ STAGE_CHANGED = "deals.deal.stage_changed"
 ACTIVITY_LOGGED = "deals.deal.activity_logged"
 # Timeline entries that record a touch of the client (automation's `activity_logged`).
 ACTIVITY_KINDS = frozenset({"call", "email", "meeting"})
+PROCESS_FINISHED = "deals.deal.process_finished"
+# The timeline entry a process writes when it ends (workflows/kit: `finish(outcome)`).
+FINISHED_KIND = "process_finished"
 
 
 def summary(deal: Deal) -> dict[str, Any]:
@@ -79,3 +82,17 @@ def activity_logged(
     """A call, e-mail or meeting recorded on the deal's timeline."""
     data = {"deal": summary(deal), "kind": kind, "text": text, "entry_id": str(entry_id)}
     return PendingEvent(ACTIVITY_LOGGED, f"deal/{deal.id}", data, actor=_actor(actor_id))
+
+
+def process_finished(
+    deal: Deal, *, data: dict[str, Any], entry_id: int, actor_id: int | None
+) -> PendingEvent:
+    """A process on the deal ended (automation's `process_finished`): which, and how."""
+    body = {
+        "deal": summary(deal),
+        "process": str(data.get("process", "")),
+        "outcome": str(data.get("outcome", "")),
+        "workflow_id": str(data.get("workflow_id", "")),
+        "entry_id": str(entry_id),
+    }
+    return PendingEvent(PROCESS_FINISHED, f"deal/{deal.id}", body, actor=_actor(actor_id))

@@ -31,7 +31,13 @@ from services.deals.domain.history import StageVisit, TimelineEntry, check_entry
 from services.deals.domain.pipelines import (
     Pipeline,
 )
-from services.deals.events import ACTIVITY_KINDS, activity_logged, to_pending
+from services.deals.events import (
+    ACTIVITY_KINDS,
+    FINISHED_KIND,
+    activity_logged,
+    process_finished,
+    to_pending,
+)
 from services.deals.org_service import OrgService
 from services.deals.pipeline_service import PipelineService, pipeline_of
 from services.deals.repository import DealFilter
@@ -283,6 +289,9 @@ class DealsService:
         check_entry(kind, text, idempotency_key)
         async with self._uow() as uow:
             deal = await self._visible_deal(uow.conn, actor_id, deal_id)
+            guard = await self._guard(uow.conn, actor_id)
+            if guard is not None:  # a note or a logged touch changes the deal (and fires rules)
+                guard.access.require(Permission.DEALS_EDIT, "your role may not change deals")
             entry = await history_repository.add_entry(
                 uow.conn,
                 deal_id=deal_id,
@@ -303,6 +312,8 @@ class DealsService:
                         deal, kind=kind, text=text, entry_id=entry.id, actor_id=actor_id
                     )
                 )
+            elif kind == FINISHED_KIND:
+                uow.emit(process_finished(deal, data=data, entry_id=entry.id, actor_id=actor_id))
             return entry
 
     async def stage_history(

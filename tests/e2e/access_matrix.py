@@ -33,6 +33,13 @@ KINDS: dict[str, str] = {
     "invoices/{invoice_id}": "invoice",
     "payment-requests/{spend_id}": "payment_request",
     "expenses/{spend_id}": "expense",
+    "contacts/{contact_id}": "contact",
+    "companies/{company_id}": "company",
+    "leads/{lead_id}": "lead",
+    "exclusions/{exclusion_id}": "exclusion",
+    "processes/{workflow_id}": "process_run",  # a `:path` parameter: `deal/12/sample-return/1`
+    # A parameter inside a segment is keyed by the segment: `/contact-fields`, `/company-fields`.
+    "{entity}-fields": "record_fields",
 }
 # Records of someone: one who may not see them gets 404 for anything that names them.
 # The others are the configuration everyone works with (visible, changed by admins only).
@@ -46,7 +53,14 @@ PRIVATE = {
     "expense",
     "file",
     "api_token",
+    "contact",
+    "company",
+    "lead",
+    "process_run",  # a run of a deal's process is the deal's
 }
+# Shared records without an owner that any role allowed to edit deals may change (a manager
+# excludes a spammer's address): the outsider's change is allowed, the viewer's is not.
+SHARED = {"exclusion"}
 # A body or query field that names a record: filled with the hidden record's id.
 FIELD_KINDS = {
     "deal_id": "deal",
@@ -55,6 +69,10 @@ FIELD_KINDS = {
     "file_id": "file",
     "task_id": "task",
     "request_id": "approval",
+    "contact_id": "contact",
+    "contact_ids": "contact",
+    "company_id": "company",
+    "lead_id": "lead",
 }
 # Query fields that name a person: filled with the hidden records' owner.
 PERSON_FIELDS = {"responsible_id", "manager_id", "author_id", "assignee", "owner_id", "user_id"}
@@ -68,8 +86,15 @@ OPEN_MUTATIONS = {
 # Records only their owner ever sees, whatever the caller's visibility.
 OWNED_ONLY = {"api_token"}
 # What the schema cannot say (a field the service requires, a process's params): merged
-# into the generated body of the operation.
+# into the generated body of the operation. A value "{kind}" is the id of the fixture's
+# record of that kind (ids known only when the stack runs).
 BODIES: dict[tuple[str, str], dict[str, Any]] = {
+    ("POST", "/api/v1/contacts/{contact_id}/merge"): {"contact_id": "{other_contact}"},
+    ("POST", "/api/v1/leads"): {"pipeline_id": "{lead_funnel}"},
+    ("POST", "/api/v1/leads/{lead_id}/move"): {"stage_id": "{lead_stage}"},
+    ("POST", "/api/v1/exclusions"): {"kind": "email", "value": "someone@example.com"},
+    ("POST", "/api/v1/lead-capture"): {"email": "someone@example.com"},
+    ("POST", "/api/v1/imports"): {"kind": "contacts", "mapping": '{"name": "name"}'},
     ("POST", "/api/v1/payment-requests"): {"counterparty": "Supplier"},
     ("POST", "/api/v1/deals/{deal_id}/processes"): {
         "process": "sample_return",
@@ -78,6 +103,7 @@ BODIES: dict[tuple[str, str], dict[str, Any]] = {
 }
 MUTATING = {"POST", "PUT", "PATCH", "DELETE"}
 _PARAM = re.compile(r"\{([^}]+)\}")
+_GIVEN = re.compile(r"\{([a-z_]+)\}")
 
 
 class UnknownParameter(AssertionError):
@@ -96,10 +122,10 @@ class Operation:
         out = []
         segments = self.path.strip("/").split("/")
         for i, segment in enumerate(segments):
-            match = _PARAM.fullmatch(segment)
+            match = _PARAM.search(segment)
             if not match:
                 continue
-            key = f"{segments[i - 1]}/{segment}"
+            key = f"{segments[i - 1]}/{segment}" if _PARAM.fullmatch(segment) else segment
             if key not in KINDS:
                 raise UnknownParameter(
                     f"{self.method} {self.path}: the matrix does not know what {segment} "
@@ -114,6 +140,13 @@ class Operation:
         """The kind of the record the operation acts on (its innermost id)."""
         kinds = self.kinds
         return kinds[-1][1] if kinds else None
+
+    @property
+    def record_path(self) -> str:
+        """The path of the record the operation acts on (up to its innermost parameter)."""
+        segments = self.path.split("/")
+        last = max(i for i, s in enumerate(segments) if _PARAM.search(s))
+        return "/".join(segments[: last + 1])
 
     @property
     def collection_kind(self) -> str | None:
@@ -169,7 +202,7 @@ class Inputs:
     def value(self, schema: dict[str, Any], name: str = "") -> Any:
         schema = self.resolve(schema)
         if name in FIELD_KINDS and FIELD_KINDS[name] in self.ids:
-            return int(self.ids[FIELD_KINDS[name]])
+            return self.named(schema, name)
         for key in ("anyOf", "oneOf"):
             if key in schema:
                 options = [s for s in schema[key] if self.resolve(s).get("type") != "null"]
@@ -183,6 +216,11 @@ class Inputs:
         if "const" in schema:
             return schema["const"]
         return self._typed(schema, name)
+
+    def named(self, schema: dict[str, Any], name: str) -> Any:
+        """The fixture's record for a field that names one (in a list for a list field)."""
+        found = int(self.ids[FIELD_KINDS[name]])
+        return [found] if self.resolve(schema).get("type") == "array" else found
 
     def _typed(self, schema: dict[str, Any], name: str) -> Any:
         match schema.get("type"):
@@ -208,10 +246,16 @@ class Inputs:
                     props = self.resolve(content[media]["schema"]).get("properties", {})
                     for key in props:  # optional fields that name records are filled too
                         if key in FIELD_KINDS and FIELD_KINDS[key] in self.ids:
-                            body[key] = int(self.ids[FIELD_KINDS[key]])
-                    body.update(BODIES.get((op.method, op.path), {}))
+                            body[key] = self.named(props[key], key)
+                    for key, given in BODIES.get((op.method, op.path), {}).items():
+                        body[key] = self._given(given)
                 return body
         return None
+
+    def _given(self, value: Any) -> Any:
+        if isinstance(value, str) and _GIVEN.fullmatch(value):
+            return int(self.ids[value[1:-1]])
+        return value
 
     def query(self, op: Operation, *, everything: bool) -> dict[str, str]:
         """Required query parameters, and (`everything`) the ones naming records or people."""

@@ -102,6 +102,7 @@ async def test_contacts_companies_and_a_lead_converted_by_default(
         "company_id": company_id,
         "lead_id": lead.json()["id"],
     }
+    assert deal["parties"] == links, "the deal's card lists its contacts, company and lead"
     timeline = (await admin.get(f"/leads/{lead.json()['id']}/timeline")).json()["items"]
     assert [e["kind"] for e in timeline] == ["converted", "stage_changed", "created"]
 

@@ -17,18 +17,20 @@ from workflows.api import WORKFLOWS
 HERE = Path(__file__).parent
 
 
-async def record_layout_revision(env: WorkflowEnvironment) -> list[Path]:
+async def record_layout_revision(env: WorkflowEnvironment, name: str = "two_rounds") -> list[Path]:
+    """`name` other than the first (e.g. `two_rounds_v2` after a patched change) keeps the
+    histories recorded before next to it."""
     fakes = layout_fakes()
     task_queue = f"record-{uuid.uuid4().hex}"
     async with Worker(
         env.client, task_queue=task_queue, workflows=WORKFLOWS, activities=fakes.activities()
     ):
         handle = await start_layout(
-            env.client, task_queue, workflow_id="deal-42/layout-revision/two-rounds"
+            env.client, task_queue, workflow_id=f"deal-42/layout-revision/{name}"
         )
         await run_rounds(handle, fakes, ["Make the logo bigger", "Use the brand blue"])
         await handle.result()
         history = await handle.fetch_history()
-    path = HERE / "layout_revision_two_rounds.json"
+    path = HERE / f"layout_revision_{name}.json"
     path.write_text(history.to_json())
     return [path]

@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import asyncio
 from collections import Counter
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, time
 from typing import Any, ClassVar
@@ -51,6 +52,8 @@ with workflow.unsafe.imports_passed_through():
 # on (workflow.patched), so histories recorded before replay unchanged.
 STAGE_ON_ANSWER = "kit-stage-attribute-on-answer"
 FINISH_CLEARS_ASSIGNEE = "kit-finish-clears-assignee"
+# Runs from this patch on tell the deal they ended (automation's `process_finished`).
+FINISHED_ON_TIMELINE = "kit-process-finished-on-timeline"
 
 
 @dataclass
@@ -144,20 +147,31 @@ class Process:
         self.watches[watch.name] = watch
         return watch
 
-    def run_alongside(self, watch: DeadlineWatch) -> DeadlineWatch:
-        """Fire `watch`'s reminders and actions while the process goes on with its steps;
-        it stops when the process finishes."""
+    def run_alongside(
+        self, watch: DeadlineWatch, until: Callable[[], bool] = lambda: False
+    ) -> DeadlineWatch:
+        """Fire `watch`'s reminders and actions while the process goes on with its steps,
+        until `until()` holds or the process finishes."""
         self.watch(watch)
-        self._alongside.append(asyncio.create_task(watch.wait(lambda: self._finishing)))
+        task = asyncio.create_task(watch.wait(lambda: self._finishing or until()))
+        self._alongside.append(task)
         return watch
 
-    async def finish(self) -> None:
-        """Nobody is waited on any more; return once every running handler has finished."""
+    async def finish(self, outcome: str = "") -> None:
+        """Nobody is waited on any more: the deal's timeline says how the process ended (its
+        `process_finished` event fires the deal's rules); return once every running handler
+        has finished."""
         self._finishing = True
         if self._alongside:
             await asyncio.gather(*self._alongside)
         if self._adopts(FINISH_CLEARS_ASSIGNEE):
             workflow.upsert_search_attributes([ASSIGNEE.value_unset()])
+        if self.input.deal_id and workflow.patched(FINISHED_ON_TIMELINE):
+            ended = f": {outcome}" if outcome else ""
+            await self.timeline(
+                "finished", f"{self.name} finished{ended}", kind="process_finished",
+                outcome=outcome or self.stage,
+            )  # fmt: skip
         await workflow.wait_condition(workflow.all_handlers_finished)
 
     # ---- hooks a process may fill in ----

@@ -383,7 +383,7 @@ class ApprovalChain(Process):
         )
 
     async def _result(self, outcome: str, reason: str = "") -> ChainResult:
-        await self.finish()
+        await self.finish(outcome)
         return ChainResult(
             self._request_id, outcome, self._round, reason, dict(self._fields), self.decisions
         )

@@ -49,5 +49,5 @@ class ClientOnboarding(Process):
             )
         )
         self.set_stage(f"terms_{result.outcome}")
-        await self.finish()
+        await self.finish(result.outcome)
         return result

@@ -77,7 +77,7 @@ class ContractApproval(Process):
         if chain.outcome != "approved":
             await ac.set_contract_status(SetContractStatusInput(contract_id, "rejected"))
             self.set_stage("rejected")
-            await self.finish()
+            await self.finish("rejected")
             return ContractApprovalResult(contract_id, "rejected", chain)
         await ac.set_contract_status(
             SetContractStatusInput(contract_id, "approved", chain.request_id)
@@ -113,5 +113,5 @@ class ContractApproval(Process):
             AddContractDocumentInput(contract_id, scan_id, "signed_scan")
         )
         await ac.attach_files(AttachFilesInput(inp.deal_id, [scan_id], "contract", contract_id))
-        await self.finish()
+        await self.finish("signed")
         return ContractApprovalResult(contract_id, "signed", chain, list(self.tasks.answers))

@@ -73,7 +73,8 @@ class ExpensePayment(Process):
                     remind_before=[timedelta(days=1)],
                     on_reminder=lambda _: self._tell_author("due_soon", "due tomorrow"),
                     on_due=lambda: self._tell_author("due", "due today, not paid yet"),
-                )
+                ),
+                until=lambda: self.stage in ("paid", "rejected"),
             )
         verdict = await steps.approval(TEMPLATE)
         await steps.decide(verdict)
@@ -137,7 +138,7 @@ class ExpensePayment(Process):
         )
 
     async def _done(self, outcome: str, verdict: Verdict) -> SpendResult:
-        await self.finish()
+        await self.finish(outcome)
         return self.steps.result(outcome, verdict)
 
     def check_answer(self, task: OpenTask, answer: TaskAnswer) -> None:

@@ -114,7 +114,7 @@ class LayoutRevision(Process):
         if outcome == "approved":
             final_id = await self._final_file(deal, designer, watchers)
         self.set_stage("done" if final_id else outcome)
-        await self.finish()
+        await self.finish(outcome)
         return LayoutRevisionResult(deal.id, outcome, self.brief, final_id, list(review.rounds))
 
     def details(self) -> dict[str, Any]:

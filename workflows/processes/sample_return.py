@@ -155,7 +155,7 @@ class SampleReturn(Process):
         suffix = f" ({tracking})" if tracking else ""
         await self.timeline("sent", f"Samples sent back to the supplier on {sent_on}{suffix}")
 
-        await self.finish()
+        await self.finish("sent_to_supplier")
         return SampleReturnResult(
             deal_id=deal.id,
             handed_on=handed_on,

@@ -70,7 +70,7 @@ class SupplierPayment(Process):
         return await self._done("closed", verdict)
 
     async def _done(self, outcome: str, verdict: Verdict) -> SpendResult:
-        await self.finish()
+        await self.finish(outcome)
         return self.steps.result(outcome, verdict)
 
     def check_answer(self, task: OpenTask, answer: TaskAnswer) -> None:

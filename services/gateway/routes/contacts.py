@@ -25,9 +25,9 @@ from services.gateway.schemas.crm import (
     ContactOut,
     ContactPatch,
     DealPartiesIn,
-    DealPartiesOut,
     DuplicateProblem,
 )
+from services.gateway.schemas.deals import DealPartiesOut
 from services.gateway.schemas.pipelines import FieldIn, FieldOut
 
 router = APIRouter(prefix=API_PREFIX, tags=["contacts"], responses=COMMON_RESPONSES)

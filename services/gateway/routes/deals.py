@@ -6,12 +6,12 @@ from __future__ import annotations
 import re
 from typing import Annotated
 
-from dealflow.deals.v1 import deals_pb2
+from dealflow.deals.v1 import crm_pb2, deals_pb2
 from fastapi import APIRouter, Depends, Header, Query, Response
 
 from services.common.errors import FieldProblem
 from services.common.protoconv import to_struct
-from services.gateway.deps import CurrentUser, Deals
+from services.gateway.deps import Crm, CurrentUser, Deals
 from services.gateway.idempotency import CreationKey
 from services.gateway.problems import COMMON_RESPONSES, Problem, responses
 from services.gateway.rate_limit import searching
@@ -21,6 +21,7 @@ from services.gateway.schemas.deals import (
     DealIn,
     DealMove,
     DealOut,
+    DealPartiesOut,
     DealPatch,
     StageHistoryOut,
     StageVisitOut,
@@ -113,8 +114,15 @@ async def list_deals(
 
 
 @router.get("/{deal_id}", responses=responses(404))
-async def get_deal(deal_id: int, _: CurrentUser, deals: Deals, response: Response) -> DealOut:
-    return _answer(response, await deals.GetDeal(deals_pb2.GetDealRequest(id=str(deal_id))))
+async def get_deal(
+    deal_id: int, _: CurrentUser, deals: Deals, crm: Crm, response: Response
+) -> DealOut:
+    """The deal's card: its attributes, fields, links, and its parties (contacts, company,
+    the lead it came from)."""
+    out = _answer(response, await deals.GetDeal(deals_pb2.GetDealRequest(id=str(deal_id))))
+    request = crm_pb2.GetDealPartiesRequest(deal_id=str(deal_id))
+    out.parties = DealPartiesOut.of(await crm.GetDealParties(request))
+    return out
 
 
 @router.patch("/{deal_id}", responses=responses(403, 404, 409, 428))

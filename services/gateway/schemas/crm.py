@@ -126,22 +126,6 @@ class DealPartiesIn(Input):
     company_id: RecordId | None = None
 
 
-class DealPartiesOut(BaseModel):
-    deal_id: int
-    contact_ids: list[int]
-    company_id: int | None
-    lead_id: int | None
-
-    @classmethod
-    def of(cls, msg: Any) -> DealPartiesOut:
-        return cls(
-            deal_id=int(msg.deal_id),
-            contact_ids=ids(msg.contact_ids),
-            company_id=id_or_none(msg.company_id),
-            lead_id=id_or_none(msg.lead_id),
-        )
-
-
 class LeadIn(Input):
     pipeline_id: RecordId = Field(description="a lead funnel (pipeline of kind lead)")
     title: str = Field(min_length=1, max_length=200)

@@ -13,6 +13,7 @@ from services.gateway.schemas.common import (
     Input,
     RecordId,
     id_or_none,
+    ids,
     str_or_none,
     timestamp,
 )
@@ -56,6 +57,24 @@ class DealLinkOut(BaseModel):
     relation: str
 
 
+class DealPartiesOut(BaseModel):
+    """A deal's contacts, its company and the lead it came from."""
+
+    deal_id: int
+    contact_ids: list[int]
+    company_id: int | None
+    lead_id: int | None
+
+    @classmethod
+    def of(cls, msg: Any) -> DealPartiesOut:
+        return cls(
+            deal_id=int(msg.deal_id),
+            contact_ids=ids(msg.contact_ids),
+            company_id=id_or_none(msg.company_id),
+            lead_id=id_or_none(msg.lead_id),
+        )
+
+
 class DealOut(BaseModel):
     id: int
     pipeline_id: int
@@ -73,6 +92,8 @@ class DealOut(BaseModel):
     updated_at: datetime | None
     stage_entered_at: datetime | None
     links: list[DealLinkOut] = []
+    # On the deal's card (GET /deals/{id}); lists leave it out.
+    parties: DealPartiesOut | None = None
 
     @classmethod
     def of(cls, msg: Any) -> DealOut:

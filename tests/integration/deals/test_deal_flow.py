@@ -7,12 +7,13 @@ import uuid
 import nats
 import pytest
 import sqlalchemy as sa
+from dealflow.deals.v1 import access_pb2 as apb
 from dealflow.deals.v1 import deals_pb2 as pb
 from dealflow.deals.v1 import deals_pb2_grpc as pb_grpc
 from nats.js.api import ConsumerConfig, DeliverPolicy
 from sqlalchemy.ext.asyncio import AsyncEngine
 
-from services.common.errors import Conflict, NotFound, ValidationFailed
+from services.common.errors import Conflict, NotFound, PermissionDenied, ValidationFailed
 from services.common.events import Envelope
 from services.common.grpc_client import call
 from services.common.nats import provision_streams
@@ -262,3 +263,63 @@ async def test_pipeline_structure(stub: Stub) -> None:
     assert err.value.problems[0].field == "code"
     listed = await call(stub.ListPipelines, pb.ListPipelinesRequest())
     assert pipeline.id in [p.id for p in listed.pipelines]
+
+
+async def test_a_role_that_may_not_change_deals_adds_nothing_to_a_timeline(
+    stub: Stub, admin: pb.User
+) -> None:
+    pipeline = await sales_pipeline(stub)
+    deal = await call(
+        stub.CreateDeal, pb.CreateDealRequest(pipeline_id=pipeline.id, title="x"), actor=admin.id
+    )
+    role = apb.Role(code="looker", name="Looker", visibility="all", permissions=[])
+    await call(stub.PutRole, apb.PutRoleRequest(role=role))
+    looker = await call(
+        stub.CreateUser,
+        pb.CreateUserRequest(
+            email="looker@flow.test", name="Looker", password="long enough", roles=["looker"]
+        ),
+    )
+    note = pb.AddTimelineEntryRequest(deal_id=deal.id, kind="call", text="called")
+    with pytest.raises(PermissionDenied):
+        await call(stub.AddTimelineEntry, note, actor=looker.id)
+    assert await call(stub.AddTimelineEntry, note, actor=admin.id)
+    timeline = await call(stub.GetTimeline, pb.GetTimelineRequest(deal_id=deal.id))
+    assert [e.kind for e in timeline.entries] == ["call", "created"]
+
+
+async def test_a_process_that_ends_tells_the_deal_s_rules(
+    engine: AsyncEngine, stub: Stub, admin: pb.User
+) -> None:
+    """The process kit's last timeline entry (kind process_finished, written without a user)
+    emits deals.deal.process_finished in the same transaction, with the process and outcome;
+    a retry with its key emits nothing more."""
+    pipeline = await sales_pipeline(stub)
+    deal = await call(
+        stub.CreateDeal, pb.CreateDealRequest(pipeline_id=pipeline.id, title="x"), actor=admin.id
+    )
+    request = pb.AddTimelineEntryRequest(
+        deal_id=deal.id,
+        kind="process_finished",
+        text="contract_approval finished: signed",
+        data=to_struct({"process": "contract_approval", "outcome": "signed", "workflow_id": "w"}),
+        idempotency_key=f"deal-{deal.id}/contract-approval/1/finished",
+    )
+    await call(stub.AddTimelineEntry, request)
+    await call(stub.AddTimelineEntry, request)
+    async with engine.connect() as conn:
+        rows = (
+            await conn.execute(
+                sa.select(outbox.c.data).where(
+                    outbox.c.type == "deals.deal.process_finished",
+                    outbox.c.subject == f"deal/{deal.id}",
+                )
+            )
+        ).all()
+    assert len(rows) == 1
+    (data,) = rows[0]
+    assert (data["process"], data["outcome"], data["deal"]["id"]) == (
+        "contract_approval",
+        "signed",
+        deal.id,
+    )

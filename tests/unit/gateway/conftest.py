@@ -9,7 +9,7 @@ from typing import Any
 
 import httpx
 import pytest
-from dealflow.deals.v1 import access_pb2, deals_pb2
+from dealflow.deals.v1 import access_pb2, crm_pb2, deals_pb2
 from fastapi import FastAPI
 
 from services.common.access import Permission
@@ -154,8 +154,10 @@ def settings() -> GatewaySettings:
 
 @pytest.fixture
 async def world(settings: GatewaySettings) -> AsyncIterator[World]:
-    deals, notifications = FakeStub(), FakeStub()
+    deals, notifications, crm = FakeStub(), FakeStub(), FakeStub()
     temporal, processes = FakeTemporal(), FakeProcesses()
+    # A deal's card lists its parties: none unless a test says otherwise.
+    crm.answers["GetDealParties"] = lambda r: crm_pb2.DealParties(deal_id=r.deal_id)
 
     async def ok(timeout: float) -> None:
         return None
@@ -164,6 +166,7 @@ async def world(settings: GatewaySettings) -> AsyncIterator[World]:
     clients = Clients(
         deals=deals,
         notifications=notifications,
+        crm=crm,
         temporal=TemporalConnection(temporal),  # type: ignore[arg-type]
         probes=probes,
     )

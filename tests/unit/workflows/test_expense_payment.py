@@ -16,17 +16,19 @@ from temporalio.testing import WorkflowEnvironment
 from temporalio.worker import Worker
 
 from tests.unit.approvals.chain_fakes import ACCOUNTANT, decide
-from tests.unit.workflows.fakes import DEAL_ID, HEAD, MANAGER, PIPELINE_ID
+from tests.unit.workflows.fakes import DEAL_ID, HEAD, MANAGER, PIPELINE_ID, eventually
 from tests.unit.workflows.spend_fakes import SPEND_ID, SpendFakes, open_task
 from tests.unit.workflows.test_supplier_payment import refused
 from workflows.api import WORKFLOWS
-from workflows.kit.contracts import AnswerRefused, ProcessInput
+from workflows.kit.contracts import STATE_QUERY, AnswerRefused, ProcessInput
 from workflows.spend_steps import SpendResult
 
 
 async def start(
     env: WorkflowEnvironment, task_queue: str, fakes: SpendFakes
 ) -> WorkflowHandle[Any, Any]:
+    # Due days ahead of the server's clock, which earlier tests of the module moved on.
+    fakes.due_date = ((await env.get_current_time()).date() + timedelta(days=4)).isoformat()
     prefix = f"deal-{DEAL_ID}" if fakes.deal_id else f"expense-{SPEND_ID}"
     return await env.client.start_workflow(
         "expense_payment",
@@ -37,6 +39,18 @@ async def start(
         task_queue=task_queue,
         result_type=SpendResult,
     )
+
+
+async def paid_result(handle: WorkflowHandle[Any, Any]) -> SpendResult:
+    """The result once the run has taken the payment: awaiting a result skips time, and the
+    due date's reminders must not fire in the moment between the answer and the payment."""
+
+    async def paid() -> bool:
+        return str((await handle.query(STATE_QUERY))["stage"]) == "paid"
+
+    await eventually(paid, "the payment taken")
+    result: SpendResult = await handle.result()
+    return result
 
 
 @pytest.fixture
@@ -92,7 +106,7 @@ async def test_without_a_deal_approved_and_paid(
     await decide(handle, await open_task(handle, fakes, "expense.approval"), HEAD, "approve")
     pay = await open_task(handle, fakes, "expense.pay", who=ACCOUNTANT.id)
     await decide(handle, pay, ACCOUNTANT, "paid", reference="cash 12")
-    result: SpendResult = await handle.result()
+    result = await paid_result(handle)
 
     assert (result.outcome, result.decided_by, result.payment_id) == ("paid", HEAD.id, "p1")
     (note,) = fakes.of("create_notification")
@@ -110,7 +124,7 @@ async def test_on_a_deal_the_head_approves_in_the_chain(
     await decide(chain, await open_task(chain, fakes, "approval.expense"), HEAD, "approve")
     pay = await open_task(handle, fakes, "expense.pay", who=ACCOUNTANT.id)
     await decide(handle, pay, ACCOUNTANT, "paid")
-    result: SpendResult = await handle.result()
+    result = await paid_result(handle)
 
     assert (result.outcome, result.decided_by) == ("paid", HEAD.id)
     (opened,) = fakes.of("open_request")

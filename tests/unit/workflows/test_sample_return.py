@@ -97,6 +97,7 @@ async def test_happy_path(env: WorkflowEnvironment, worker: Worker, fakes: FakeS
         f"Manager reports the samples are back; {HEAD.name} to confirm",
         f"Samples returned (confirmed by {HEAD.name})",
         "Samples sent back to the supplier on 2026-03-20 (DHL 123)",
+        "sample_return finished: sent_to_supplier",  # the deal's rules hear of it
     ]
     (update,) = fakes.of("update_deal_fields")
     assert (update.deal_id, update.fields) == (DEAL_ID, {"samples_returned": True})
@@ -129,7 +130,7 @@ async def test_idempotency_keys_are_workflow_id_and_step(
         for inp in fakes.of(name)
     ]
     steps = ["hand_over", "control", "overdue", "confirm", "send_back", "overdue-notice"]
-    steps += ["started", "handed", "overdue", "returned", "confirmed", "sent"]
+    steps += ["started", "handed", "overdue", "returned", "confirmed", "sent", "finished"]
     assert keys == [f"{handle.id}/{step}" for step in steps]
 
 
@@ -181,7 +182,10 @@ async def test_overdue_escalates_to_the_head_without_blocking(
     await answer(handle, send_back, MANAGER, "sent", sent_on="2026-03-20")
     result = await handle.result()
     assert result.escalated_to == HEAD.id
-    assert timeline(fakes)[-1] == "Samples sent back to the supplier on 2026-03-20"
+    assert timeline(fakes)[-2:] == [
+        "Samples sent back to the supplier on 2026-03-20",
+        "sample_return finished: sent_to_supplier",
+    ]
     assert len(fakes.of("find_head")) == 1
 
 

@@ -134,3 +134,19 @@ def test_a_call_fires_the_activity_rules_of_its_kind() -> None:
         ("1", "call logged"),
         ("3", "call logged"),
     ]
+
+
+def test_a_finished_process_fires_the_rules_of_that_process_and_outcome() -> None:
+    event = DealEvent.of(
+        envelope("deals.deal.process_finished", process="contract_approval", outcome="signed")
+    )
+    rules = [
+        rule("1", None, "process_finished"),
+        rule("2", None, "process_finished", process="contract_approval", outcome="signed"),
+        rule("3", None, "process_finished", process="contract_approval", outcome="rejected"),
+        rule("4", None, "process_finished", process="sample_return"),
+    ]
+    assert [(f.rule.id, f.why) for f in firings(event, rules)] == [
+        ("1", "contract_approval finished (signed)"),
+        ("2", "contract_approval finished (signed)"),
+    ]
