@@ -1,8 +1,11 @@
-"""automation_run: one firing of one automation rule on one deal, durable and exact.
+"""automation_run: one firing of one automation rule on one deal (or one lead), durable and
+exact.
 
 Started by the worker's triggers (workflows/triggers.py) once per (event, rule), with the
-id `deal-42/automation/<rule id>/<event id>`, so a redelivered event starts nothing. The
-deals service plans the run (the condition's result and reason, each action's due time,
+id `deal-42/automation/<rule id>/<event id>` (a lead's: `lead-7/...`), so a redelivered
+event starts nothing. A lead's run is the same run; only the record it reads and acts on
+differs (the activities take `lead_id`; the signals are the same). The deals service
+plans the run (the condition's result and reason, each action's due time,
 assignee and deadline on the company calendar) and records it in the run log; the
 workflow itself evaluates nothing. It waits each delay on a durable timer (to the second),
 runs the actions in order through activities (idempotency key `<workflow id>/<index>`),
@@ -31,6 +34,7 @@ with workflow.unsafe.imports_passed_through():
         AutomationInput,
         DealChanged,
         DealMoved,
+        LeadStageInput,
         PlanInput,
         ReplanInput,
         StepInput,
@@ -38,11 +42,13 @@ with workflow.unsafe.imports_passed_through():
     from workflows.activities.types import CancelTaskInput, GetDealInput
 
 LEFT = "cancelled: the deal left the stage"
+LEAD_LEFT = "cancelled: the lead left the stage"
 _LOOK_AGAIN = timedelta(days=1)  # a long wait stays a short history
 
 
-def workflow_id(deal_id: str, rule_id: str, event_id: str) -> str:
-    return f"deal-{deal_id}/automation/{rule_id}/{event_id}"
+def workflow_id(deal_id: str, rule_id: str, event_id: str, kind: str = "deal") -> str:
+    """The run's id; `deal_id` is the lead's id for `kind` "lead"."""
+    return f"{kind}-{deal_id}/automation/{rule_id}/{event_id}"
 
 
 def _failure(error: ActivityError) -> str:
@@ -59,6 +65,7 @@ class AutomationRun:
         self._moved_from: set[str] = set()  # a signal may come before the plan names the stage
         self._replan = False
         self._date_fields: set[str] = set()
+        self._lead_id = ""  # a run on a lead
 
     @property
     def _left(self) -> bool:
@@ -76,8 +83,17 @@ class AutomationRun:
     @workflow.run
     async def run(self, inp: AutomationInput) -> dict[str, Any]:
         wid = workflow.info().workflow_id
+        self._lead_id = inp.lead_id
         plan = await auto.plan_run(
-            PlanInput(wid, inp.deal_id, inp.rule_id, inp.rule_version, inp.event_id, inp.why)
+            PlanInput(
+                wid,
+                inp.deal_id,
+                inp.rule_id,
+                inp.rule_version,
+                inp.event_id,
+                inp.why,
+                lead_id=inp.lead_id,
+            )
         )
         if not plan.get("fires"):
             return {"status": plan.get("status", "skipped"), "reason": plan.get("reason", "")}
@@ -106,6 +122,7 @@ class AutomationRun:
                         workflow_id=wid,
                         index=index,
                         stage_id=self._stage if check else "",
+                        lead_id=inp.lead_id,
                     )
                 )
             except ActivityError as exc:
@@ -159,16 +176,19 @@ class AutomationRun:
         timer fired: a move the signal missed)."""
         if self._left:
             return True
+        if self._lead_id:
+            return await auto.lead_stage(LeadStageInput(self._lead_id)) != self._stage
         deal = await calls.get_deal(GetDealInput(deal_id))
         return deal.stage_id != self._stage
 
     async def _cancel(
         self, wid: str, index: int, plan: dict[str, Any], to_close: list[str]
     ) -> dict[str, Any]:
+        left = LEAD_LEFT if self._lead_id else LEFT
         for rest in range(index, len(plan["actions"])):
-            await auto.record_step(StepInput(wid, rest, "cancelled", LEFT))
+            await auto.record_step(StepInput(wid, rest, "cancelled", left))
         await self._close(to_close)
-        await auto.record_step(StepInput(wid, -1, "cancelled", LEFT, run_status="cancelled"))
+        await auto.record_step(StepInput(wid, -1, "cancelled", left, run_status="cancelled"))
         return {"status": "cancelled"}
 
     async def _fail(self, wid: str, index: int, reason: str) -> dict[str, Any]:
@@ -178,5 +198,6 @@ class AutomationRun:
         return {"status": "failed", "reason": reason}
 
     async def _close(self, task_ids: list[str]) -> None:
+        record = "lead" if self._lead_id else "deal"
         for task_id in task_ids:
-            await calls.cancel_task(CancelTaskInput(task_id, "the deal left the stage"))
+            await calls.cancel_task(CancelTaskInput(task_id, f"the {record} left the stage"))

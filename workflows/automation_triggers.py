@@ -1,7 +1,9 @@
 """Which automation rules a deal event fires: plain functions over the events the deals
 service publishes (`deals.deal.created`, `.updated`, `.stage_changed`, `.activity_logged`,
-`.process_finished`) and the rules' triggers (services/deals/domain/rules.py). No I/O:
-the consumer (workflows/triggers.py) fetches the rules and starts the runs."""
+`.process_finished`; a lead's `deals.lead.created`, `.updated`, `.stage_changed` are read
+as the deal's three, on the record "lead") and the rules' triggers
+(services/deals/domain/rules.py). No I/O: the consumer (workflows/triggers.py) fetches the
+rules and starts the runs."""
 
 from __future__ import annotations
 
@@ -17,11 +19,17 @@ STAGE_CHANGED = "deals.deal.stage_changed"
 ACTIVITY_LOGGED = "deals.deal.activity_logged"  # a call, e-mail or meeting on the timeline
 PROCESS_FINISHED = "deals.deal.process_finished"  # a process on the deal ended (its outcome)
 EVENTS = (CREATED, UPDATED, STAGE_CHANGED, ACTIVITY_LOGGED, PROCESS_FINISHED)
+LEAD_EVENTS = {
+    "deals.lead.created": CREATED,
+    "deals.lead.updated": UPDATED,
+    "deals.lead.stage_changed": STAGE_CHANGED,
+}
 
 
 @dataclass(frozen=True)
 class DealEvent:
-    """What the triggers need of a deal event."""
+    """What the triggers need of a deal event (or a lead's: `record` "lead", `deal_id`
+    then holds the lead's id and `type` the deal event's name of the same change)."""
 
     event_id: str
     type: str
@@ -37,23 +45,27 @@ class DealEvent:
     process: str = ""  # of a process_finished: the process's name
     outcome: str = ""  # and how it ended (e.g. approved, signed, sent_to_supplier)
     changed: Mapping[str, tuple[Any, Any]] = field(default_factory=dict)  # code: (before, after)
+    record: str = "deal"  # or "lead"
 
     @classmethod
     def of(cls, event: Envelope) -> DealEvent:
         """KeyError, TypeError or ValueError when the event lacks what it should have."""
-        if event.type not in EVENTS:
+        kind = LEAD_EVENTS.get(event.type) or event.type
+        if kind not in EVENTS:
             raise ValueError(f"not a deal event the triggers take: {event.type}")
-        data, deal = event.data, event.data["deal"]
+        record = "lead" if event.type in LEAD_EVENTS else "deal"
+        data, deal = event.data, event.data[record]
         pipeline = str(deal["pipeline_id"])
         base: dict[str, Any] = {
+            "record": record,
             "event_id": str(event.id),
-            "type": event.type,
+            "type": kind,
             "deal_id": str(deal["id"]),
             "pipeline_id": pipeline,
             "stage_id": str(deal["stage_id"]),
             "initiator_id": event.actor or str(deal["responsible_id"]),
         }
-        if event.type == STAGE_CHANGED:
+        if kind == STAGE_CHANGED:
             return cls(
                 **base,
                 from_pipeline_id=str(data.get("before", {}).get("pipeline_id") or pipeline),
@@ -61,11 +73,11 @@ class DealEvent:
                 from_stage=str(data.get("from_stage", "")),
                 to_stage=str(data.get("to_stage", "")),
             )
-        if event.type == ACTIVITY_LOGGED:
+        if kind == ACTIVITY_LOGGED:
             return cls(**base, activity=str(data["kind"]))
-        if event.type == PROCESS_FINISHED:
+        if kind == PROCESS_FINISHED:
             return cls(**base, process=str(data["process"]), outcome=str(data.get("outcome", "")))
-        if event.type == UPDATED:
+        if kind == UPDATED:
             return cls(**base, changed=changes(data.get("before", {}), data.get("after", {})))
         return cls(**base)
 

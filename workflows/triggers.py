@@ -1,4 +1,6 @@
-"""Automation: the worker's durable consumer of deal events (`deals.deal.*`).
+"""Automation: the worker's durable consumers of deal events (`deals.deal.*`) and, a
+second one (`records="lead"`), of lead events (`deals.lead.*`): the same rules engine on
+both; a lead's runs are `lead-7/automation/<rule id>/<event id>`, signalled the same way.
 
 For each event it asks the deals service (no actor: an internal call) for the active rules
 of the pipeline(s) involved, picks those the event fires (workflows/automation_triggers.py)
@@ -47,6 +49,7 @@ from workflows.api import DEFAULT_TASK_QUEUE
 from workflows.automation import workflow_id
 from workflows.automation_triggers import (
     EVENTS,
+    LEAD_EVENTS,
     STAGE_CHANGED,
     UPDATED,
     DealEvent,
@@ -60,7 +63,9 @@ log = logging.getLogger(__name__)
 
 STREAM = "DEALS"
 SUBJECTS = "deals.deal.>"  # services/deals/events.py
+LEAD_SUBJECTS = "deals.lead.>"  # services/deals/crm_events.py
 DURABLE = "worker-triggers"
+LEAD_DURABLE = "worker-lead-triggers"
 WAITING = frozenset({"scheduled", "waiting_leave"})
 
 
@@ -76,7 +81,8 @@ def rule_of(msg: deals_pb2.Rule) -> Rule:
 
 
 class Triggers(EventConsumer):
-    """The consumer: deal events in, automation runs (and signals to them) out."""
+    """The consumer: deal events (with `records="lead"`, lead events) in, automation runs
+    (and signals to them) out."""
 
     def __init__(
         self,
@@ -86,26 +92,33 @@ class Triggers(EventConsumer):
         deals: deals_pb2_grpc.DealsServiceStub,
         automation: automation_pb2_grpc.AutomationServiceStub,
         task_queue: str = DEFAULT_TASK_QUEUE,
-        durable: str = DURABLE,
+        durable: str = "",
         timeout: float = 10.0,
+        records: str = "deal",
     ) -> None:
-        super().__init__(js=js, stream=STREAM, durable=durable, filter_subject=SUBJECTS)
+        leads = records == "lead"
+        super().__init__(
+            js=js,
+            stream=STREAM,
+            durable=durable or (LEAD_DURABLE if leads else DURABLE),
+            filter_subject=LEAD_SUBJECTS if leads else SUBJECTS,
+        )
         self._temporal, self._deals, self._automation = temporal, deals, automation
         self._task_queue, self._timeout = task_queue, timeout
 
     async def apply(self, event: Envelope) -> None:
-        if event.type not in EVENTS:
-            return  # a deal event no trigger takes
+        if event.type not in EVENTS and event.type not in LEAD_EVENTS:
+            return  # an event no trigger takes
         try:
             deal_event = DealEvent.of(event)
         except (KeyError, TypeError, ValueError, AttributeError) as exc:
             raise DomainError(f"not a deal event: {exc!r}") from exc
         if deal_event.type == STAGE_CHANGED:
             moved = DealMoved(deal_event.from_stage_id, deal_event.stage_id)
-            await self._signal_runs(deal_event.deal_id, DEAL_MOVED_SIGNAL, moved)
+            await self._signal_runs(deal_event, DEAL_MOVED_SIGNAL, moved)
         elif deal_event.type == UPDATED and deal_event.changed:
             changed = DealChanged(sorted(deal_event.changed))
-            await self._signal_runs(deal_event.deal_id, DEAL_CHANGED_SIGNAL, changed)
+            await self._signal_runs(deal_event, DEAL_CHANGED_SIGNAL, changed)
         for firing in firings(deal_event, await self._rules(deal_event)):
             await self._start(deal_event, firing)
 
@@ -119,11 +132,11 @@ class Triggers(EventConsumer):
             rules.extend(rule_of(r) for r in reply.rules)
         return rules
 
-    async def _signal_runs(self, deal_id: str, signal: str, arg: Any) -> None:
-        """Tell the deal's waiting runs (from the run log: a run waits on a delay while
-        `scheduled`, on a move while `waiting_leave`). A run the log does not list yet
-        looks at the deal itself when its timer fires."""
-        request = automation_pb2.ListRunsRequest(deal_id=deal_id, limit=200)
+    async def _signal_runs(self, event: DealEvent, signal: str, arg: Any) -> None:
+        """Tell the deal's (the lead's) waiting runs (from the run log: a run waits on a
+        delay while `scheduled`, on a move while `waiting_leave`). A run the log does not
+        list yet looks at the record itself when its timer fires."""
+        request = automation_pb2.ListRunsRequest(**_record(event), limit=200)
         reply = await call(self._automation.ListRuns, request, timeout=self._timeout)
         for run in map(from_struct, reply.runs):
             if run.get("status") not in WAITING:
@@ -138,8 +151,12 @@ class Triggers(EventConsumer):
 
     async def _start(self, event: DealEvent, firing: Firing) -> None:
         rule = firing.rule
-        wid = workflow_id(event.deal_id, rule.id, event.event_id)
-        extra = {"deal_id": event.deal_id, "rule_id": rule.id, "workflow_id": wid}
+        wid = workflow_id(event.deal_id, rule.id, event.event_id, event.record)
+        extra = {f"{event.record}_id": event.deal_id, "rule_id": rule.id, "workflow_id": wid}
+        lead = event.record == "lead"
+        attributes = [SearchAttributePair(PIPELINE_ID, rule.pipeline_id)]
+        if not lead:
+            attributes.insert(0, SearchAttributePair(DEAL_ID, event.deal_id))
         if not await self._fires(event, firing, wid):
             return
         fault_point("worker.rule_planned_not_started")
@@ -147,7 +164,8 @@ class Triggers(EventConsumer):
             await self._temporal.start_workflow(
                 WORKFLOW,
                 AutomationInput(
-                    deal_id=event.deal_id,
+                    deal_id="" if lead else event.deal_id,
+                    lead_id=event.deal_id if lead else "",
                     pipeline_id=rule.pipeline_id,
                     rule_id=rule.id,
                     rule_version=rule.version,
@@ -158,12 +176,7 @@ class Triggers(EventConsumer):
                 id=wid,
                 task_queue=self._task_queue,
                 id_reuse_policy=WorkflowIDReusePolicy.REJECT_DUPLICATE,
-                search_attributes=TypedSearchAttributes(
-                    [
-                        SearchAttributePair(DEAL_ID, event.deal_id),
-                        SearchAttributePair(PIPELINE_ID, rule.pipeline_id),
-                    ]
-                ),
+                search_attributes=TypedSearchAttributes(attributes),
                 static_summary=f"rule {rule.id} v{rule.version}: {firing.why}",
             )
         except WorkflowAlreadyStartedError:
@@ -178,7 +191,7 @@ class Triggers(EventConsumer):
         costs one call and no workflow."""
         request = automation_pb2.PlanRunRequest(
             workflow_id=wid,
-            deal_id=event.deal_id,
+            **_record(event),
             rule_id=firing.rule.id,
             rule_version=firing.rule.version,
             event_id=event.event_id,
@@ -193,3 +206,8 @@ class Triggers(EventConsumer):
         if not plan.get("fires"):
             log.info("rule does not fire", extra={"workflow_id": wid, "why": plan.get("reason")})
         return bool(plan.get("fires"))
+
+
+def _record(event: DealEvent) -> dict[str, str]:
+    """The request fields naming the event's record: {"deal_id"} or {"lead_id"}."""
+    return {f"{event.record}_id": event.deal_id}

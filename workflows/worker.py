@@ -14,7 +14,7 @@ import signal
 from datetime import timedelta
 
 from dealflow.approvals.v1 import approvals_pb2_grpc
-from dealflow.deals.v1 import automation_pb2_grpc, deals_pb2_grpc, files_pb2_grpc
+from dealflow.deals.v1 import automation_pb2_grpc, crm_pb2_grpc, deals_pb2_grpc, files_pb2_grpc
 from dealflow.finance.v1 import finance_pb2_grpc
 from dealflow.notifications.v1 import notifications_pb2_grpc
 from pydantic import Field
@@ -106,6 +106,7 @@ async def run(settings: WorkerSettings) -> None:
         deals_pb2_grpc.DealsServiceStub(deals_channel),
         notifications_pb2_grpc.NotificationsServiceStub(notifications_channel),
         task_queue=settings.task_queue,
+        crm=crm_pb2_grpc.CrmServiceStub(deals_channel),
     )
     worker = Worker(
         client,
@@ -139,16 +140,19 @@ async def run(settings: WorkerSettings) -> None:
         ),
         lambda js: FieldChanges(js=js, temporal=client),
     ]
-    if settings.triggers:
-        factories.append(
-            lambda js: Triggers(
-                js=js,
-                temporal=client,
-                deals=deals_stub,
-                automation=automation_stub,
-                task_queue=settings.task_queue,
-            )
+
+    def triggers(records: str) -> Factory:
+        return lambda js: Triggers(
+            js=js,
+            temporal=client,
+            deals=deals_stub,
+            automation=automation_stub,
+            task_queue=settings.task_queue,
+            records=records,
         )
+
+    if settings.triggers:
+        factories += [triggers("deal"), triggers("lead")]  # deal events, lead events
     consumers = asyncio.create_task(
         run_consumers(
             nats_url=settings.nats_url, name="worker-consumers", consumers=factories, stop=stop

@@ -54,7 +54,8 @@ class AutomationApi(pb_grpc.AutomationServiceServicer):  # type: ignore[misc]
         await self._admin(context)
         plan = await self._service.plan_run(
             workflow_id=request.workflow_id,
-            deal_id=parse_id(request.deal_id, "deal_id"),
+            deal_id=None if request.lead_id else parse_id(request.deal_id, "deal_id"),
+            lead_id=optional_id(request.lead_id, "lead_id"),
             rule_id=parse_id(request.rule_id, "rule_id"),
             rule_version=request.rule_version,
             event_id=request.event_id,
@@ -83,7 +84,8 @@ class AutomationApi(pb_grpc.AutomationServiceServicer):  # type: ignore[misc]
     async def ListRuns(self, request: pb.ListRunsRequest, context: Ctx) -> pb.ListRunsResponse:
         runs = await self._service.list_runs(
             actor_id=actor_id(context),
-            deal_id=parse_id(request.deal_id, "deal_id"),
+            deal_id=None if request.lead_id else parse_id(request.deal_id, "deal_id"),
+            lead_id=optional_id(request.lead_id, "lead_id"),
             limit=clamp_limit(request.limit),
         )
         return pb.ListRunsResponse(runs=[to_struct(r) for r in runs])

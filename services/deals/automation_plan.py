@@ -1,4 +1,5 @@
-"""Planning a rule's run on a deal: the condition's result and reason, the delay's due
+"""Planning a rule's run on a deal or a lead (a record, services/deals/automation_records.py):
+the condition's result and reason, the delay's due
 time, and each action with its resolved values (assignee, deadline, due time) on the
 company calendar. The same plan serves a real run (the workflow waits and acts on it) and
 a dry run (answered, nothing stored).
@@ -22,10 +23,11 @@ from sqlalchemy.ext.asyncio import AsyncConnection
 
 from services.common.errors import NotFound
 from services.deals import org_repository
+from services.deals.automation_records import Record, record_values, runs_of
 from services.deals.automation_tables import automation_runs
 from services.deals.domain.calendar import CompanyCalendar, apply_offset
 from services.deals.domain.conditions import evaluate, value_of
-from services.deals.domain.deals import Deal
+from services.deals.domain.lead_actions import resolve_convert
 from services.deals.domain.rules import StageRule
 from services.deals.org_service import OrgService
 
@@ -33,15 +35,13 @@ LOOP_BOUND = 20  # runs that fired on one deal within LOOP_WINDOW seconds
 LOOP_WINDOW = 60
 
 
-def deal_values(deal: Deal) -> dict[str, Any]:
-    """What conditions, mappings and date offsets read of a deal."""
-    return {**deal.attributes(), "stage_id": str(deal.stage_id)}
+deal_values = record_values  # what conditions, mappings and offsets read of a deal
 
 
-async def recent_runs(conn: AsyncConnection, deal_id: int, now: datetime) -> int:
+async def recent_runs(conn: AsyncConnection, record: Record, now: datetime) -> int:
     since = now.timestamp() - LOOP_WINDOW
     query = sa.select(sa.func.count()).where(
-        automation_runs.c.deal_id == deal_id,
+        runs_of(record),
         automation_runs.c.fired,
         automation_runs.c.created_at >= sa.func.to_timestamp(since),
     )
@@ -49,9 +49,9 @@ async def recent_runs(conn: AsyncConnection, deal_id: int, now: datetime) -> int
 
 
 async def resolve_assignee(
-    conn: AsyncConnection, org: OrgService, spec: dict[str, Any], deal: Deal
+    conn: AsyncConnection, org: OrgService, spec: dict[str, Any], deal: Record
 ) -> int:
-    """The user an assignee spec names for the deal; NotFound when there is nobody."""
+    """The user an assignee spec names for the deal (or lead); NotFound when there is nobody."""
     kind = spec.get("kind")
     if kind == "responsible":
         return deal.responsible_id
@@ -79,7 +79,7 @@ async def resolve_assignee(
     return await _from_list(conn, spec, deal)
 
 
-async def _from_list(conn: AsyncConnection, spec: dict[str, Any], deal: Deal) -> int:
+async def _from_list(conn: AsyncConnection, spec: dict[str, Any], deal: Record) -> int:
     key = value_of(str(spec["key_field"]), deal_values(deal))
     items = await org_repository.list_items_of(
         conn, str(spec["list_code"]), before_id=None, limit=10_000
@@ -107,12 +107,12 @@ async def plan_rule(
     org: OrgService,
     *,
     rule: StageRule,
-    deal: Deal,
+    deal: Record,
     calendar: CompanyCalendar,
     now: datetime,
     check_loop: bool = True,
 ) -> dict[str, Any]:
-    """The plan of `rule` on `deal` now (see the module's docstring)."""
+    """The plan of `rule` on `deal` (a deal or a lead) now (see the module's docstring)."""
     definition = rule.definition
     values = deal_values(deal)
     trigger = definition["trigger"]
@@ -129,7 +129,7 @@ async def plan_rule(
         "actions": [],
         "due_at": None,
     }
-    if check_loop and await recent_runs(conn, deal.id, now) >= LOOP_BOUND:
+    if check_loop and await recent_runs(conn, deal, now) >= LOOP_BOUND:
         reason = f"loop bound hit: {LOOP_BOUND} runs on the deal within {LOOP_WINDOW} s"
         condition = {"result": False, "reason": "not evaluated"}
         return {
@@ -164,7 +164,7 @@ async def schedule(
     org: OrgService,
     *,
     definition: dict[str, Any],
-    deal: Deal,
+    deal: Record,
     calendar: CompanyCalendar,
     now: datetime,
 ) -> dict[str, Any]:
@@ -191,6 +191,8 @@ async def schedule(
                 )
             except NotFound as exc:
                 resolved["error"] = exc.message
+        if action.get("type") == "convert_lead":
+            resolved.update(resolve_convert(action, values.get("fields") or {}))
         if action.get("deadline") and at is not None:
             deadline = apply_offset(at, action["deadline"], calendar, field)
             resolved["deadline"] = deadline.isoformat() if deadline else None

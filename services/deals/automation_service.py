@@ -1,13 +1,8 @@
-"""Use cases of rule runs: plan a run and record it in the run log, record each action's
-result, list a deal's log, dry-run the rules of a pipeline, keep the company calendar, and
-create a deal linked to its source.
+"""Use cases of rule runs: plan a run (on a deal or a lead) and record it in the run log,
+record each action's result, list a deal's (or a lead's) log, dry-run the rules of a
+pipeline, keep the company calendar, and create a deal linked to its source.
 
-A run log entry (JSON): {"id", "workflow_id", "deal_id", "rule_id", "rule_version",
-"rule_name", "event_id", "trigger", "condition": {"result", "reason"}, "status"
-(scheduled | running | done | failed | cancelled | skipped | loop_bound), "reason",
-"due_at" (of the rule's delay), "actions": [{"index", "type", "due_at"}] (when each is
-due), "steps": [{"index", "type", "status", "detail", "at", ...}], "created_at",
-"updated_at"}.
+The run log entry's shape: services/deals/run_log.py.
 """
 
 from __future__ import annotations
@@ -25,39 +20,18 @@ from services.common.errors import NotFound
 from services.deals import deal_links, repository, rules_repository
 from services.deals.audit import record
 from services.deals.automation_plan import plan_rule, schedule
+from services.deals.automation_records import load_record, owner
 from services.deals.automation_tables import automation_runs, company_calendar
 from services.deals.domain.calendar import CompanyCalendar, calendar_of
 from services.deals.domain.deals import Deal
 from services.deals.domain.rules import StageRule, matches
+from services.deals.run_log import run_row as _run_row
+from services.deals.run_log import run_view
 from services.deals.tables import outbox
 
 if TYPE_CHECKING:
+    from services.deals.leads_service import LeadsService
     from services.deals.service import DealsService
-
-
-def run_view(row: sa.Row[Any]) -> dict[str, Any]:
-    plan = dict(row.plan)
-    return {
-        "id": str(row.id),
-        "workflow_id": row.workflow_id,
-        "deal_id": str(row.deal_id),
-        "rule_id": str(row.rule_id),
-        "rule_version": row.rule_version,
-        "rule_name": plan.get("rule_name", ""),
-        "event_id": row.event_id,
-        "trigger": row.trigger,
-        "condition": plan.get("condition", {}),
-        "status": row.status,
-        "reason": row.reason,
-        "due_at": row.due_at.isoformat() if row.due_at else None,
-        "actions": [
-            {"index": a["index"], "type": a["type"], "due_at": a.get("due_at")}
-            for a in plan.get("actions", [])
-        ],
-        "steps": list(row.steps),
-        "created_at": row.created_at.isoformat(),
-        "updated_at": row.updated_at.isoformat(),
-    }
 
 
 async def load_calendar(conn: AsyncConnection) -> tuple[CompanyCalendar, datetime | None]:
@@ -72,28 +46,40 @@ class AutomationService:
         self._deals = deals
         self._engine = deals.engine
         self._now = clock
+        self._leads_service: LeadsService | None = None
 
     def _uow(self) -> UnitOfWork:
         return UnitOfWork(self._engine, outbox)
+
+    def _leads(self) -> LeadsService:
+        """Who sees a lead (the leads' own visibility rules); made on first use, since
+        the leads service is built on the deals service this one belongs to."""
+        if self._leads_service is None:
+            from services.deals.contacts_service import ContactsService
+            from services.deals.leads_service import LeadsService
+
+            self._leads_service = LeadsService(ContactsService(self._deals))
+        return self._leads_service
 
     async def plan_run(
         self,
         *,
         workflow_id: str,
-        deal_id: int,
+        deal_id: int | None,
         rule_id: int,
         rule_version: int,
         event_id: str,
         trigger: str,
+        lead_id: int | None = None,
     ) -> dict[str, Any]:
-        """Evaluate the rule at the version that fired and record the run (once per
-        workflow id: asked again, the recorded plan)."""
+        """Evaluate the rule at the version that fired on the deal (or the lead) and record
+        the run (once per workflow id: asked again, the recorded plan)."""
         async with self._uow() as uow:
             existing = await _run_row(uow.conn, workflow_id)
             if existing is not None:
                 return dict(existing.plan)
             rule = await _rule_at(uow.conn, rule_id, rule_version)
-            deal = await _deal(uow.conn, deal_id)
+            deal = await load_record(uow.conn, deal_id=deal_id, lead_id=lead_id)
             calendar, _ = await load_calendar(uow.conn)
             now = self._now()
             plan = await plan_rule(
@@ -105,7 +91,7 @@ class AutomationService:
                 insert(automation_runs)
                 .values(
                     workflow_id=workflow_id,
-                    deal_id=deal_id,
+                    **owner(deal),
                     rule_id=rule_id,
                     rule_version=rule.version,
                     event_id=event_id,
@@ -129,7 +115,7 @@ class AutomationService:
             if row is None:
                 raise NotFound(f"no automation run {workflow_id}")
             rule = await _rule_at(uow.conn, row.rule_id, row.rule_version)
-            deal = await _deal(uow.conn, row.deal_id)
+            deal = await load_record(uow.conn, deal_id=row.deal_id, lead_id=row.lead_id)
             calendar, _ = await load_calendar(uow.conn)
             timing = await schedule(
                 uow.conn,
@@ -189,14 +175,20 @@ class AutomationService:
             return run_view(stored)
 
     async def list_runs(
-        self, *, actor_id: int | None, deal_id: int, limit: int
+        self, *, actor_id: int | None, deal_id: int | None, limit: int, lead_id: int | None = None
     ) -> list[dict[str, Any]]:
-        """The deal's run log, newest first; whoever sees the deal sees its log."""
-        await self._deals.get_deal(actor_id=actor_id, deal_id=deal_id)
+        """The deal's (or the lead's) run log, newest first; whoever sees the deal (the
+        lead) sees its log."""
         async with self._engine.connect() as conn:
+            if lead_id is not None:
+                await self._leads().visible_lead(conn, actor_id, lead_id)
+                mine = automation_runs.c.lead_id == lead_id
+            else:
+                await self._deals.get_deal(actor_id=actor_id, deal_id=deal_id or 0)
+                mine = automation_runs.c.deal_id == deal_id
             query = (
                 sa.select(automation_runs)
-                .where(automation_runs.c.deal_id == deal_id)
+                .where(mine)
                 .order_by(automation_runs.c.id.desc())
                 .limit(limit)
             )
@@ -285,15 +277,6 @@ class AutomationService:
 
     async def versions(self, *, pipeline_id: int, rule_id: int) -> list[sa.Row[Any]]:
         return await self._deals.rules.versions(pipeline_id=pipeline_id, rule_id=rule_id)
-
-
-async def _run_row(
-    conn: AsyncConnection, workflow_id: str, *, for_update: bool = False
-) -> sa.Row[Any] | None:
-    query = sa.select(automation_runs).where(automation_runs.c.workflow_id == workflow_id)
-    if for_update:
-        query = query.with_for_update()
-    return (await conn.execute(query)).first()
 
 
 async def _rule_at(conn: AsyncConnection, rule_id: int, version: int) -> StageRule:

@@ -6,7 +6,7 @@ from __future__ import annotations
 import sqlalchemy as sa
 from sqlalchemy.dialects import postgresql as pg
 
-from services.deals.tables import deals, metadata
+from services.deals.tables import deals, leads, metadata
 
 # Every version of every rule, kept after the rule is deleted (the run log names them).
 rule_versions = sa.Table(
@@ -20,14 +20,15 @@ rule_versions = sa.Table(
     sa.Column("created_at", sa.DateTime(timezone=True), nullable=False),
 )
 
-# One row per firing of a rule on a deal (per workflow id = per event and rule): the
-# condition's result and reason, the plan, and each action's result.
+# One row per firing of a rule on a deal or a lead (per workflow id = per event and rule):
+# the condition's result and reason, the plan, and each action's result.
 automation_runs = sa.Table(
     "automation_runs",
     metadata,
     sa.Column("id", sa.BigInteger, sa.Identity(), primary_key=True),
     sa.Column("workflow_id", sa.Text, nullable=False, unique=True),
-    sa.Column("deal_id", sa.BigInteger, sa.ForeignKey(deals.c.id), nullable=False),
+    sa.Column("deal_id", sa.BigInteger, sa.ForeignKey(deals.c.id)),
+    sa.Column("lead_id", sa.BigInteger, sa.ForeignKey(leads.c.id)),
     sa.Column("rule_id", sa.BigInteger, nullable=False),
     sa.Column("rule_version", sa.Integer, nullable=False),
     sa.Column("event_id", sa.Text, nullable=False),
@@ -41,6 +42,10 @@ automation_runs = sa.Table(
     sa.Column("created_at", sa.DateTime(timezone=True), nullable=False),
     sa.Column("updated_at", sa.DateTime(timezone=True), nullable=False),
     sa.Index("ix_automation_runs_deal_created", "deal_id", "created_at"),
+    sa.Index("ix_automation_runs_lead_created", "lead_id", "created_at"),
+    sa.CheckConstraint(
+        "(deal_id IS NULL) <> (lead_id IS NULL)", name="ck_automation_runs_one_record"
+    ),
 )
 
 # The company calendar: one row (id 1).

@@ -1,21 +1,31 @@
-"""SN-1 (the parts that need no automation rules): a lead funnel Collect → Discuss →
-Interesting → closed as Other / Spam / Save contact. Leaving Collect needs "Source" and "May
-we name the source"; in Interesting the deal is made in the pipeline "Has spec?" chooses
-(here through POST /leads/{id}/convert; the `convert_lead` rule action and the Discuss task
-and 7-day move come with the automation rules); Spam excludes the contact, and their next
-mail creates nothing."""
+"""SN-1 Lead funnel, end to end through the gateway against the whole stack, every robot an
+automation rule on the lead funnel made over REST.
+
+Collect → Discuss → Interesting → closed as Other / Spam / Save contact. Leaving Collect
+needs "Source" and "May we name the source" (`required_to_leave`, every missing one named).
+Entering Discuss creates "Discuss lead with management" for the responsible, due in two
+business days, closed by itself when the lead moves on. In Interesting a rule converts the
+lead into a deal in the pipeline "Has spec?" chooses (yes → Project manager, no → Client
+acquisition), and another moves the lead to "Save contact" 7 days later: here the run log
+shows that run scheduled a week ahead, and leaving Interesting cancels it (the firing itself
+is tested on the time-skipping server: tests/unit/workflows/test_automation_leads.py).
+Spam excludes the contact (the spam stage, and a rule's `exclude_contact`), and their next
+mail creates nothing. A manager sees their own leads only."""
 
 from __future__ import annotations
 
 import uuid
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import httpx
 
 from deploy.local.stack import Stack
-from tests.e2e.conftest import login, problem
+from tests.e2e.conftest import eventually, login, problem
 from tests.e2e.test_deals_flow import create_user
 from tests.e2e.test_sn_7_email_intake import mail, send
+
+WEEK = 604800
 
 
 async def post(client: httpx.AsyncClient, path: str, body: dict[str, Any]) -> dict[str, Any]:
@@ -42,16 +52,20 @@ async def sn1_funnel(admin: httpx.AsyncClient) -> dict[str, Any]:
         },
     )
     stage = {s["name"]: s["id"] for s in funnel["stages"]}
-    past_collect = [stage["Discuss"], stage["Interesting"], stage["Save contact"]]
-    for code, name, kind, on in (
-        ("source", "Source", "string", past_collect),
-        ("may_name_source", "May we name the source", "bool", past_collect),
-        ("has_spec", "Has spec?", "bool", [stage["Interesting"]]),
+    for code, name, kind, extra in (
+        ("source", "Source", "string", {"required_to_leave": [stage["Collect"]]}),
+        (
+            "may_name_source",
+            "May we name the source",
+            "bool",
+            {"required_to_leave": [stage["Collect"]]},
+        ),
+        ("has_spec", "Has spec?", "bool", {"required_on_stages": [stage["Interesting"]]}),
     ):
         await post(
             admin,
             f"/pipelines/{funnel['id']}/fields",
-            {"code": code, "name": name, "type": kind, "required_on_stages": on},
+            {"code": code, "name": name, "type": kind, **extra},
         )
     return {"id": funnel["id"], "stage": stage}
 
@@ -73,6 +87,71 @@ async def deal_pipeline(admin: httpx.AsyncClient, name: str) -> dict[str, Any]:
     return pipeline
 
 
+def sn1_rules(
+    stage: dict[str, int], project_manager: int, acquisition: int
+) -> dict[str, dict[str, Any]]:
+    return {
+        "discuss": {
+            "name": "Discuss the lead",
+            "trigger": {"event": "enter", "stage_id": stage["Discuss"]},
+            "actions": [
+                {
+                    "type": "create_task",
+                    "title": "Discuss lead with management",
+                    "assignee": {"kind": "responsible"},
+                    "deadline": {"business_days": 2},
+                    "close_on_leave": True,
+                }
+            ],
+        },
+        "convert": {
+            "name": "Make the deal",
+            "trigger": {"event": "enter", "stage_id": stage["Interesting"]},
+            "actions": [
+                {
+                    "type": "convert_lead",
+                    "pipeline_by_field": {
+                        "field": "has_spec",
+                        "values": {"yes": project_manager, "no": acquisition},
+                    },
+                }
+            ],
+        },
+        "save": {
+            "name": "Save the contact after a week",
+            "trigger": {"event": "enter", "stage_id": stage["Interesting"]},
+            "actions": [
+                {"type": "move", "stage_id": stage["Save contact"], "delay": {"seconds": WEEK}}
+            ],
+        },
+        "spam": {
+            "name": "Exclude spammers",
+            "trigger": {"event": "enter", "stage_id": stage["Spam"]},
+            "actions": [{"type": "exclude_contact", "reason": "spam (SN-1)"}],
+        },
+    }
+
+
+async def lead_runs(client: httpx.AsyncClient, lead_id: int) -> list[dict[str, Any]]:
+    resp = await client.get(f"/leads/{lead_id}/automation")
+    assert resp.status_code == 200, resp.text
+    return list(resp.json())
+
+
+async def run_of(
+    client: httpx.AsyncClient, lead_id: int, rule_id: int, status: str
+) -> dict[str, Any]:
+    """The lead's run of the rule once it has the status."""
+
+    async def probe() -> dict[str, Any] | None:
+        for run in await lead_runs(client, lead_id):
+            if run["rule_id"] == str(rule_id) and run["status"] == status:
+                return run
+        return None
+
+    return await eventually(probe, timeout=30, what=f"rule {rule_id} {status} on lead {lead_id}")
+
+
 async def test_sn_1_lead_funnel(stack: Stack, admin: httpx.AsyncClient) -> None:
     funnel = await sn1_funnel(admin)
     stage = funnel["stage"]
@@ -80,19 +159,45 @@ async def test_sn_1_lead_funnel(stack: Stack, admin: httpx.AsyncClient) -> None:
     acquisition = await deal_pipeline(admin, "Client acquisition")
     manager = await create_user(admin, "manager")
     other = await create_user(admin, "manager")
+    me = await login_as(stack, manager)
+    theirs = await login_as(stack, other)
+    try:
+        await _sn_1(stack, admin, me, theirs, funnel, stage, project_manager, acquisition, manager)
+    finally:
+        await me.aclose()
+        await theirs.aclose()
 
-    async def lead(title: str, contact: dict[str, Any]) -> dict[str, Any]:
-        return await post(
-            admin,
-            "/leads",
-            {
-                "pipeline_id": funnel["id"],
-                "title": title,
-                "contact_id": contact["id"],
-                "responsible_id": manager["id"],
-                "fields": {},
-            },
-        )
+
+async def _sn_1(
+    stack: Stack,
+    admin: httpx.AsyncClient,
+    me: httpx.AsyncClient,
+    theirs: httpx.AsyncClient,
+    funnel: dict[str, Any],
+    stage: dict[str, int],
+    project_manager: dict[str, Any],
+    acquisition: dict[str, Any],
+    manager: dict[str, Any],
+) -> None:
+    rules_path = f"/pipelines/{funnel['id']}/rules"
+    rules = sn1_rules(stage, project_manager["id"], acquisition["id"])
+
+    # A rule's actions are checked when saved: a lead funnel is no pipeline to convert into,
+    # a deal pipeline takes no lead actions.
+    chooser = {"field": "has_spec", "values": {"yes": funnel["id"], "no": acquisition["id"]}}
+    wrong = {"type": "convert_lead", "pipeline_by_field": chooser}
+    resp = await admin.post(rules_path, json={**rules["convert"], "actions": [wrong]})
+    assert resp.status_code == 422, resp.text
+    assert [e["field"] for e in problem(resp)["errors"]] == [
+        "actions[0].pipeline_by_field.values.yes"
+    ]
+    resp = await admin.post(
+        f"/pipelines/{acquisition['id']}/rules",
+        json={**rules["spam"], "trigger": {"event": "created"}},
+    )
+    assert resp.status_code == 422
+    assert [e["field"] for e in problem(resp)["errors"]] == ["actions[0].type"]
+    made = {key: (await post(admin, rules_path, rule))["id"] for key, rule in rules.items()}
 
     async def contact(name: str) -> dict[str, Any]:
         tag = uuid.uuid4().hex[:6]
@@ -106,6 +211,25 @@ async def test_sn_1_lead_funnel(stack: Stack, admin: httpx.AsyncClient) -> None:
                 "responsible_id": manager["id"],
             },
         )
+
+    async def lead(title: str, person: dict[str, Any], **fields: Any) -> dict[str, Any]:
+        return await post(
+            admin,
+            "/leads",
+            {
+                "pipeline_id": funnel["id"],
+                "title": title,
+                "contact_id": person["id"],
+                "responsible_id": manager["id"],
+                "fields": fields,
+            },
+        )
+
+    async def move(lead_id: int, name: str) -> dict[str, Any]:
+        return await post(admin, f"/leads/{lead_id}/move", {"stage_id": stage[name]})
+
+    async def get_lead(lead_id: int) -> dict[str, Any]:
+        return dict((await admin.get(f"/leads/{lead_id}")).json())
 
     # Leaving Collect needs both source fields: every missing one is named.
     with_spec = await lead("Conference stands", await contact("Olga"))
@@ -123,78 +247,102 @@ async def test_sn_1_lead_funnel(stack: Stack, admin: httpx.AsyncClient) -> None:
         json={"fields": {"source": "exhibition", "may_name_source": True}},
     )
     assert patched.status_code == 200, patched.text
-    await post(admin, f"/leads/{with_spec['id']}/move", {"stage_id": stage["Discuss"]})
 
-    # Interesting needs "Has spec?"; then the deal goes to the pipeline it chooses.
+    # Discuss: the task for the responsible, due in two business days.
+    moved_at = datetime.now(UTC)
+    await move(with_spec["id"], "Discuss")
+    discuss = await run_of(me, with_spec["id"], made["discuss"], "waiting_leave")
+    assert discuss["trigger"] == 'enter "Discuss"' and "deal_id" not in discuss
+    assert discuss["workflow_id"].startswith(f"lead-{with_spec['id']}/automation/")
+    ((step,),) = [discuss["steps"]]
+    task = (await me.get(f"/tasks/{step['task_id']}")).json()
+    assert (task["title"], task["assignee_id"], task["status"]) == (
+        "Discuss lead with management",
+        manager["id"],
+        "open",
+    )
+    deadline = datetime.fromisoformat(task["deadline"])
+    assert moved_at + timedelta(days=2) - timedelta(hours=1) < deadline
+    assert deadline < moved_at + timedelta(days=7)  # two working days, a weekend at most
+
+    # Interesting needs "Has spec?"; the deal goes to the pipeline it chooses; the task closes.
     refused = await admin.post(
         f"/leads/{with_spec['id']}/move", json={"stage_id": stage["Interesting"]}
     )
     assert [e["field"] for e in problem(refused)["errors"]] == ["fields.has_spec"]
     await admin.patch(f"/leads/{with_spec['id']}", json={"fields": {"has_spec": True}})
-    await post(admin, f"/leads/{with_spec['id']}/move", {"stage_id": stage["Interesting"]})
+    entered = datetime.now(UTC)
+    await move(with_spec["id"], "Interesting")
 
-    without_spec = await lead("Badges", await contact("Pavel"))
-    await admin.patch(
-        f"/leads/{without_spec['id']}",
-        json={"fields": {"source": "site", "may_name_source": False, "has_spec": False}},
+    async def closed() -> dict[str, Any] | None:
+        got = (await me.get(f"/tasks/{task['id']}")).json()
+        return got if got["status"] == "cancelled" else None
+
+    await eventually(closed, timeout=30, what="the Discuss task closed on leaving")
+    await run_of(me, with_spec["id"], made["discuss"], "done")
+
+    without_spec = await lead(
+        "Badges", await contact("Pavel"), source="site", may_name_source=False, has_spec=False
     )
-    await post(admin, f"/leads/{without_spec['id']}/move", {"stage_id": stage["Interesting"]})
+    await move(without_spec["id"], "Interesting")  # straight from Collect: the fields are set
 
     for current, expected in ((with_spec, project_manager), (without_spec, acquisition)):
-        fields = (await admin.get(f"/leads/{current['id']}")).json()["fields"]
-        chosen = project_manager if fields["has_spec"] else acquisition  # what the rule will do
-        converted = await admin.post(
-            f"/leads/{current['id']}/convert", json={"pipeline_id": chosen["id"]}
-        )
-        assert converted.status_code == 201, converted.text
-        body = converted.json()
-        assert body["lead"]["stage_id"] == stage["Interesting"]  # stays there (7 days: rules)
-        assert body["lead"]["deal_id"] == body["deal_id"]
-        deal = (await admin.get(f"/deals/{body['deal_id']}")).json()
+        converted = await run_of(me, current["id"], made["convert"], "done")
+        ((step,),) = [converted["steps"]]
+        now = await get_lead(current["id"])
+        assert now["deal_id"] == int(step["deal_id"]) and now["stage_id"] == stage["Interesting"]
+        deal = (await admin.get(f"/deals/{now['deal_id']}")).json()
         assert (deal["pipeline_id"], deal["title"], deal["responsible_id"]) == (
             expected["id"],
             current["title"],
             manager["id"],
         )
-        assert deal["fields"] == {"source": fields["source"]}  # carried over by code
-        links = (await admin.get(f"/deals/{body['deal_id']}/contacts")).json()
+        assert deal["fields"] == {"source": now["fields"]["source"]}  # carried over by code
+        links = (await admin.get(f"/deals/{now['deal_id']}/contacts")).json()
         assert (links["contact_ids"], links["lead_id"]) == ([current["contact_id"]], current["id"])
-        again = await admin.post(f"/leads/{current['id']}/convert", json={})
-        assert again.status_code == 409
 
-    # Closed as Other straight from Collect (closing needs no source).
-    lost = await lead("Just asking", await contact("Ivan"))
-    closed = await post(admin, f"/leads/{lost['id']}/move", {"stage_id": stage["Other"]})
-    assert closed["stage_semantic"] == "lost"
+        # The move to "Save contact" waits a week, to the second, in the run log.
+        save = await run_of(me, current["id"], made["save"], "scheduled")
+        due = datetime.fromisoformat(save["actions"][0]["due_at"])
+        assert entered + timedelta(seconds=WEEK) - timedelta(seconds=1) <= due
+        assert due <= datetime.now(UTC) + timedelta(seconds=WEEK)
 
-    # Spam: the contact's e-mail and phone are excluded; their next mail creates nothing.
+    # Closed as Other before the week is out: the delayed move is cancelled.
+    await move(with_spec["id"], "Other")
+    cancelled = await run_of(me, with_spec["id"], made["save"], "cancelled")
+    assert cancelled["reason"] == "cancelled: the lead left the stage"
+    assert [(s["type"], s["status"]) for s in cancelled["steps"]] == [("move", "cancelled")]
+    assert (await get_lead(with_spec["id"]))["stage_id"] == stage["Other"]
+    assert (await get_lead(without_spec["id"]))["stage_id"] == stage["Interesting"]
+
+    # Spam: the contact's e-mail and phone are excluded (the stage does it in the same
+    # transaction, the rule's exclude_contact finds them there); their next mail makes nothing.
     spammer = await contact("Promo bot")
-    spam = await lead("Cheap followers", spammer)
-    marked = await post(admin, f"/leads/{spam['id']}/move", {"stage_id": stage["Spam"]})
+    spam = await lead("Cheap followers", spammer, source="site", may_name_source=False)
+    marked = await move(spam["id"], "Spam")
     assert marked["stage_semantic"] == "spam"
     excluded = (await admin.get("/exclusions", params={"limit": 200})).json()["items"]
-    values = {(e["kind"], e["value"]) for e in excluded if e["lead_id"] == spam["id"]}
-    assert values == {("email", spammer["emails"][0]), ("phone", spammer["phones"][0])}
+    mine = {(e["kind"], e["value"]): e["id"] for e in excluded if e["lead_id"] == spam["id"]}
+    assert set(mine) == {("email", spammer["emails"][0]), ("phone", spammer["phones"][0])}
+    by_rule = await run_of(me, spam["id"], made["spam"], "done")
+    ((step,),) = [by_rule["steps"]]
+    assert step["type"] == "exclude_contact" and sorted(map(int, step["exclusion_ids"])) == sorted(
+        mine.values()
+    )
     await admin.put("/intake/settings", json={"pipeline_id": funnel["id"]})
     before = (await admin.get("/leads", params={"pipeline_id": funnel["id"]})).json()["items"]
     await send(stack, mail(spammer["emails"][0], "More followers", "Buy"))
     after = (await admin.get("/leads", params={"pipeline_id": funnel["id"]})).json()["items"]
     assert len(after) == len(before)
 
-    # SN-8 for leads: the manager sees their own, another manager none of them.
-    me = await login_as(stack, manager)
-    theirs = await login_as(stack, other)
-    try:
-        mine = (await me.get("/leads", params={"pipeline_id": funnel["id"]})).json()["items"]
-        assert len(mine) == len(after)
-        assert (await theirs.get("/leads", params={"pipeline_id": funnel["id"]})).json()[
-            "items"
-        ] == []
-        assert (await theirs.get(f"/leads/{spam['id']}")).status_code == 404
-        assert (await theirs.get(f"/contacts/{spammer['id']}")).status_code == 404
-    finally:
-        await me.aclose()
-        await theirs.aclose()
+    # SN-8 for leads: the manager sees their own, another manager none of them, nor their
+    # automation.
+    listed = (await me.get("/leads", params={"pipeline_id": funnel["id"]})).json()["items"]
+    assert len(listed) == len(after)
+    assert (await theirs.get("/leads", params={"pipeline_id": funnel["id"]})).json()["items"] == []
+    assert (await theirs.get(f"/leads/{spam['id']}")).status_code == 404
+    assert (await theirs.get(f"/leads/{spam['id']}/automation")).status_code == 404
+    assert (await theirs.get(f"/contacts/{spammer['id']}")).status_code == 404
 
 
 async def login_as(stack: Stack, user: dict[str, Any]) -> httpx.AsyncClient:

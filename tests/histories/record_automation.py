@@ -1,16 +1,18 @@
 """Record histories of automation_run for the replay test, so that a change of the
 workflow cannot break rules that are waiting now.
 
-    .venv/bin/python -m tests.histories.record_automation
+    .venv/bin/python -m tests.histories.record_automation [scenario ...]
 
 Writes `automation_run_<scenario>.json` next to this file: a task closed on leaving and a
 move seven days later (done), a delayed move cancelled by leaving the stage, a delay
-rescheduled by a changed date field, and a failing action.
+rescheduled by a changed date field, a failing action, and on a lead (`lead_...`) the
+first one with the move seen by looking at the lead, and a cancelled one.
 """
 
 from __future__ import annotations
 
 import asyncio
+import sys
 import uuid
 from collections.abc import Awaitable, Callable
 from datetime import datetime, timedelta
@@ -93,11 +95,24 @@ async def _failed(
     return None
 
 
+async def _lead_done(
+    handle: WorkflowHandle[Any, Any], fakes: FakeAutomation, env: WorkflowEnvironment
+) -> None:
+    await _timer_set(fakes)
+    await env.sleep(WEEK + timedelta(seconds=1))
+    await eventually(lambda: len(fakes.acted) == 2, "the move")
+    await asyncio.sleep(0.5)  # the run looks at the lead (still there), then waits a day
+    fakes.stage_id = "13"  # moved on; no signal: the daily look sees it
+    await env.sleep(timedelta(days=1, seconds=1))
+
+
 SCENARIOS: dict[str, tuple[Drive, dict[str, Any]]] = {
     "done": (_done, {}),
     "cancelled": (_cancelled, {}),
     "rescheduled": (_rescheduled, {"replanner": _later}),
     "failed": (_failed, {"fail_types": {"move"}}),
+    "lead_done": (_lead_done, {}),
+    "lead_cancelled": (_cancelled, {}),
 }
 
 
@@ -108,9 +123,15 @@ async def record(env: WorkflowEnvironment, name: str) -> Path:
     async with Worker(
         env.client, task_queue=task_queue, workflows=[AutomationRun], activities=fakes.activities()
     ):
-        inp = AutomationInput("42", "3", "5", 1, f"event-{name}", 'enter "Collect"', "8")
+        event = f"event-{name}"
+        if name.startswith("lead_"):
+            inp = AutomationInput("", "3", "5", 1, event, 'enter "Discuss"', "8", lead_id="7")
+            wid = workflow_id("7", "5", event, "lead")
+        else:
+            inp = AutomationInput("42", "3", "5", 1, event, 'enter "Collect"', "8")
+            wid = workflow_id("42", "5", event)
         handle = await env.client.start_workflow(
-            AutomationRun.run, inp, id=workflow_id("42", "5", inp.event_id), task_queue=task_queue
+            AutomationRun.run, inp, id=wid, task_queue=task_queue
         )
         await drive(handle, fakes, env)
         await handle.result()
@@ -120,14 +141,14 @@ async def record(env: WorkflowEnvironment, name: str) -> Path:
     return path
 
 
-async def main() -> None:
+async def main(names: list[str]) -> None:
     env = await start_env()
     try:
-        for name in SCENARIOS:
+        for name in names or SCENARIOS:
             print(await record(env, name))
     finally:
         await env.shutdown()
 
 
 if __name__ == "__main__":
-    asyncio.run(main())
+    asyncio.run(main(sys.argv[1:]))

@@ -1,6 +1,7 @@
 """Activities of automation runs: plan and record (the deals service's AutomationService)
-and run one action of a rule. Every action is idempotent by its key
-(`<workflow id>/<action index>`): a retry after a lost answer changes nothing twice.
+and run one action of a rule on a deal or, with `lead_id`, on a lead (automation_leads.py).
+Every action is idempotent by its key (`<workflow id>/<action index>`): a retry after a
+lost answer changes nothing twice.
 A domain error (a refused move, a missing field) fails the action at once, non-retryable;
 the run records it with the reason."""
 
@@ -10,15 +11,23 @@ from collections.abc import Awaitable, Callable
 from datetime import datetime
 from typing import Any
 
-from dealflow.deals.v1 import automation_pb2, automation_pb2_grpc, deals_pb2, deals_pb2_grpc
+from dealflow.deals.v1 import (
+    automation_pb2,
+    automation_pb2_grpc,
+    crm_pb2_grpc,
+    deals_pb2,
+    deals_pb2_grpc,
+)
 from dealflow.notifications.v1 import notifications_pb2, notifications_pb2_grpc
 from temporalio import activity
 from temporalio.exceptions import ApplicationError
 
 from services.common.protoconv import from_struct, to_struct, to_timestamp
+from workflows.activities.automation_leads import LeadActions
 from workflows.activities.automation_types import (
     ActionInput,
     ActionResult,
+    LeadStageInput,
     PlanInput,
     ReplanInput,
     StepInput,
@@ -38,9 +47,15 @@ class AutomationActivities:
         notifications: notifications_pb2_grpc.NotificationsServiceStub,
         *,
         task_queue: str = DEFAULT_TASK_QUEUE,
+        crm: crm_pb2_grpc.CrmServiceStub | None = None,
     ) -> None:
         self._automation, self._deals = automation, deals
         self._notifications, self._task_queue = notifications, task_queue
+        self._leads = (
+            None
+            if crm is None
+            else LeadActions(crm, notifications, task_kind=TASK_KIND, notify_kind=NOTIFY_KIND)
+        )
         self._actions: dict[str, Callable[[ActionInput], Awaitable[ActionResult]]] = {
             "create_task": self._create_task,
             "move": self._move,
@@ -52,7 +67,7 @@ class AutomationActivities:
         }
 
     def all(self) -> list[Callable[..., Any]]:
-        return [self.plan, self.replan, self.record, self.act]
+        return [self.plan, self.replan, self.record, self.act, self.lead_stage]
 
     @activity.defn(name="automation_plan")
     async def plan(self, inp: PlanInput) -> dict[str, Any]:
@@ -63,7 +78,10 @@ class AutomationActivities:
             rule_version=inp.rule_version,
             event_id=inp.event_id,
             trigger=inp.trigger,
+            lead_id=inp.lead_id,
         )
+        if inp.lead_id:
+            request.deal_id = ""
         return from_struct((await _call(self._automation.PlanRun, request)).plan)
 
     @activity.defn(name="automation_replan")
@@ -85,18 +103,37 @@ class AutomationActivities:
             ),
         )
 
+    def _lead_actions(self) -> LeadActions:
+        if self._leads is None:
+            raise ApplicationError("no CrmService to act on leads with", non_retryable=True)
+        return self._leads
+
+    @activity.defn(name="automation_lead_stage")
+    async def lead_stage(self, inp: LeadStageInput) -> str:
+        return str((await self._lead_actions().lead(inp.lead_id)).stage_id)
+
     @activity.defn(name="automation_act")
     async def act(self, inp: ActionInput) -> ActionResult:
-        """Run the action (unless the deal left the run's stage) and record its result."""
+        """Run the action (unless the deal, or the lead, left the run's stage) and record
+        its result."""
+        if inp.lead_id:
+            leads = self._lead_actions()
+            if inp.stage_id and (await leads.lead(inp.lead_id)).stage_id != inp.stage_id:
+                return ActionResult("the lead left the stage", status="cancelled")
+            result = await leads.actions[str(inp.action["type"])](inp)
+        else:
+            result = await self._deal_action(inp)
+        if inp.workflow_id and result.status != "cancelled":
+            step = StepInput(inp.workflow_id, inp.index, "done", result.detail, data=result.data)
+            await self.record(step)
+        return result
+
+    async def _deal_action(self, inp: ActionInput) -> ActionResult:
         if inp.stage_id:
             deal = await _call(self._deals.GetDeal, deals_pb2.GetDealRequest(id=inp.deal_id))
             if deal.stage_id != inp.stage_id:
                 return ActionResult("the deal left the stage", status="cancelled")
-        result = await self._actions[str(inp.action["type"])](inp)
-        if inp.workflow_id:
-            step = StepInput(inp.workflow_id, inp.index, "done", result.detail, data=result.data)
-            await self.record(step)
-        return result
+        return await self._actions[str(inp.action["type"])](inp)
 
     async def _create_task(self, inp: ActionInput) -> ActionResult:
         a = inp.action

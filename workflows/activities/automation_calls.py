@@ -13,6 +13,7 @@ from temporalio import workflow
 from workflows.activities.automation_types import (
     ActionInput,
     ActionResult,
+    LeadStageInput,
     PlanInput,
     ReplanInput,
     StepInput,
@@ -59,5 +60,17 @@ async def run_action(inp: ActionInput) -> ActionResult:
         result_type=ActionResult,
         start_to_close_timeout=_CALL_TIMEOUT,
         retry_policy=_ACTION_RETRY,
+    )
+    return result
+
+
+async def lead_stage(inp: LeadStageInput) -> str:
+    """The stage the lead is in now (a lead's run looks when its timer fired)."""
+    result: str = await workflow.execute_activity(
+        "automation_lead_stage",
+        inp,
+        result_type=str,
+        start_to_close_timeout=_CALL_TIMEOUT,
+        retry_policy=_RETRY,
     )
     return result

@@ -14,7 +14,8 @@ DEAL_CHANGED_SIGNAL = "deal_changed"
 
 @dataclass
 class AutomationInput:
-    """One firing of one rule on one deal (the workflow id names the event and rule)."""
+    """One firing of one rule on one deal, or on one lead (`lead_id` set, `deal_id` "");
+    the workflow id names the record, the event and the rule."""
 
     deal_id: str
     pipeline_id: str
@@ -23,6 +24,12 @@ class AutomationInput:
     event_id: str
     why: str  # e.g. `enter "Collect"`
     initiator_id: str = ""  # who caused the event (the deal's responsible for the system)
+    lead_id: str = ""
+
+    @property
+    def record(self) -> tuple[str, str]:
+        """(kind, id): ("deal", "42") or ("lead", "7")."""
+        return ("lead", self.lead_id) if self.lead_id else ("deal", self.deal_id)
 
 
 @dataclass
@@ -33,6 +40,7 @@ class PlanInput:
     rule_version: int
     event_id: str
     trigger: str
+    lead_id: str = ""  # a run on a lead (deal_id "")
 
 
 @dataclass
@@ -57,13 +65,19 @@ class ActionInput:
     workflow_id: str = ""
     index: int = 0
     stage_id: str = ""
+    lead_id: str = ""  # an action on a lead (deal_id "")
+
+
+@dataclass
+class LeadStageInput:
+    lead_id: str
 
 
 @dataclass
 class ActionResult:
     detail: str
     data: dict[str, Any] = field(default_factory=dict)
-    status: str = "done"  # or "cancelled": the deal had left the stage
+    status: str = "done"  # or "cancelled": the deal (the lead) had left the stage
 
 
 @dataclass

@@ -7,7 +7,9 @@
     notify       {assignee, title, body?}
     start_process {process, params?}
     add_timeline_note {text}
-Any action may carry its own `delay` (after the rule's). An assignee is one of
+    convert_lead, exclude_contact (lead funnels only: domain/lead_actions.py)
+A lead funnel's rule takes create_task, move, set_fields, notify and those two. Any action
+may carry its own `delay` (after the rule's). An assignee is one of
     {"kind": "responsible"} {"kind": "responsible_head"} {"kind": "user", "user_id"}
     {"kind": "role", "role", "department_id"?}
     {"kind": "list", "list_code", "key_field", "key_column"?, "user_column"}
@@ -20,12 +22,19 @@ from typing import Any
 
 from process_rules.field_values import BadValue, normalize
 from services.common.errors import FieldProblem
+from services.deals.domain.action_values import record_id as _id
+from services.deals.domain.action_values import text_problems as _text
 from services.deals.domain.calendar import check_offset
 from services.deals.domain.conditions import ATTRIBUTES
-from services.deals.domain.pipelines import Pipeline
+from services.deals.domain.lead_actions import (
+    LEAD_KEYS,
+    check_convert,
+    check_exclude,
+    kind_problems,
+)
+from services.deals.domain.pipelines import Kind, Pipeline
 
 MAX_ACTIONS = 20
-MAX_TEXT = 2000
 ASSIGNEE_KINDS = ("responsible", "responsible_head", "user", "role", "list")
 _COMMON = {"type", "delay"}
 _KEYS: Mapping[str, set[str]] = {
@@ -36,6 +45,7 @@ _KEYS: Mapping[str, set[str]] = {
     "notify": {"assignee", "title", "body"},
     "start_process": {"process", "params"},
     "add_timeline_note": {"text"},
+    **LEAD_KEYS,
 }
 ACTION_TYPES = tuple(_KEYS)
 
@@ -54,6 +64,9 @@ def check_actions(
             problems.append(FieldProblem(f"{path}.type", "must be one of " + ", ".join(_KEYS)))
             continue
         kind = action["type"]
+        if wrong := kind_problems(pipeline, kind, path):
+            problems += wrong
+            continue
         problems += [
             FieldProblem(f"{path}.{k}", f"is not taken by {kind}")
             for k in action
@@ -65,26 +78,6 @@ def check_actions(
             problems += check_offset(action["deadline"], f"{path}.deadline", date_fields)
         problems += _CHECKS[kind](pipeline, action, pipelines, path)
     return problems
-
-
-def _text(action: Mapping[str, Any], key: str, path: str, *, required: bool) -> list[FieldProblem]:
-    value = action.get(key)
-    if value is None and not required:
-        return []
-    if not isinstance(value, str) or (required and not value.strip()) or len(value) > MAX_TEXT:
-        need = "1" if required else "0"
-        return [FieldProblem(f"{path}.{key}", f"must be {need} to {MAX_TEXT} characters")]
-    return []
-
-
-def _id(value: Any) -> int | None:
-    if isinstance(value, bool):
-        return None
-    if isinstance(value, int) and value > 0:
-        return value
-    if isinstance(value, str) and value.isdigit() and int(value) > 0:
-        return int(value)
-    return None
 
 
 def check_assignee(pipeline: Pipeline, raw: Any, path: str) -> list[FieldProblem]:
@@ -142,6 +135,8 @@ def _target(
         found = pipelines.get(_id(a["pipeline_id"]) or 0)
         if found is None:
             return None, [FieldProblem(f"{path}.pipeline_id", "is not a pipeline")]
+        if a["type"] == "move" and Kind.LEAD in (pipeline.kind, found.kind) and found != pipeline:
+            return None, [FieldProblem(f"{path}.pipeline_id", "a lead moves within its funnel")]
         target = found
     stage = a.get("stage_id")
     if stage is None:
@@ -238,4 +233,6 @@ _CHECKS: Mapping[str, Check] = {
     "notify": _notify,
     "start_process": _start_process,
     "add_timeline_note": _note,
+    "convert_lead": check_convert,
+    "exclude_contact": check_exclude,
 }

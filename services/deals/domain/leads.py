@@ -9,7 +9,7 @@ from typing import Any
 
 from process_rules.field_values import merge_values
 from services.common.errors import Conflict, FieldProblem, ValidationFailed
-from services.deals.domain.deals import carry_fields, require_fields
+from services.deals.domain.deals import carry_fields, require_fields, require_leave
 from services.deals.domain.pipelines import MAX_NAME, Kind, Pipeline, Semantic, Stage
 
 SETTABLE = ("title", "source", "contact_id", "company_id", "responsible_id")
@@ -129,13 +129,21 @@ class Lead:
         comment: str,
         now: datetime,
     ) -> Stage:
-        """Move within the funnel; the fields the stage requires must be filled (that is
-        how "leaving Collect needs Source": the later stages require it). The stage
-        entered is returned (a spam stage excludes the contact: the service does that)."""
+        """Move within the funnel; the fields required to leave the stage left and those
+        the stage entered requires must be filled (one problem per missing field; that is
+        "leaving Collect needs Source"). The stage entered is returned (a spam stage
+        excludes the contact: the service does that)."""
         self.check_version(expected_version)
         from_stage, to_stage = funnel.stage(self.stage_id), funnel.stage(stage_id)
         kind = lead_transition(from_stage, to_stage)
-        require_fields(funnel, to_stage, self.fields)
+        problems: list[FieldProblem] = []
+        for check, stage in ((require_leave, from_stage), (require_fields, to_stage)):
+            try:
+                check(funnel, stage, self.fields)
+            except ValidationFailed as exc:
+                problems += [p for p in exc.problems if p.field not in {q.field for q in problems}]
+        if problems:
+            raise ValidationFailed(problems)
         self.events.append(
             LeadStageChanged(
                 actor_id=actor_id,

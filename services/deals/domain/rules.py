@@ -1,7 +1,8 @@
 """Automation rules of a pipeline, as data: a name, a trigger, an optional condition, an
-optional delay and ordered actions; every change is a new version. The worker's triggers
-match deal events to the triggers and run the rule (workflows/automation.py); the deals
-service plans a run (services/deals/automation_plan.py). Process names and params of
+optional delay and ordered actions; every change is a new version. A lead funnel's rules
+take lead actions (domain/lead_actions.py). The worker's triggers match deal (and lead)
+events to the triggers and run the rule (workflows/automation.py); the deals service plans
+a run (services/deals/automation_plan.py). Process names and params of
 `start_process` actions are checked by the gateway against the worker's registry.
 
 The rule shape (the REST body of POST /pipelines/{id}/rules):

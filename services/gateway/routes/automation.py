@@ -1,4 +1,4 @@
-"""A deal's automation run log, recording a touch of the client on the timeline (what
+"""A deal's (and a lead's) automation run log, recording a touch of the client on the timeline (what
 `activity_logged` rules fire on), and the company calendar business-day delays and
 deadlines are counted on."""
 
@@ -51,6 +51,20 @@ async def deal_automation(
     the condition's result and reason, the delay's due time and each action's result."""
     reply = await automation.ListRuns(
         automation_pb2.ListRunsRequest(deal_id=str(deal_id), limit=limit)
+    )
+    return [from_struct(r) for r in reply.runs]
+
+
+@router.get("/leads/{lead_id}/automation", responses=responses(404))
+async def lead_automation(
+    lead_id: RecordId,
+    _: CurrentUser,
+    automation: Automation,
+    limit: int = Query(100, ge=1, le=200),
+) -> list[dict[str, Any]]:
+    """The lead's run log, in the deal's shape (`lead_id` in place of `deal_id`)."""
+    reply = await automation.ListRuns(
+        automation_pb2.ListRunsRequest(lead_id=str(lead_id), limit=limit)
     )
     return [from_struct(r) for r in reply.runs]
 

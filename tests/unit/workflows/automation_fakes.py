@@ -15,6 +15,7 @@ from temporalio.exceptions import ApplicationError
 from workflows.activities.automation_types import (
     ActionInput,
     ActionResult,
+    LeadStageInput,
     PlanInput,
     ReplanInput,
     StepInput,
@@ -41,15 +42,25 @@ def plan_of(actions: list[dict[str, Any]], **more: Any) -> dict[str, Any]:
 class FakeAutomation:
     planner: Planner
     replanner: Planner | None = None
-    stage_id: str = STAGE  # where get_deal says the deal is
+    stage_id: str = STAGE  # where get_deal (automation_lead_stage) says the deal (lead) is
     fail_types: set[str] = field(default_factory=set)
     acted: list[tuple[datetime, ActionInput]] = field(default_factory=list)
     steps: list[StepInput] = field(default_factory=list)
     cancelled_tasks: list[str] = field(default_factory=list)
     plans: int = 0
+    planned: list[PlanInput] = field(default_factory=list)
+    stage_looks: list[str] = field(default_factory=list)  # lead ids automation_lead_stage saw
 
     def activities(self) -> list[Callable[..., Any]]:
-        return [self.plan, self.replan, self.record, self.act, self.get_deal, self.cancel_task]
+        return [
+            self.plan,
+            self.replan,
+            self.record,
+            self.act,
+            self.get_deal,
+            self.cancel_task,
+            self.lead_stage,
+        ]
 
     def action_steps(self) -> list[tuple[int, str]]:
         return [(s.index, s.status) for s in self.steps if s.index >= 0]
@@ -60,6 +71,7 @@ class FakeAutomation:
     @activity.defn(name="automation_plan")
     async def plan(self, inp: PlanInput) -> dict[str, Any]:
         self.plans += 1
+        self.planned.append(inp)
         return self.planner(activity.info().current_attempt_scheduled_time)
 
     @activity.defn(name="automation_replan")
@@ -93,3 +105,8 @@ class FakeAutomation:
     async def cancel_task(self, inp: CancelTaskInput) -> TaskInfo:
         self.cancelled_tasks.append(inp.task_id)
         return TaskInfo(inp.task_id, "cancelled")
+
+    @activity.defn(name="automation_lead_stage")
+    async def lead_stage(self, inp: LeadStageInput) -> str:
+        self.stage_looks.append(inp.lead_id)
+        return self.stage_id

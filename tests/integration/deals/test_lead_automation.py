@@ -1,0 +1,144 @@
+"""Automation on leads in the deals service against real PostgreSQL: a lead funnel's rule
+planned on a lead (the pipeline `convert_lead` chooses by "Has spec?", resolved), recorded
+once in the run log under the lead (`lead_id`, not `deal_id`), its steps recorded, the
+lead's log listed for whoever sees the lead only, and the deal's log untouched."""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import AsyncIterator
+from typing import Any
+
+import grpc
+import pytest
+from dealflow.deals.v1 import automation_pb2 as apb
+from dealflow.deals.v1 import automation_pb2_grpc as apb_grpc
+from dealflow.deals.v1 import crm_pb2 as cpb
+from dealflow.deals.v1 import crm_pb2_grpc as cpb_grpc
+from dealflow.deals.v1 import deals_pb2 as pb
+from dealflow.deals.v1 import deals_pb2_grpc as pb_grpc
+
+from services.common.errors import NotFound, ValidationFailed
+from services.common.grpc_client import call, channel
+from services.common.protoconv import from_struct, to_struct
+from services.deals.main import start_server
+from services.deals.service import DealsService
+
+pytestmark = pytest.mark.integration
+Stubs = tuple[pb_grpc.DealsServiceStub, apb_grpc.AutomationServiceStub, cpb_grpc.CrmServiceStub]
+
+
+@pytest.fixture(scope="module")
+async def stubs(service: DealsService) -> AsyncIterator[Stubs]:
+    server, port = await start_server(service)
+    chan: grpc.aio.Channel = channel(f"127.0.0.1:{port}")
+    yield (
+        pb_grpc.DealsServiceStub(chan),
+        apb_grpc.AutomationServiceStub(chan),
+        cpb_grpc.CrmServiceStub(chan),
+    )
+    await chan.close()
+    await server.stop(None)
+
+
+async def pipeline(stub: Any, admin: pb.User, kind: str, *stages: str) -> pb.Pipeline:
+    made = await call(
+        stub.CreatePipeline,
+        pb.CreatePipelineRequest(
+            name=f"{kind} {uuid.uuid4().hex[:6]}",
+            kind=kind,
+            stages=[pb.StageInput(name=s) for s in stages],
+        ),
+        actor=admin.id,
+    )
+    return made  # type: ignore[no-any-return]
+
+
+async def test_a_lead_s_run_is_planned_logged_and_listed_under_the_lead(
+    stubs: Stubs, admin: pb.User
+) -> None:
+    stub, automation, crm = stubs
+    funnel = await pipeline(stub, admin, "lead", "Collect", "Interesting")
+    await call(
+        stub.CreateField,
+        pb.CreateFieldRequest(pipeline_id=funnel.id, code="has_spec", name="h", type="bool"),
+        actor=admin.id,
+    )
+    projects = await pipeline(stub, admin, "deal", "New")
+    acquisition = await pipeline(stub, admin, "deal", "New")
+    interesting = funnel.stages[1].id
+    definition = {
+        "name": "Make the deal",
+        "trigger": {"event": "enter", "stage_id": int(interesting)},
+        "condition": {"field": "has_spec", "op": "not_empty"},
+        "actions": [
+            {
+                "type": "convert_lead",
+                "pipeline_by_field": {
+                    "field": "has_spec",
+                    "values": {"yes": int(projects.id), "no": int(acquisition.id)},
+                },
+            },
+            {"type": "create_task", "title": "Call", "assignee": {"kind": "responsible"}},
+        ],
+    }
+    rule = await call(
+        stub.CreateRule,
+        pb.CreateRuleRequest(pipeline_id=funnel.id, definition=to_struct(definition)),
+        actor=admin.id,
+    )
+    with pytest.raises(ValidationFailed):  # a lead action on a deal pipeline
+        await call(
+            stub.CreateRule,
+            pb.CreateRuleRequest(pipeline_id=projects.id, definition=to_struct(definition)),
+            actor=admin.id,
+        )
+    lead = await call(
+        crm.CreateLead,
+        cpb.CreateLeadRequest(
+            pipeline_id=funnel.id, title="Stands", fields=to_struct({"has_spec": False})
+        ),
+        actor=admin.id,
+    )
+    wid = f"lead-{lead.id}/automation/{rule.id}/e1"
+    request = apb.PlanRunRequest(
+        workflow_id=wid,
+        lead_id=lead.id,
+        rule_id=rule.id,
+        rule_version=1,
+        event_id="e1",
+        trigger='enter "Interesting"',
+    )
+    plan = from_struct((await call(automation.PlanRun, request)).plan)
+    assert plan["fires"] and plan["stage_id"] == interesting
+    assert plan["actions"][0]["pipeline_id"] == acquisition.id  # "no" chose it
+    assert plan["actions"][1]["assignee_id"] == admin.id  # the lead's responsible
+    again = from_struct((await call(automation.PlanRun, request)).plan)
+    assert again == plan  # once per workflow id
+    await call(
+        automation.RecordStep,
+        apb.RecordStepRequest(
+            workflow_id=wid, index=0, status="done", data=to_struct({"deal_id": "99"})
+        ),
+    )
+    listed = await call(automation.ListRuns, apb.ListRunsRequest(lead_id=lead.id), actor=admin.id)
+    (run,) = [from_struct(r) for r in listed.runs]
+    assert (run["lead_id"], run["workflow_id"], run["status"]) == (lead.id, wid, "scheduled")
+    assert "deal_id" not in run
+    assert [(s["type"], s["deal_id"]) for s in run["steps"]] == [("convert_lead", "99")]
+
+    # The deal's log is not the lead's, though the ids may be the same number.
+    deal = await call(
+        stub.CreateDeal, pb.CreateDealRequest(pipeline_id=projects.id, title="x"), actor=admin.id
+    )
+    deals_log = await call(automation.ListRuns, apb.ListRunsRequest(deal_id=deal.id))
+    assert list(deals_log.runs) == []
+
+    # A lead nobody planned on, or one gone, has nothing; an unknown lead is not found.
+    with pytest.raises(NotFound):
+        await call(automation.ListRuns, apb.ListRunsRequest(lead_id="999999"), actor=admin.id)
+    with pytest.raises(NotFound):
+        await call(automation.PlanRun, apb.PlanRunRequest(
+            workflow_id="lead-999999/automation/1/e", lead_id="999999", rule_id=rule.id,
+            rule_version=1, event_id="e", trigger="created",
+        ))  # fmt: skip
