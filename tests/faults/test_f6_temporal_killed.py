@@ -33,7 +33,11 @@ from tests.faults.processes import (
 
 WAITING_ON_PEOPLE = 50
 ON_TIMERS = 50
-DUE_SECONDS = 40  # short enough that many come due while Temporal is down
+# Long enough that every process is set up before the first is due, on a loaded machine
+# too; the kill waits for the first due time (minus a few seconds), so many come due while
+# Temporal is down.
+DUE_SECONDS = 90
+BEFORE_DUE_SECONDS = 5
 DOWN_SECONDS = 25
 SLACK_SECONDS = 15  # the worker catching up with 50 fired timers on two cores
 
@@ -135,6 +139,10 @@ async def test_f6_temporal_killed_while_100_processes_wait(stack: Stack, org: Or
         lambda: _all_open(org, set(people)), timeout=120, what="a task of every sample return"
     )
 
+    first_due = min(due.values())
+    wait = (first_due - datetime.now(UTC)).total_seconds() - BEFORE_DUE_SECONDS
+    assert wait > 0, f"set-up took longer than DUE_SECONDS ({DUE_SECONDS} s)"
+    await asyncio.sleep(wait)  # real time: the outage must overlap real timers
     await asyncio.to_thread(stack.kill, "temporal", signal.SIGKILL)
     killed_at = datetime.now(UTC)
     down_began = time.monotonic()
