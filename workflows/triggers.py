@@ -119,8 +119,10 @@ class Triggers(EventConsumer):
         elif deal_event.type == UPDATED and deal_event.changed:
             changed = DealChanged(sorted(deal_event.changed))
             await self._signal_runs(deal_event, DEAL_CHANGED_SIGNAL, changed)
-        for firing in firings(deal_event, await self._rules(deal_event)):
-            await self._start(deal_event, firing)
+        fired = firings(deal_event, await self._rules(deal_event))
+        for firing, fires in zip(fired, await self._plans(deal_event, fired), strict=True):
+            if fires:
+                await self._start(deal_event, firing)
 
     async def _rules(self, event: DealEvent) -> list[Rule]:
         rules: list[Rule] = []
@@ -151,14 +153,12 @@ class Triggers(EventConsumer):
 
     async def _start(self, event: DealEvent, firing: Firing) -> None:
         rule = firing.rule
-        wid = workflow_id(event.deal_id, rule.id, event.event_id, event.record)
+        wid = self._run_id(event, firing)
         extra = {f"{event.record}_id": event.deal_id, "rule_id": rule.id, "workflow_id": wid}
         lead = event.record == "lead"
         attributes = [SearchAttributePair(PIPELINE_ID, rule.pipeline_id)]
         if not lead:
             attributes.insert(0, SearchAttributePair(DEAL_ID, event.deal_id))
-        if not await self._fires(event, firing, wid):
-            return
         fault_point("worker.rule_planned_not_started")
         try:
             await self._temporal.start_workflow(
@@ -185,27 +185,42 @@ class Triggers(EventConsumer):
         log.info("automation run started", extra={**extra, "why": firing.why})
         fault_point("worker.rule_started_not_acked")
 
-    async def _fires(self, event: DealEvent, firing: Firing, wid: str) -> bool:
-        """Plan the run (recorded in the run log under its workflow id, so the workflow's
-        own plan is this one): a rule whose condition is false (or that hit the loop bound)
-        costs one call and no workflow."""
-        request = automation_pb2.PlanRunRequest(
-            workflow_id=wid,
-            **_record(event),
-            rule_id=firing.rule.id,
-            rule_version=firing.rule.version,
-            event_id=event.event_id,
-            trigger=firing.why,
+    async def _plans(self, event: DealEvent, fired: list[Firing]) -> list[bool]:
+        """Plan every run the event fires, in one call (recorded in the run log under each
+        run's workflow id, so a workflow's own plan is this one): whether each fires. A
+        rule whose condition is false (or that hit the loop bound) costs no workflow."""
+        if not fired:
+            return []
+        request = automation_pb2.PlanRunsRequest(
+            runs=[
+                automation_pb2.PlanRunRequest(
+                    workflow_id=self._run_id(event, f),
+                    **_record(event),
+                    rule_id=f.rule.id,
+                    rule_version=f.rule.version,
+                    event_id=event.event_id,
+                    trigger=f.why,
+                )
+                for f in fired
+            ]
         )
         try:
-            reply = await call(self._automation.PlanRun, request, timeout=self._timeout)
-        except NotFound:  # the rule (at that version) or the deal is gone: nothing to run
-            log.info("rule or deal gone before its run", extra={"workflow_id": wid})
-            return False
-        plan = from_struct(reply.plan)
-        if not plan.get("fires"):
-            log.info("rule does not fire", extra={"workflow_id": wid, "why": plan.get("reason")})
-        return bool(plan.get("fires"))
+            reply = await call(self._automation.PlanRuns, request, timeout=self._timeout)
+        except NotFound:  # the deal (the lead) is gone: nothing to run
+            log.info("record gone before its runs", extra={"event_id": event.event_id})
+            return [False] * len(fired)
+        plans = [from_struct(p.plan) for p in reply.plans]
+        for firing, plan in zip(fired, plans, strict=True):
+            if not plan.get("fires"):
+                log.info(
+                    "rule does not fire",
+                    extra={"workflow_id": self._run_id(event, firing), "why": plan.get("reason")},
+                )
+        return [bool(p.get("fires")) for p in plans]
+
+    @staticmethod
+    def _run_id(event: DealEvent, firing: Firing) -> str:
+        return workflow_id(event.deal_id, firing.rule.id, event.event_id, event.record)
 
 
 def _record(event: DealEvent) -> dict[str, str]:

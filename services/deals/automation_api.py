@@ -10,12 +10,13 @@ from dealflow.deals.v1 import automation_pb2 as pb
 from dealflow.deals.v1 import automation_pb2_grpc as pb_grpc
 
 from services.common.access import Permission
+from services.common.errors import FieldProblem, ValidationFailed
 from services.common.grpc_server import actor_id
 from services.common.ids import optional_id, parse_id
 from services.common.pagination import clamp_limit
 from services.common.protoconv import from_struct, to_struct, to_timestamp
 from services.deals.access_service import AccessService
-from services.deals.automation_service import AutomationService
+from services.deals.automation_service import AutomationService, PlanAsk
 from services.deals.service import DealsService
 
 Ctx: TypeAlias = grpc.aio.ServicerContext[Any, Any]
@@ -62,6 +63,29 @@ class AutomationApi(pb_grpc.AutomationServiceServicer):  # type: ignore[misc]
             trigger=request.trigger,
         )
         return pb.RunPlan(plan=to_struct(plan))
+
+    async def PlanRuns(self, request: pb.PlanRunsRequest, context: Ctx) -> pb.RunPlans:
+        await self._admin(context)
+        if not request.runs:
+            return pb.RunPlans()
+        first = request.runs[0]
+        if any((r.deal_id, r.lead_id) != (first.deal_id, first.lead_id) for r in request.runs):
+            raise ValidationFailed(FieldProblem("runs", "must all be of one deal or lead"))
+        plans = await self._service.plan_runs(
+            deal_id=None if first.lead_id else parse_id(first.deal_id, "runs[0].deal_id"),
+            lead_id=optional_id(first.lead_id, "runs[0].lead_id"),
+            asks=[
+                PlanAsk(
+                    workflow_id=r.workflow_id,
+                    rule_id=parse_id(r.rule_id, f"runs[{i}].rule_id"),
+                    rule_version=r.rule_version,
+                    event_id=r.event_id,
+                    trigger=r.trigger,
+                )
+                for i, r in enumerate(request.runs)
+            ],
+        )
+        return pb.RunPlans(plans=[pb.RunPlan(plan=to_struct(p)) for p in plans])
 
     async def ReplanRun(self, request: pb.ReplanRunRequest, context: Ctx) -> pb.RunPlan:
         await self._admin(context)

@@ -8,6 +8,7 @@ The run log entry's shape: services/deals/run_log.py.
 from __future__ import annotations
 
 from collections.abc import Callable, Mapping
+from dataclasses import dataclass
 from datetime import datetime
 from typing import TYPE_CHECKING, Any
 
@@ -74,39 +75,63 @@ class AutomationService:
     ) -> dict[str, Any]:
         """Evaluate the rule at the version that fired on the deal (or the lead) and record
         the run (once per workflow id: asked again, the recorded plan)."""
+        ask = PlanAsk(workflow_id, rule_id, rule_version, event_id, trigger)
+        (plan,) = await self.plan_runs(deal_id=deal_id, lead_id=lead_id, asks=[ask])
+        if plan.get("gone"):
+            raise NotFound(str(plan["reason"]))
+        return plan
+
+    async def plan_runs(
+        self, *, deal_id: int | None, lead_id: int | None, asks: list[PlanAsk]
+    ) -> list[dict[str, Any]]:
+        """plan_run for every rule one event fires on one record, in one transaction (the
+        record and the calendar read once, the run log rows written together): a move that
+        fires ten rules costs one round trip. A rule gone since (at that version) plans
+        `{"fires": false, "gone": true}` and records nothing."""
         async with self._uow() as uow:
-            existing = await _run_row(uow.conn, workflow_id)
-            if existing is not None:
-                return dict(existing.plan)
-            rule = await _rule_at(uow.conn, rule_id, rule_version)
             deal = await load_record(uow.conn, deal_id=deal_id, lead_id=lead_id)
             calendar, _ = await load_calendar(uow.conn)
             now = self._now()
-            plan = await plan_rule(
-                uow.conn, self._deals.org, rule=rule, deal=deal, calendar=calendar, now=now
-            )
-            plan["workflow_id"] = workflow_id
-            due = plan["due_at"]
-            await uow.conn.execute(
-                insert(automation_runs)
-                .values(
-                    workflow_id=workflow_id,
-                    **owner(deal),
-                    rule_id=rule_id,
-                    rule_version=rule.version,
-                    event_id=event_id,
-                    trigger=trigger,
-                    fired=plan["fires"],
-                    reason=plan["reason"],
-                    status=plan["status"],
-                    due_at=datetime.fromisoformat(due) if due else None,
-                    plan=plan,
-                    created_at=now,
-                    updated_at=now,
+            plans: list[dict[str, Any]] = []
+            rows: list[dict[str, Any]] = []
+            for ask in asks:
+                existing = await _run_row(uow.conn, ask.workflow_id)
+                if existing is not None:
+                    plans.append(dict(existing.plan))
+                    continue
+                try:
+                    rule = await _rule_at(uow.conn, ask.rule_id, ask.rule_version)
+                except NotFound as exc:
+                    plans.append({"fires": False, "gone": True, "reason": exc.message})
+                    continue
+                if rows:  # the loop bound counts the runs planned before this one
+                    await _record_runs(uow.conn, rows)
+                    rows = []
+                plan = await plan_rule(
+                    uow.conn, self._deals.org, rule=rule, deal=deal, calendar=calendar, now=now
                 )
-                .on_conflict_do_nothing(index_elements=[automation_runs.c.workflow_id])
-            )
-            return plan
+                plan["workflow_id"] = ask.workflow_id
+                due = plan["due_at"]
+                rows.append(
+                    {
+                        "workflow_id": ask.workflow_id,
+                        **owner(deal),
+                        "rule_id": ask.rule_id,
+                        "rule_version": rule.version,
+                        "event_id": ask.event_id,
+                        "trigger": ask.trigger,
+                        "fired": plan["fires"],
+                        "reason": plan["reason"],
+                        "status": plan["status"],
+                        "due_at": datetime.fromisoformat(due) if due else None,
+                        "plan": plan,
+                        "created_at": now,
+                        "updated_at": now,
+                    }
+                )
+                plans.append(plan)
+            await _record_runs(uow.conn, rows)
+            return plans
 
     async def replan_run(self, *, workflow_id: str) -> dict[str, Any]:
         """The run's due times again from the deal as it is now (a date field changed)."""
@@ -277,6 +302,26 @@ class AutomationService:
 
     async def versions(self, *, pipeline_id: int, rule_id: int) -> list[sa.Row[Any]]:
         return await self._deals.rules.versions(pipeline_id=pipeline_id, rule_id=rule_id)
+
+
+@dataclass(frozen=True)
+class PlanAsk:
+    """One rule an event fires: the run's id and why it fires."""
+
+    workflow_id: str
+    rule_id: int
+    rule_version: int
+    event_id: str
+    trigger: str
+
+
+async def _record_runs(conn: AsyncConnection, rows: list[dict[str, Any]]) -> None:
+    if rows:
+        await conn.execute(
+            insert(automation_runs)
+            .values(rows)
+            .on_conflict_do_nothing(index_elements=[automation_runs.c.workflow_id])
+        )
 
 
 async def _rule_at(conn: AsyncConnection, rule_id: int, version: int) -> StageRule:

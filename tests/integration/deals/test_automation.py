@@ -250,6 +250,56 @@ async def test_a_rule_that_would_loop_hits_the_bound_and_says_so(
     assert last["status"] == "loop_bound" and "loop bound" in last["reason"]
 
 
+async def test_the_rules_an_event_fires_are_planned_in_one_call(stubs: Any, admin: pb.User) -> None:
+    """PlanRuns: one call plans each rule in order (a false condition logged, a rule gone
+    planned as not firing and not logged), the loop bound counting the runs before it in
+    the same call, and asking again answers the recorded plans."""
+    stub, automation = stubs
+    clients, _ = await setup(stub, admin)
+    found = int(clients.stages[1].id)
+    note = {"type": "add_timeline_note", "text": "n"}
+    rules = [
+        await call(
+            stub.CreateRule,
+            rule_request(
+                clients,
+                {
+                    "name": f"R{n}",
+                    "trigger": {"event": "enter", "stage_id": found},
+                    **({"condition": {"field": "source", "op": "eq", "value": "x"}} if n else {}),
+                    "actions": [note],
+                },
+            ),
+            actor=admin.id,
+        )
+        for n in range(3)
+    ]
+    deal = await call(
+        stub.CreateDeal, pb.CreateDealRequest(pipeline_id=clients.id, title="Batch"), actor=admin.id
+    )
+    runs = [
+        apb.PlanRunRequest(
+            workflow_id=f"deal-{deal.id}/automation/{rule_id}/b1",
+            deal_id=deal.id,
+            rule_id=rule_id,
+            event_id="b1",
+            trigger="enter",
+        )
+        for rule_id in [r.id for r in rules] + ["999999"]
+    ]
+    reply = await call(automation.PlanRuns, apb.PlanRunsRequest(runs=runs))
+    plans = [from_struct(p.plan) for p in reply.plans]
+    assert [p["fires"] for p in plans] == [True, False, False, False]
+    assert plans[3].get("gone") and "999999" in plans[3]["reason"]
+    logged = (await call(automation.ListRuns, apb.ListRunsRequest(deal_id=deal.id))).runs
+    assert len(logged) == 3, "every evaluation of a rule that exists is in the run log"
+    again = await call(automation.PlanRuns, apb.PlanRunsRequest(runs=runs[:3]))
+    assert [from_struct(p.plan) for p in again.plans] == plans[:3]
+    other = apb.PlanRunRequest(workflow_id="x", deal_id=str(int(deal.id) + 1), rule_id=rules[0].id)
+    with pytest.raises(ValidationFailed):
+        await call(automation.PlanRuns, apb.PlanRunsRequest(runs=[runs[0], other]))
+
+
 async def test_a_dry_run_answers_what_would_fire_and_stores_nothing(
     stubs: Any, admin: pb.User
 ) -> None:
