@@ -10,7 +10,9 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
+import os
 import signal
+import sys
 from datetime import timedelta
 
 from dealflow.approvals.v1 import approvals_pb2_grpc
@@ -195,6 +197,13 @@ def main() -> None:
     if setup_tracing("worker"):
         instrument_grpc_client()
     asyncio.run(run(settings))
+    # Everything has stopped (activities finished, consumers drained, channels closed).
+    # The SDK's native threads may still be winding down, and interpreter finalization
+    # while one calls back aborts the process (`PyGILState_Release`): leave without it.
+    logging.shutdown()
+    sys.stdout.flush()
+    sys.stderr.flush()
+    os._exit(0)
 
 
 if __name__ == "__main__":

@@ -150,9 +150,8 @@ def test_lead_events_are_read_as_the_deal_s_and_fire_the_funnel_s_rules() -> Non
 async def test_the_lead_triggers_plan_and_start_a_lead_run(
     env: WorkflowEnvironment, task_queue: str
 ) -> None:
-    automation = FakeStub(
-        PlanRun=automation_pb2.RunPlan(plan=to_struct({"fires": True, "actions": []}))
-    )
+    plan = automation_pb2.RunPlan(plan=to_struct({"fires": True, "actions": []}))
+    automation = FakeStub(PlanRuns=automation_pb2.RunPlans(plans=[plan]))
     triggers = Triggers(
         js=cast(JetStreamContext, None),
         temporal=env.client,
@@ -166,15 +165,12 @@ async def test_the_lead_triggers_plan_and_start_a_lead_run(
     ((firing,),) = [firings(event, [rule])]
     fakes = FakeAutomation(delayed(timedelta(0), {"type": "exclude_contact"}))
     async for _ in running(env, task_queue, fakes):
+        assert await triggers._plans(event, [firing]) == [True]
         await triggers._start(event, firing)
         wid = workflow_id("7", "5", event.event_id, "lead")
         await env.client.get_workflow_handle(wid).result()
     ((name, request, _),) = automation.calls
-    assert (name, request.lead_id, request.deal_id, request.workflow_id) == (
-        "PlanRun",
-        "7",
-        "",
-        wid,
-    )
+    (run,) = request.runs
+    assert (name, run.lead_id, run.deal_id, run.workflow_id) == ("PlanRuns", "7", "", wid)
     ((_, action),) = fakes.acted
     assert (action.lead_id, action.action["type"]) == ("7", "exclude_contact")
