@@ -10,6 +10,7 @@ from pydantic import BaseModel, Field
 from services.common.protoconv import from_struct
 from services.gateway.problems import ProblemModel
 from services.gateway.schemas.common import Input, RecordId, id_or_none, ids, timestamp
+from services.gateway.schemas.deals import EntryOut
 
 Text = Field(None, max_length=200)
 
@@ -200,26 +201,12 @@ class Converted(BaseModel):
     lead: LeadOut
 
 
-class LeadEntryOut(BaseModel):
-    id: int
+class LeadEntryOut(EntryOut):
     lead_id: int
-    kind: str
-    text: str
-    actor_id: int | None
-    data: dict[str, Any]
-    created_at: datetime | None
 
     @classmethod
     def of(cls, msg: Any) -> LeadEntryOut:
-        return cls(
-            id=int(msg.id),
-            lead_id=int(msg.lead_id),
-            kind=msg.kind,
-            text=msg.text,
-            actor_id=id_or_none(msg.actor_id),
-            data=from_struct(msg.data),
-            created_at=timestamp(msg, "created_at"),
-        )
+        return cls(lead_id=int(msg.lead_id), **EntryOut.fields_of(msg))
 
 
 class ExclusionIn(Input):

@@ -117,26 +117,34 @@ class DealOut(BaseModel):
         )
 
 
-class TimelineEntryOut(BaseModel):
+class EntryOut(BaseModel):
+    """A timeline entry: what a deal's and a lead's timelines share."""
+
     id: int
-    deal_id: int
     kind: str
     text: str
     actor_id: int | None
     data: dict[str, Any]
     created_at: datetime | None
 
+    @staticmethod
+    def fields_of(msg: Any) -> dict[str, Any]:
+        return {
+            "id": int(msg.id),
+            "kind": msg.kind,
+            "text": msg.text,
+            "actor_id": id_or_none(msg.actor_id),
+            "data": from_struct(msg.data),
+            "created_at": timestamp(msg, "created_at"),
+        }
+
+
+class TimelineEntryOut(EntryOut):
+    deal_id: int
+
     @classmethod
     def of(cls, msg: Any) -> TimelineEntryOut:
-        return cls(
-            id=int(msg.id),
-            deal_id=int(msg.deal_id),
-            kind=msg.kind,
-            text=msg.text,
-            actor_id=id_or_none(msg.actor_id),
-            data=from_struct(msg.data),
-            created_at=timestamp(msg, "created_at"),
-        )
+        return cls(deal_id=int(msg.deal_id), **EntryOut.fields_of(msg))
 
 
 class StageVisitOut(BaseModel):
