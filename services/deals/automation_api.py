@@ -119,7 +119,8 @@ class AutomationApi(pb_grpc.AutomationServiceServicer):  # type: ignore[misc]
         rules = await self._service.dry_run(
             actor_id=actor_id(context),
             pipeline_id=parse_id(request.pipeline_id, "pipeline_id"),
-            deal_id=parse_id(request.deal_id, "deal_id"),
+            deal_id=None if request.lead_id else parse_id(request.deal_id, "deal_id"),
+            lead_id=optional_id(request.lead_id, "lead_id"),
             trigger=from_struct(request.trigger),
         )
         return pb.DryRunResponse(rules=[to_struct(r) for r in rules])

@@ -17,7 +17,7 @@ from sqlalchemy.dialects.postgresql import insert
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from services.common.db import UnitOfWork, utcnow
-from services.common.errors import NotFound
+from services.common.errors import FieldProblem, NotFound, ValidationFailed
 from services.deals import deal_links, repository, rules_repository
 from services.deals.audit import record
 from services.deals.automation_plan import plan_rule, schedule
@@ -25,6 +25,7 @@ from services.deals.automation_records import load_record, owner
 from services.deals.automation_tables import automation_runs, company_calendar
 from services.deals.domain.calendar import CompanyCalendar, calendar_of
 from services.deals.domain.deals import Deal
+from services.deals.domain.leads import Lead
 from services.deals.domain.rules import StageRule, matches
 from services.deals.run_log import run_row as _run_row
 from services.deals.run_log import run_view
@@ -220,20 +221,36 @@ class AutomationService:
             return [run_view(r) for r in (await conn.execute(query)).all()]
 
     async def dry_run(
-        self, *, actor_id: int | None, pipeline_id: int, deal_id: int, trigger: Mapping[str, Any]
+        self,
+        *,
+        actor_id: int | None,
+        pipeline_id: int,
+        deal_id: int | None,
+        trigger: Mapping[str, Any],
+        lead_id: int | None = None,
     ) -> list[dict[str, Any]]:
-        """Which active rules of the pipeline the trigger fires on the deal, with each
-        condition's result and the resolved actions. Stores nothing."""
-        deal = await self._deals.get_deal(actor_id=actor_id, deal_id=deal_id)
-        rules = await self._deals.rules.list_rules(pipeline_id=pipeline_id, active_only=True)
+        """Which active rules of the pipeline (or lead funnel) the trigger fires on the deal
+        (the lead), with each condition's result and the resolved actions. Stores nothing.
+        The record must be on that pipeline: a rule of another one never fires on it."""
         async with self._engine.connect() as conn:
+            record: Deal | Lead
+            if lead_id is not None:
+                record = await self._leads().visible_lead(conn, actor_id, lead_id)
+            else:
+                record = await self._deals.get_deal(actor_id=actor_id, deal_id=deal_id or 0)
+            if record.pipeline_id != pipeline_id:
+                kind = "lead_id" if lead_id is not None else "deal_id"
+                raise ValidationFailed(
+                    FieldProblem(kind, f"is on pipeline {record.pipeline_id}, not {pipeline_id}")
+                )
+            rules = await self._deals.rules.list_rules(pipeline_id=pipeline_id, active_only=True)
             calendar, _ = await load_calendar(conn)
             now = self._now()
             answers = []
             for rule in rules:
                 if matches(rule.trigger, trigger):
                     plan = await plan_rule(
-                        conn, self._deals.org, rule=rule, deal=deal, calendar=calendar, now=now
+                        conn, self._deals.org, rule=rule, deal=record, calendar=calendar, now=now
                     )
                     answers.append(plan)
             return answers

@@ -67,9 +67,15 @@ async def create_rule(pipeline_id: RecordId, body: RuleIn, _: AdminUser, deals: 
 async def dry_run(
     pipeline_id: RecordId, body: DryRunIn, _: AdminUser, automation: Automation
 ) -> DryRunOut:
+    if (body.deal_id is None) == (body.lead_id is None):
+        message = "give exactly one of deal_id (a pipeline's deal) and lead_id (a funnel's lead)"
+        raise Problem(422, message, errors=[FieldProblem("deal_id", message)])
     reply = await automation.DryRun(
         automation_pb2.DryRunRequest(
-            pipeline_id=str(pipeline_id), deal_id=str(body.deal_id), trigger=to_struct(body.trigger)
+            pipeline_id=str(pipeline_id),
+            deal_id=str(body.deal_id or ""),
+            lead_id=str(body.lead_id or ""),
+            trigger=to_struct(body.trigger),
         )
     )
     return DryRunOut(rules=[from_struct(r) for r in reply.rules])

@@ -137,7 +137,11 @@ class RuleVersionOut(BaseModel):
 
 
 class DryRunIn(Input):
-    deal_id: RecordId
+    """The record to try the rules on: `deal_id` on a pipeline, `lead_id` on a lead funnel
+    (exactly one of them)."""
+
+    deal_id: RecordId | None = None
+    lead_id: RecordId | None = None
     trigger: dict[str, Any] = Field(examples=[{"event": "enter", "stage_id": 12}])
 
 

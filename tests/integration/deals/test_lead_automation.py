@@ -142,3 +142,58 @@ async def test_a_lead_s_run_is_planned_logged_and_listed_under_the_lead(
             workflow_id="lead-999999/automation/1/e", lead_id="999999", rule_id=rule.id,
             rule_version=1, event_id="e", trigger="created",
         ))  # fmt: skip
+
+
+async def test_a_dry_run_on_a_lead_answers_the_funnel_s_rules_and_stores_nothing(
+    stubs: Stubs, admin: pb.User
+) -> None:
+    stub, automation, crm = stubs
+    funnel = await pipeline(stub, admin, "lead", "Collect", "Interesting")
+    other = await pipeline(stub, admin, "lead", "Collect")
+    await call(
+        stub.CreateField,
+        pb.CreateFieldRequest(pipeline_id=funnel.id, code="source", name="s", type="string"),
+        actor=admin.id,
+    )
+    interesting = int(funnel.stages[1].id)
+    for name, op in (("Has source", "not_empty"), ("No source", "empty")):
+        definition = {
+            "name": name,
+            "trigger": {"event": "enter", "stage_id": interesting},
+            "condition": {"field": "source", "op": op},
+            "actions": [
+                {"type": "create_task", "title": "Call", "assignee": {"kind": "responsible"}}
+            ],
+        }
+        await call(
+            stub.CreateRule,
+            pb.CreateRuleRequest(pipeline_id=funnel.id, definition=to_struct(definition)),
+            actor=admin.id,
+        )
+    lead = await call(
+        crm.CreateLead,
+        cpb.CreateLeadRequest(
+            pipeline_id=funnel.id, title="Dry", fields=to_struct({"source": "web"})
+        ),
+        actor=admin.id,
+    )
+    trigger = to_struct({"event": "enter", "stage_id": interesting})
+    request = apb.DryRunRequest(pipeline_id=funnel.id, lead_id=lead.id, trigger=trigger)
+    answers = [
+        from_struct(r) for r in (await call(automation.DryRun, request, actor=admin.id)).rules
+    ]
+    assert [(a["rule_name"], a["fires"]) for a in answers] == [
+        ("Has source", True),
+        ("No source", False),
+    ]
+    assert answers[0]["actions"][0]["assignee_id"] == admin.id  # the lead's responsible
+    listed = await call(automation.ListRuns, apb.ListRunsRequest(lead_id=lead.id), actor=admin.id)
+    assert list(listed.runs) == []  # nothing stored
+    got = await call(crm.GetLead, cpb.GetLeadRequest(id=lead.id), actor=admin.id)
+    assert got.stage_id == funnel.stages[0].id and got.version == lead.version
+    with pytest.raises(ValidationFailed):  # the lead is not on that funnel
+        await call(
+            automation.DryRun,
+            apb.DryRunRequest(pipeline_id=other.id, lead_id=lead.id, trigger=trigger),
+            actor=admin.id,
+        )
