@@ -1,0 +1,52 @@
+"""Drivers of PIT-3, SM-1 and SM-7 runs to their end on the fakes of deal_process_fakes,
+shared by the workflow tests and the history recorders."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from temporalio.client import WorkflowHandle
+
+from tests.unit.approvals.chain_fakes import OPERATOR, PEOPLE, decide
+from tests.unit.workflows.deal_process_fakes import DRIVER, STOREKEEPER, DealFakes, nth_task
+
+DIRECTIONS = "shipping_directions"
+
+
+def dispatch_fakes(method: str = "transport_company", **fields: Any) -> DealFakes:
+    return DealFakes(
+        deal_fields={
+            "shipping_direction": "Kazan",
+            "delivery_method": method,
+            "driver": DRIVER.id,
+            **fields,
+        },
+        field_codes=["realization_number", "upd_ready_on", "ttn_file", "shipped_on"],
+        lists={
+            DIRECTIONS: [
+                {"direction": "Kazan", "operator": OPERATOR.id, "storekeeper": STOREKEEPER.id}
+            ]
+        },
+    )
+
+
+async def dispatch_to_delivery(handle: WorkflowHandle[Any, Any], fakes: DealFakes) -> None:
+    """The operator's two steps: the realization, then the UPD."""
+    task_id, task = await nth_task(handle, fakes, "shipment_dispatch.realization")
+    await decide(handle, task_id, _user(task.assignee_id), "created", realization_number="R-77")
+    task_id, task = await nth_task(handle, fakes, "shipment_dispatch.upd")
+    await decide(handle, task_id, _user(task.assignee_id), "upd_ready")
+
+
+async def deliver(handle: WorkflowHandle[Any, Any], fakes: DealFakes, method: str) -> None:
+    kind, outcome, data = {
+        "transport_company": ("shipment", "shipped", {"ttn_file": "f-ttn"}),
+        "pickup": ("hand_over", "handed_over", {}),
+        "own_delivery": ("delivery", "delivered", {}),
+    }[method]
+    task_id, task = await nth_task(handle, fakes, f"shipment_dispatch.{kind}")
+    await decide(handle, task_id, _user(task.assignee_id), outcome, **data)
+
+
+def _user(user_id: str) -> Any:
+    return PEOPLE[user_id]
