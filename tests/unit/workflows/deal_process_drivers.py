@@ -8,7 +8,14 @@ from typing import Any
 from temporalio.client import WorkflowHandle
 
 from tests.unit.approvals.chain_fakes import OPERATOR, PEOPLE, decide
-from tests.unit.workflows.deal_process_fakes import DRIVER, STOREKEEPER, DealFakes, nth_task
+from tests.unit.workflows.deal_process_fakes import (
+    DRIVER,
+    SM_STAGES,
+    STOREKEEPER,
+    DealFakes,
+    nth_task,
+)
+from tests.unit.workflows.fakes import MANAGER
 
 DIRECTIONS = "shipping_directions"
 
@@ -50,3 +57,18 @@ async def deliver(handle: WorkflowHandle[Any, Any], fakes: DealFakes, method: st
 
 def _user(user_id: str) -> Any:
     return PEOPLE[user_id]
+
+
+def follow_up_fakes(**fields: Any) -> DealFakes:
+    return DealFakes(
+        stage_names=list(SM_STAGES), field_codes=["proposal_file"], deal_fields=dict(fields)
+    )
+
+
+async def answer_call(
+    handle: WorkflowHandle[Any, Any], fakes: DealFakes, n: int, outcome: str, **data: Any
+) -> str:
+    """Answer the n-th call task as the manager; its task id."""
+    task_id, _ = await nth_task(handle, fakes, "proposal_follow_up.call", n)
+    await decide(handle, task_id, MANAGER, outcome, **data)
+    return str(task_id)
