@@ -23,6 +23,7 @@ from temporalio.testing import WorkflowEnvironment
 from temporalio.worker import Worker
 
 from tests.histories.record_deal_processes import (
+    record_production_shipment,
     record_proposal_follow_up,
     record_shipment_dispatch,
 )
@@ -66,6 +67,7 @@ RECORDERS: dict[str, Callable[[WorkflowEnvironment], Awaitable[list[Path]]]] = {
     "layout_revision": record_layout_revision,
     "shipment_dispatch": record_shipment_dispatch,
     "proposal_follow_up": record_proposal_follow_up,
+    "production_shipment": record_production_shipment,
 }
 
 

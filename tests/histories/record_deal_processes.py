@@ -1,6 +1,8 @@
-"""Record PIT-3 shipment dispatch and SM-1 proposal follow-up histories:
+"""Record PIT-3 shipment dispatch, SM-1 proposal follow-up and SM-7 production and
+shipment histories:
 
-.venv/bin/python -m tests.histories.record shipment_dispatch proposal_follow_up
+.venv/bin/python -m tests.histories.record shipment_dispatch proposal_follow_up \
+    production_shipment
 """
 
 from __future__ import annotations
@@ -23,6 +25,8 @@ from tests.unit.workflows.deal_process_drivers import (
     dispatch_fakes,
     dispatch_to_delivery,
     follow_up_fakes,
+    produce_and_close,
+    production_fakes,
 )
 from tests.unit.workflows.deal_process_fakes import (
     ADMIN,
@@ -33,6 +37,7 @@ from tests.unit.workflows.deal_process_fakes import (
 )
 from tests.unit.workflows.fakes import MANAGER
 from workflows.api import WORKFLOWS
+from workflows.processes.production_shipment import ProductionShipment
 from workflows.processes.proposal_follow_up import ProposalFollowUp
 from workflows.processes.shipment_dispatch import ShipmentDispatch
 
@@ -108,4 +113,20 @@ async def record_proposal_follow_up(env: WorkflowEnvironment) -> list[Path]:
             env, "proposal_follow_up", ProposalFollowUp.run, "attached_refused",
             follow_up_fakes(), attached_then_refused,
         ),
+    ]  # fmt: skip
+
+
+async def record_production_shipment(env: WorkflowEnvironment) -> list[Path]:
+    async def reminded_rework_won(handle: WorkflowHandle[Any, Any], fakes: DealFakes) -> None:
+        due_on = (await env.get_current_time()).date() + timedelta(days=5)
+        await produce_and_close(
+            handle, fakes, due_on.isoformat(),
+            wait=lambda: env.sleep(timedelta(days=6)), rework="Wrong INN",
+        )  # fmt: skip
+
+    return [
+        await _record(
+            env, "production_shipment", ProductionShipment.run, "reminded_rework_won",
+            production_fakes(), reminded_rework_won,
+        )
     ]  # fmt: skip

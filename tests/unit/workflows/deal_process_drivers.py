@@ -7,7 +7,7 @@ from typing import Any
 
 from temporalio.client import WorkflowHandle
 
-from tests.unit.approvals.chain_fakes import OPERATOR, PEOPLE, decide
+from tests.unit.approvals.chain_fakes import ACCOUNTANT, OPERATOR, PEOPLE, decide
 from tests.unit.workflows.deal_process_fakes import (
     DRIVER,
     SM_STAGES,
@@ -72,3 +72,35 @@ async def answer_call(
     task_id, _ = await nth_task(handle, fakes, "proposal_follow_up.call", n)
     await decide(handle, task_id, MANAGER, outcome, **data)
     return str(task_id)
+
+
+def production_fakes() -> DealFakes:
+    fakes = DealFakes(stage_names=list(SM_STAGES))
+    fakes.roles["accountant"] = [ACCOUNTANT.id]
+    return fakes
+
+
+async def produce_and_close(
+    handle: WorkflowHandle[Any, Any],
+    fakes: DealFakes,
+    due_on: str,
+    *,
+    wait: Any = None,
+    rework: str = "",
+) -> None:
+    """Record the production, (`wait` while it runs), ready, documents, (rework), closed."""
+    task_id, _ = await nth_task(handle, fakes, "production_shipment.production")
+    await decide(handle, task_id, MANAGER, "recorded", supplier="PrintCo", due_on=due_on)
+    task_id, _ = await nth_task(handle, fakes, "production_shipment.ready")
+    if wait is not None:
+        await wait()
+    await decide(handle, task_id, MANAGER, "ready")
+    rounds = [rework, ""] if rework else [""]
+    for n, comment in enumerate(rounds, start=1):
+        task_id, _ = await nth_task(handle, fakes, "production_shipment.documents", n)
+        await decide(handle, task_id, ACCOUNTANT, "prepared", documents=[f"doc-{n}"])
+        task_id, _ = await nth_task(handle, fakes, "production_shipment.check", n)
+        if comment:
+            await decide(handle, task_id, MANAGER, "rework", comment=comment)
+        else:
+            await decide(handle, task_id, MANAGER, "closed")
