@@ -5,7 +5,9 @@ yet: the manager attaches it before any call; the client asks to be called back 
 (today, so the durable timer is due at once; its timing is tested on the time-skipping
 server) and then agrees: the deal moves to "Contract". Deal two has its file; the client
 refuses: a comment is required, the head of sales is notified with the file and the
-comment. Every call stays in the run's state; the proposals report counts both.
+comment. Deal three waits for its call. Every call stays in the run's state; the proposals
+report counts all three for the manager (sent 3, agreed 1, refused 1 with its reason,
+pending 1), for the head as for the manager, and nothing for another manager.
 """
 
 from __future__ import annotations
@@ -18,7 +20,7 @@ import httpx
 from temporalio.client import Client
 
 from deploy.local.stack import Stack
-from tests.e2e.conftest import eventually
+from tests.e2e.conftest import eventually, problem
 from tests.e2e.test_pit_2_new_client_onboarding import (
     Person,
     Staff,
@@ -132,3 +134,26 @@ async def test_sm_1_proposal_follow_up(
     assert "The budget went to TV" in note["body"] and f"/files/{file_two}/" in note["body"]
     await temporal.get_workflow_handle(f"deal-{two}/proposal-follow-up/1").result()
     assert (await deal_state(manager, two))["stage_id"] == stage["Proposal sent"]
+
+    # Deal three waits for its call: pending. The report, as the head and as the manager.
+    three, _ = await send_proposal("Posters", with_file=True)
+    await nth_call(manager, three, 1)
+    outsider = await staff.add("outsider", "manager")
+    report = "/reports/proposals"
+    day = {"from": today.isoformat(), "to": today.isoformat()}
+    for who in (head, manager):
+        resp = await who.client.get(report, params={**day, "manager_id": manager.id})
+        assert resp.status_code == 200, resp.text
+        (row,) = resp.json()
+        counts = {k: row[k] for k in ("manager_id", "sent", "agreed", "refused", "pending")}
+        assert counts == {
+            "manager_id": manager.id, "sent": 3, "agreed": 1, "refused": 1, "pending": 1
+        }  # fmt: skip
+        assert [(r["deal_id"], r["reason"]) for r in row["refusals"]] == [
+            (two, "The budget went to TV")
+        ]
+    resp = await outsider.client.get(report, params={**day, "manager_id": manager.id})
+    assert resp.status_code == 200 and resp.json() == [], "another manager sees none of it"
+    yesterday_only = {"from": today.isoformat(), "to": (today - timedelta(days=1)).isoformat()}
+    resp = await head.client.get(report, params=yesterday_only)
+    assert resp.status_code == 422 and problem(resp)["errors"][0]["field"] == "to", resp.text
