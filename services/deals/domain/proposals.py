@@ -58,6 +58,8 @@ def period(date_from: str, date_to: str) -> tuple[datetime, datetime]:
     if problems:
         raise ValidationFailed(problems)
     start = datetime.combine(days["from"], time(), UTC)
+    if days["to"] == date.max:
+        return start, datetime.max.replace(tzinfo=UTC)
     return start, datetime.combine(days["to"] + timedelta(days=1), time(), UTC)
 
 

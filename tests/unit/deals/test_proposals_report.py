@@ -55,6 +55,7 @@ def test_the_period_is_whole_days_and_checked() -> None:
         datetime(2026, 12, 1, tzinfo=UTC),
         datetime(2027, 1, 1, tzinfo=UTC),
     )
+    assert period("9999-12-31", "9999-12-31")[1] == datetime.max.replace(tzinfo=UTC)
     with pytest.raises(ValidationFailed) as refused:
         period("2026-12-31", "2026-12-01")
     assert [p.field for p in refused.value.problems] == ["to"]
