@@ -22,7 +22,7 @@ from workflows.activities.approval_types import (
     ResolveApproversInput,
     StageSpec,
 )
-from workflows.activities.types import DealInfo, GetDealInput, ListValue, LookUpListInput, UserInfo
+from workflows.activities.types import DealInfo, GetDealInput, UserInfo
 from workflows.kit.contracts import ProcessInput
 
 ADMIN = UserInfo(id="u-admin", name="Ada Admin")
@@ -56,6 +56,7 @@ class DealFakes(ChainFakes):
     def __post_init__(self) -> None:
         self.stage_id = self.stage_id or f"s-{self.stage_names[0]}"
         self.roles.setdefault("admin", [ADMIN.id])
+        self.base.lists = self.lists  # the shared fakes' look_up_list reads them
 
     def activities(self) -> list[Any]:
         replaced = {"get_deal", "get_pipeline_layout", "move_deal", "resolve_approvers"}
@@ -66,7 +67,6 @@ class DealFakes(ChainFakes):
             self.get_pipeline_layout,
             self.move_deal,
             self.resolve_approvers,
-            self.look_up_list,
         ]
 
     @activity.defn(name="get_deal")
@@ -91,16 +91,6 @@ class DealFakes(ChainFakes):
         self._log("resolve_approvers", inp)
         ids = [i for rule in inp.rules for i in self.roles.get(rule.role, [])]
         return [Approver(i, PEOPLE[i].name if i in PEOPLE else i) for i in ids]
-
-    @activity.defn(name="look_up_list")
-    async def look_up_list(self, inp: LookUpListInput) -> ListValue:
-        self._log("look_up_list", inp)
-        if inp.list_code not in self.lists:
-            return ListValue(list_missing=True)
-        for row in self.lists[inp.list_code]:
-            if str(row.get(inp.key_column)) == inp.key:
-                return ListValue(str(row.get(inp.value_column) or ""))
-        return ListValue()
 
     # ---- looking at what the process did ----
     def moves(self) -> list[str]:
