@@ -6,9 +6,10 @@
 
 A stage is found by its name (case and spaces aside) or its semantic when the step needs
 it; a pipeline without it does not fail the process: the admins are asked to add it
-(`resolve_or_ask`). `move_to` only moves forward: a deal already at that stage or past it
-(in the pipeline's order), or closed (won or lost), stays where it is, so a process never
-drags a deal back over a move made by hand.
+(`resolve_or_ask`), and so are they for a move the deal's rules refuse (a required field
+empty). `move_to` only moves forward: a deal already at that stage or past it (in the
+pipeline's order), or closed (won or lost), stays where it is, so a process never drags a
+deal back over a move made by hand.
 """
 
 from __future__ import annotations
@@ -16,6 +17,7 @@ from __future__ import annotations
 from typing import TYPE_CHECKING
 
 from temporalio import workflow
+from temporalio.exceptions import ActivityError, ApplicationError
 
 from workflows.kit.resolve import Resolved, resolve_or_ask
 
@@ -72,9 +74,22 @@ class DealStages:
         return await resolve_or_ask(self._process, "stage", look_up)
 
     async def move_to(self, stage_id: str, comment: str = "") -> bool:
-        """Move the deal on to `stage_id` unless it is there or past it; whether it moved."""
+        """Move the deal on to `stage_id` unless it is there or past it; whether it moved.
+        A move the deal's rules refuse (a field required on that stage is empty) waits,
+        with the admins asked, until the move goes through."""
         deal = await calls.get_deal(GetDealInput(self._process.input.deal_id))
         if not is_forward(await self.layout(), deal.stage_id, stage_id):
             return False
-        await ac.move_deal(MoveDealInput(deal.id, stage_id, comment))
+
+        async def move() -> Resolved:
+            try:
+                await ac.move_deal(MoveDealInput(deal.id, stage_id, comment))
+            except ActivityError as exc:
+                cause = exc.cause
+                if not isinstance(cause, ApplicationError) or cause.type != "ValidationFailed":
+                    raise
+                return Resolved(missing=f"the deal cannot move on: {cause.message}")
+            return Resolved("moved")
+
+        await resolve_or_ask(self._process, "move", move)
         return True

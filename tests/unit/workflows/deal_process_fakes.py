@@ -10,6 +10,7 @@ from typing import Any
 
 from temporalio import activity
 from temporalio.client import Client, WorkflowHandle
+from temporalio.exceptions import ApplicationError
 
 from tests.unit.approvals.chain_fakes import PEOPLE, ChainFakes
 from tests.unit.workflows.fakes import DEAL_ID, DEAL_TITLE, MANAGER, PIPELINE_ID, eventually, state
@@ -83,6 +84,12 @@ class DealFakes(ChainFakes):
 
     @activity.defn(name="move_deal")
     async def move_deal(self, inp: MoveDealInput) -> None:
+        if inp.stage_id in self.refused_stages:
+            raise ApplicationError(
+                "fields.upd_ready_on: required on stage Delivery",
+                type="ValidationFailed",
+                non_retryable=True,
+            )
         self._log("move_deal", inp)
         self.stage_id = inp.stage_id
 

@@ -137,3 +137,22 @@ async def test_a_deal_dragged_ahead_by_hand_is_never_moved_back(
         await deliver(handle, fakes, "own_delivery")
         await handle.result()
     assert fakes.moves() == ["Won"]
+
+
+async def test_a_move_the_deal_refuses_waits_for_the_admins(
+    env: WorkflowEnvironment, task_queue: str
+) -> None:
+    fakes = dispatch_fakes("pickup")
+    fakes.refused_stages = {"s-Delivery"}
+    async with await run(env, task_queue, fakes):
+        handle = await start_process(
+            env.client, task_queue, ShipmentDispatch.run, "shipment-dispatch"
+        )
+        await dispatch_to_delivery(handle, fakes)
+        ask_id, ask = await nth_task(handle, fakes, "shipment_dispatch.missing")
+        assert "the deal cannot move on: fields.upd_ready_on" in ask.title
+        fakes.refused_stages.clear()
+        await decide(handle, ask_id, ADMIN, "fixed")
+        await deliver(handle, fakes, "pickup")
+        await handle.result()
+    assert fakes.moves() == ["Assembly/documents", "Delivery", "Won"]
