@@ -28,6 +28,7 @@ from services.deals.crm_api import register_crm
 from services.deals.domain.attributes import SETTABLE
 from services.deals.files_api import register_files
 from services.deals.org_api import OrgApi
+from services.deals.proposal_report import ProposalReportApi
 from services.deals.repository import DealFilter
 from services.deals.rules_api import RulesApi
 from services.deals.service import DealsService
@@ -35,7 +36,13 @@ from services.deals.service import DealsService
 Ctx: TypeAlias = grpc.aio.ServicerContext[Any, Any]
 
 
-class DealsApi(AccessApi, OrgApi, RulesApi, pb_grpc.DealsServiceServicer):  # type: ignore[misc]
+class DealsApi(
+    AccessApi,
+    OrgApi,
+    RulesApi,
+    ProposalReportApi,
+    pb_grpc.DealsServiceServicer,  # type: ignore[misc]
+):
     def __init__(self, service: DealsService) -> None:
         self._service = service
         self._admin = service.admin

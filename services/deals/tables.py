@@ -262,6 +262,14 @@ timeline = sa.Table(
     _created_at(),
     sa.Column("idempotency_key", sa.Text, unique=True),
     sa.Index("ix_timeline_deal", "deal_id", "id"),
+    # The proposals report (SM-1) reads a period's proposal entries across deals.
+    sa.Index(
+        "ix_timeline_proposals",
+        "created_at",
+        postgresql_where=sa.text(
+            "kind IN ('proposal.sent', 'proposal.agreed', 'proposal.refused')"
+        ),
+    ),
 )
 
 lists = sa.Table(

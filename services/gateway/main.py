@@ -49,6 +49,7 @@ from services.gateway.routes import (
     payments,
     pipelines,
     processes,
+    proposal_report,
     reports,
     rules,
     tasks,
@@ -182,6 +183,7 @@ def create_app(
         app.include_router(module.router)
     for finance in (invoices, payments, payment_requests, expenses, payment_schedule, reports):
         app.include_router(finance.router)
+    app.include_router(proposal_report.router)
     app.include_router(health.router)
     return app
 

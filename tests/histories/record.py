@@ -22,6 +22,11 @@ from pathlib import Path
 from temporalio.testing import WorkflowEnvironment
 from temporalio.worker import Worker
 
+from tests.histories.record_deal_processes import (
+    record_production_shipment,
+    record_proposal_follow_up,
+    record_shipment_dispatch,
+)
 from tests.histories.record_layout import record_layout_revision
 from tests.unit.workflows.fakes import FakeServices, run_happy_path, start_env, start_run
 from workflows.api import WORKFLOWS
@@ -60,6 +65,9 @@ async def record_sample_return(env: WorkflowEnvironment) -> list[Path]:
 RECORDERS: dict[str, Callable[[WorkflowEnvironment], Awaitable[list[Path]]]] = {
     "sample_return": record_sample_return,
     "layout_revision": record_layout_revision,
+    "shipment_dispatch": record_shipment_dispatch,
+    "proposal_follow_up": record_proposal_follow_up,
+    "production_shipment": record_production_shipment,
 }
 
 

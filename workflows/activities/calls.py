@@ -19,6 +19,8 @@ from workflows.activities.types import (
     GetDealInput,
     GetPipelineInput,
     GetUserInput,
+    ListValue,
+    LookUpListInput,
     NotificationInfo,
     PipelineInfo,
     TaskInfo,
@@ -66,3 +68,7 @@ async def update_deal_fields(inp: UpdateDealFieldsInput) -> None:
 
 async def complete_task(inp: CompleteTaskInput) -> TaskInfo:
     return await _run("complete_task", inp, TaskInfo, in_answer=True)
+
+
+async def look_up_list(inp: LookUpListInput) -> ListValue:
+    return await _run("look_up_list", inp, ListValue)

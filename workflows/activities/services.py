@@ -30,6 +30,8 @@ from workflows.activities.types import (
     GetDealInput,
     GetPipelineInput,
     GetUserInput,
+    ListValue,
+    LookUpListInput,
     NotificationInfo,
     PipelineInfo,
     TaskInfo,
@@ -89,6 +91,7 @@ class ServiceActivities:
             self.create_notification,
             self.add_timeline_entry,
             self.update_deal_fields,
+            self.look_up_list,
         ]
 
     # ---- deals: reads ----
@@ -121,6 +124,30 @@ class ServiceActivities:
     @activity.defn(name="get_user")
     async def get_user(self, inp: GetUserInput) -> UserInfo:
         return _user(await _call(self._deals.GetUser, deals_pb2.GetUserRequest(id=inp.user_id)))
+
+    @activity.defn(name="look_up_list")
+    async def look_up_list(self, inp: LookUpListInput) -> ListValue:
+        """A cell of an admin list, read when the step starts (so a changed list takes
+        effect for running processes too)."""
+        cursor = ""
+        while True:
+            try:
+                page = await grpc_client.call(
+                    self._deals.ListListItems,
+                    deals_pb2.ListListItemsRequest(code=inp.list_code, cursor=cursor, limit=200),
+                )
+            except NotFound:  # the admins can create it: the process asks them to
+                return ListValue(list_missing=True)
+            except DomainError as exc:
+                raise domain_failure(exc) from exc
+            for item in page.items:
+                values = from_struct(item.values)
+                if str(values.get(inp.key_column, "")).strip() == inp.key.strip():
+                    found = values.get(inp.value_column)
+                    return ListValue("" if found in (None, "") else str(found))
+            if not page.next_cursor:
+                return ListValue()
+            cursor = page.next_cursor
 
     # ---- deals: changes ----
     @activity.defn(name="add_timeline_entry")

@@ -148,3 +148,20 @@ class TimelineEntryInfo:
 class UpdateDealFieldsInput:
     deal_id: str
     fields: dict[str, Any]
+
+
+@dataclass
+class LookUpListInput:
+    """The `value_column` of the first row of admin list `list_code` whose `key_column`
+    equals `key` (compared as text)."""
+
+    list_code: str
+    key_column: str
+    key: str
+    value_column: str
+
+
+@dataclass
+class ListValue:
+    value: str = ""  # "" when no row matches or its cell is empty
+    list_missing: bool = False  # there is no list of that code

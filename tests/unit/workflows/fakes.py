@@ -29,6 +29,8 @@ from workflows.activities.types import (
     GetDealInput,
     GetPipelineInput,
     GetUserInput,
+    ListValue,
+    LookUpListInput,
     NotificationInfo,
     PipelineInfo,
     TaskInfo,
@@ -74,6 +76,7 @@ class FakeServices:
     """Records every activity call as (name, input); tasks get ids t1, t2, ..."""
 
     pipeline_fields: list[str] = field(default_factory=lambda: ["samples_returned"])
+    lists: dict[str, list[dict[str, Any]]] = field(default_factory=dict)  # admin lists' rows
     calls: list[tuple[str, Any]] = field(default_factory=list)
     _task_ids: dict[str, str] = field(default_factory=dict)
 
@@ -99,6 +102,7 @@ class FakeServices:
             self.create_notification,
             self.add_timeline_entry,
             self.update_deal_fields,
+            self.look_up_list,
         ]
 
     @activity.defn(name="get_deal")
@@ -156,6 +160,16 @@ class FakeServices:
     @activity.defn(name="update_deal_fields")
     async def update_deal_fields(self, inp: UpdateDealFieldsInput) -> None:
         self.calls.append(("update_deal_fields", inp))
+
+    @activity.defn(name="look_up_list")
+    async def look_up_list(self, inp: LookUpListInput) -> ListValue:
+        self.calls.append(("look_up_list", inp))
+        if inp.list_code not in self.lists:
+            return ListValue(list_missing=True)
+        for row in self.lists[inp.list_code]:
+            if str(row.get(inp.key_column)) == inp.key:
+                return ListValue(str(row.get(inp.value_column) or ""))
+        return ListValue()
 
 
 async def start_run(
