@@ -79,7 +79,7 @@ async def _ask(process: Process, step: str, admins: list[str], missing: str) -> 
                 "the step starts once it is fixed (answer `fixed` to have it checked now)."
             ),
             outcomes=["fixed"],
-            awaited=False,
+            awaited=True,  # the process waits on the admin (its `Assignee` in the UI)
         )
     )
 
