@@ -37,6 +37,7 @@ from workflows.api import WORKFLOWS
 from workflows.automation import AutomationRun
 from workflows.consumers import Factory, run_consumers
 from workflows.field_changes import FieldChanges
+from workflows.invoice_changes import InvoiceChanges
 from workflows.spend_starts import SpendStarts
 from workflows.triggers import Triggers
 
@@ -141,6 +142,7 @@ async def run(settings: WorkerSettings) -> None:
             js=js, temporal=client, deals=deals_stub, task_queue=settings.task_queue
         ),
         lambda js: FieldChanges(js=js, temporal=client),
+        lambda js: InvoiceChanges(js=js, temporal=client),
     ]
 
     def triggers(records: str) -> Factory:

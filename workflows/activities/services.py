@@ -30,6 +30,7 @@ from workflows.activities.types import (
     GetDealInput,
     GetPipelineInput,
     GetUserInput,
+    ListItemsInput,
     NotificationInfo,
     PipelineInfo,
     TaskInfo,
@@ -89,6 +90,7 @@ class ServiceActivities:
             self.create_notification,
             self.add_timeline_entry,
             self.update_deal_fields,
+            self.list_items,
         ]
 
     # ---- deals: reads ----
@@ -112,6 +114,21 @@ class ServiceActivities:
         return PipelineInfo(
             id=pipeline.id, name=pipeline.name, field_codes=[f.code for f in pipeline.fields]
         )
+
+    @activity.defn(name="list_items")
+    async def list_items(self, inp: ListItemsInput) -> list[dict[str, Any]]:
+        """Every row of an admin list (its values, with the row's `id`)."""
+        rows: list[dict[str, Any]] = []
+        cursor = ""
+        while True:
+            page = await _call(
+                self._deals.ListListItems,
+                deals_pb2.ListListItemsRequest(code=inp.code, cursor=cursor, limit=200),
+            )
+            rows += [{**from_struct(item.values), "id": item.id} for item in page.items]
+            if not page.next_cursor:
+                return rows
+            cursor = page.next_cursor
 
     @activity.defn(name="find_head")
     async def find_head(self, inp: FindHeadInput) -> UserInfo:

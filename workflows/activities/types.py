@@ -148,3 +148,8 @@ class TimelineEntryInfo:
 class UpdateDealFieldsInput:
     deal_id: str
     fields: dict[str, Any]
+
+
+@dataclass
+class ListItemsInput:
+    code: str  # an admin list's code

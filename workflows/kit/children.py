@@ -1,0 +1,49 @@
+"""A process run as a child of another: `<parent id>/<name>`, with the deal's search
+attributes (DealId, PipelineId, ProcessName), so an operator finds it from the deal's id
+and the deal's events (field changes, payments) reach it as they reach its parent.
+
+    result = await run_child(LayoutRevision.run, ProcessInput(...), name="layout-revision",
+                             process="layout_revision", deal_id=..., pipeline_id=...)
+
+The child's tasks name the child's workflow, so a person's answer goes to it directly; the
+parent waits for its result (and is told of its failure as a ChildWorkflowError).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Any
+
+from temporalio import workflow
+from temporalio.common import SearchAttributePair, TypedSearchAttributes
+
+with workflow.unsafe.imports_passed_through():
+    from workflows.kit.contracts import DEAL_ID, PIPELINE_ID, PROCESS_NAME
+
+
+def child_id(name: str) -> str:
+    return f"{workflow.info().workflow_id}/{name}"
+
+
+async def run_child(
+    run: Callable[..., Any],
+    inp: Any,
+    *,
+    name: str,
+    process: str,
+    deal_id: str,
+    pipeline_id: str,
+) -> Any:
+    """Run `run` (a process's `@workflow.run` method) as a child and return its result."""
+    return await workflow.execute_child_workflow(
+        run,
+        inp,
+        id=child_id(name),
+        search_attributes=TypedSearchAttributes(
+            [
+                SearchAttributePair(DEAL_ID, deal_id),
+                SearchAttributePair(PIPELINE_ID, pipeline_id),
+                SearchAttributePair(PROCESS_NAME, process),
+            ]
+        ),
+    )
