@@ -2,8 +2,9 @@
 attributes (DealId, PipelineId, ProcessName), so an operator finds it from the deal's id
 and the deal's events (field changes, payments) reach it as they reach its parent.
 
-    result = await run_child(LayoutRevision.run, ProcessInput(...), name="layout-revision",
-                             process="layout_revision", deal_id=..., pipeline_id=...)
+    result = await run_child(ApprovalChain.run, ChainInput(...), name="approval-chain",
+                             process="approval_chain", deal_id=..., pipeline_id=...)
+    result = await run_child("layout_revision", ProcessInput(...), result_type=dict, ...)
 
 The child's tasks name the child's workflow, so a person's answer goes to it directly; the
 parent waits for its result (and is told of its failure as a ChildWorkflowError).
@@ -26,19 +27,22 @@ def child_id(name: str) -> str:
 
 
 async def run_child(
-    run: Callable[..., Any],
+    run: Callable[..., Any] | str,
     inp: Any,
     *,
     name: str,
     process: str,
     deal_id: str,
     pipeline_id: str,
+    result_type: type | None = None,
 ) -> Any:
-    """Run `run` (a process's `@workflow.run` method) as a child and return its result."""
+    """Run `run` (a process's `@workflow.run` method, or its workflow type's name with the
+    `result_type` to read its result as) as a child and return its result."""
     return await workflow.execute_child_workflow(
         run,
         inp,
         id=child_id(name),
+        result_type=result_type,
         search_attributes=TypedSearchAttributes(
             [
                 SearchAttributePair(DEAL_ID, deal_id),

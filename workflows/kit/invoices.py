@@ -17,6 +17,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 from decimal import Decimal, InvalidOperation
+from typing import Any
 
 from temporalio import workflow
 
@@ -51,7 +52,7 @@ class InvoiceWaits:
 
     def apply(self, change: InvoiceChange) -> None:
         seen = self.seen.setdefault(change.invoice_id, InvoiceSeen())
-        seen.paid = seen.paid or _positive(change.paid)
+        seen.paid = seen.paid or positive(change.paid)
         seen.fully_paid = seen.fully_paid or change.status == FULLY_PAID
         seen.last = change
 
@@ -71,8 +72,9 @@ class InvoiceWaits:
         return last
 
 
-def _positive(amount: str) -> bool:
+def positive(amount: Any) -> bool:
+    """An amount (a decimal string or number) above zero; False for anything else."""
     try:
-        return Decimal(amount or "0") > 0
+        return Decimal(str(amount or "0")) > 0
     except InvalidOperation:
         return False

@@ -1,0 +1,218 @@
+"""Fakes and a driver of BT promo project runs, shared by its tests and the recorder."""
+
+from __future__ import annotations
+
+import uuid
+from dataclasses import dataclass, field
+from decimal import Decimal
+from typing import Any
+
+from temporalio import activity
+from temporalio.client import Client, WorkflowHandle
+from temporalio.exceptions import ApplicationError
+
+from tests.unit.approvals.chain_fakes import ACCOUNTANT, ChainFakes, decide
+from tests.unit.workflows.fakes import DEAL_ID, DEAL_TITLE, MANAGER, PIPELINE_ID
+from tests.unit.workflows.layout_fakes import CEO, DESIGNER, next_task, run_rounds
+from workflows.activities.approval_types import DealRefInput, PipelineLayout, StageSpec
+from workflows.activities.finance_types import (
+    InvoiceInfo,
+    InvoiceRefInput,
+    IssueInvoiceInput,
+    RequestInvoiceInput,
+)
+from workflows.activities.types import DealInfo, GetDealInput, ListItemsInput, UserInfo
+from workflows.kit.contracts import ProcessInput
+from workflows.kit.invoices import INVOICE_CHANGED_SIGNAL, InvoiceChange
+from workflows.processes.promo_project import PromoProject
+
+K = "promo_project"
+MAKER = UserInfo(id="u-maker", name="Mila Maker")
+MAKER_2 = UserInfo(id="u-maker2", name="Max Maker")
+CONTRACTOR = UserInfo(id="u-contractor", name="Kira Contractors")
+STAGES = {"proposal": "s-p", "contract": "s-c", "invoice": "s-i", "production": "s-m"}
+TYPES = [{"code": "tshirt", "name": "T-shirt"}, {"code": "banner", "name": "Banner"}]
+TRAITS = [
+    {"type": "tshirt", "characteristic": "material", "value": "cotton"},
+    {"type": "tshirt", "characteristic": "size", "value": "XL"},
+    {"type": "banner", "characteristic": "material", "value": "vinyl"},
+]
+
+
+@dataclass
+class PromoFakes(ChainFakes):
+    deadline: str = ""
+    invoices: dict[str, InvoiceInfo] = field(default_factory=dict)
+    _keys: dict[str, str] = field(default_factory=dict)
+
+    def activities(self) -> list[Any]:
+        return [*super().activities(), self.list_items, *self.finance()]
+
+    def finance(self) -> list[Any]:
+        return [self.request_invoice, self.issue_invoice, self.get_invoice]
+
+    @activity.defn(name="get_deal")
+    async def get_deal(self, inp: GetDealInput) -> DealInfo:
+        self._log("get_deal", inp)
+        fields = {"project_deadline": self.deadline} if self.deadline else {}
+        return DealInfo(inp.deal_id, PIPELINE_ID, "s-0", DEAL_TITLE, MANAGER.id, fields)
+
+    @activity.defn(name="get_pipeline_layout")
+    async def get_pipeline_layout(self, inp: DealRefInput) -> PipelineLayout:
+        self._log("get_pipeline_layout", inp)
+        names = {"s-p": "Proposal", "s-c": "contract", "s-i": "Invoice", "s-m": "Production"}
+        return PipelineLayout(
+            PIPELINE_ID, [], [StageSpec(i, n, "in_progress") for i, n in names.items()]
+        )
+
+    @activity.defn(name="list_items")
+    async def list_items(self, inp: ListItemsInput) -> list[dict[str, Any]]:
+        self._log("list_items", inp)
+        return {"product_types": TYPES, "product_characteristics": TRAITS}.get(inp.code, [])
+
+    @activity.defn(name="request_invoice")
+    async def request_invoice(self, inp: RequestInvoiceInput) -> InvoiceInfo:
+        self._log("request_invoice", inp)
+        if inp.currency != "RUB":
+            raise ApplicationError("currency: unknown", type="ValidationFailed", non_retryable=True)
+        invoice_id = self._keys.setdefault(inp.idempotency_key, f"{len(self._keys) + 1}")
+        total = str(sum(Decimal(line.unit_price) for line in inp.lines))
+        self.invoices[invoice_id] = InvoiceInfo(
+            invoice_id, inp.deal_id, "draft", "RUB", total, "0", total
+        )
+        return self.invoices[invoice_id]
+
+    @activity.defn(name="issue_invoice")
+    async def issue_invoice(self, inp: IssueInvoiceInput) -> InvoiceInfo:
+        self._log("issue_invoice", inp)
+        if inp.actor_id != ACCOUNTANT.id:
+            raise ApplicationError("not yours", type="PermissionDenied", non_retryable=True)
+        invoice = self.invoices[inp.invoice_id]
+        invoice.status, invoice.number = "issued", inp.number
+        return invoice
+
+    @activity.defn(name="get_invoice")
+    async def get_invoice(self, inp: InvoiceRefInput) -> InvoiceInfo:
+        self._log("get_invoice", inp)
+        return self.invoices[inp.invoice_id]
+
+
+def promo_fakes(deadline: str = "") -> PromoFakes:
+    return PromoFakes(
+        roles={
+            "accountant": [ACCOUNTANT.id],
+            "production": [MAKER.id, MAKER_2.id],
+            "contractor_manager": [CONTRACTOR.id],
+            "designer": [DESIGNER.id],
+            "ceo": [CEO.id],
+        },
+        deadline=deadline,
+    )
+
+
+async def start_project(
+    client: Client, task_queue: str, *, workflow_id: str = "", **params: Any
+) -> WorkflowHandle[Any, Any]:
+    return await client.start_workflow(
+        PromoProject.run,
+        ProcessInput(DEAL_ID, PIPELINE_ID, MANAGER.id, params),
+        id=workflow_id or f"deal-{DEAL_ID}/promo-project/{uuid.uuid4().hex[:8]}",
+        task_queue=task_queue,
+    )
+
+
+async def paid(
+    handle: WorkflowHandle[Any, Any], fakes: PromoFakes, invoice_id: str, amount: str
+) -> None:
+    """Finance registers a payment and its event reaches the process."""
+    invoice = fakes.invoices[invoice_id]
+    invoice.paid = str(Decimal(invoice.paid) + Decimal(amount))
+    invoice.balance = str(Decimal(invoice.total) - Decimal(invoice.paid))
+    invoice.status = "fully_paid" if Decimal(invoice.balance) <= 0 else "partially_paid"
+    change = InvoiceChange(invoice_id, invoice.status, invoice.paid, invoice.balance)
+    await handle.signal(INVOICE_CHANGED_SIGNAL, change)
+
+
+async def cycles(handle: WorkflowHandle[Any, Any], fakes: PromoFakes) -> None:
+    """BT-2: the proposal after one round of changes, the contract, the invoice issued."""
+    for n, outcome in enumerate(["changes_requested", "approved"], start=1):
+        submit = await next_task(handle, fakes, f"{K}.proposal.submit", n)
+        await decide(handle, submit, MANAGER, "submitted", file_ids=[f"proposal-{n}"])
+        review = await next_task(handle, fakes, f"{K}.proposal.review", n)
+        await decide(handle, review, MANAGER, outcome, comment="Cheaper, please")
+    submit = await next_task(handle, fakes, f"{K}.contract.submit", 1)
+    await decide(handle, submit, MANAGER, "submitted", file_ids=["contract-1"])
+    await decide(
+        handle, await next_task(handle, fakes, f"{K}.contract.review", 1), MANAGER, "approved"
+    )
+    request = await next_task(handle, fakes, f"{K}.invoice.request", 1)
+    await decide(
+        handle, request, MANAGER, "requested", counterparty="Acme", amount="1000.00", currency="RUB"
+    )
+    submit = await next_task(handle, fakes, f"{K}.invoice.submit", 1)
+    await decide(handle, submit, ACCOUNTANT, "submitted", file_ids=["invoice-file"])
+    await decide(
+        handle, await next_task(handle, fakes, f"{K}.invoice.review", 1), MANAGER, "approved"
+    )
+    issue = await next_task(handle, fakes, f"{K}.invoice.issue", 1)
+    await decide(handle, issue, ACCOUNTANT, "issued", number="BT-1", due_date="2026-12-20")
+
+
+async def run_project(client: Client, handle: WorkflowHandle[Any, Any], fakes: PromoFakes) -> None:
+    """The whole project: cycles; prepayment, our layouts (the SM-3 child), both sites; two
+    cards (the second while the handover is open); not accepted once; an extra payment."""
+    await cycles(handle, fakes)
+    plan = await next_task(handle, fakes, f"{K}.plan", 1)
+    await decide(
+        handle, plan, MANAGER, "planned", prepayment=True, layouts="ours", production="both"
+    )
+    child = client.get_workflow_handle(f"{handle.id}/layout-revision")
+    await run_rounds(child, fakes, [])  # type: ignore[arg-type]
+    await next_task(handle, fakes, f"{K}.prepayment", 1)
+    await paid(handle, fakes, "1", "300.00")
+    for n, (who, outcome) in enumerate([(MAKER, "ready"), (CONTRACTOR, "ordered")], start=1):
+        setup = await next_task(handle, fakes, f"{K}.production.setup", n)
+        await decide(handle, setup, who, outcome)
+    card = await next_task(handle, fakes, f"{K}.card", 1)
+    await decide(
+        handle,
+        card,
+        MANAGER,
+        "added",
+        type="tshirt",
+        characteristics=["material=cotton"],
+        quantity="100",
+        site="own",
+    )
+    made = await next_task(handle, fakes, f"{K}.production", 1)
+    await decide(handle, made, MAKER, "produced")
+    handover = await next_task(handle, fakes, f"{K}.handover", 1)
+    await decide(handle, handover, MANAGER, "not_accepted", comment="The print is pale")
+    rework = await next_task(handle, fakes, f"{K}.rework", 1)
+    await decide(handle, rework, MAKER, "done")
+    handover = await next_task(handle, fakes, f"{K}.handover", 2)
+    card = await next_task(handle, fakes, f"{K}.card", 2)  # the client orders more
+    await decide(
+        handle,
+        card,
+        MANAGER,
+        "added",
+        type="banner",
+        characteristics=["material=vinyl"],
+        quantity="2",
+        site="third_party",
+    )
+    await decide(handle, handover, MANAGER, "accepted", extra_payment=True, extra_amount="250.00")
+    issue = await next_task(handle, fakes, f"{K}.extra_payment.issue", 1)
+    await decide(
+        handle,
+        issue,
+        ACCOUNTANT,
+        "issued",
+        number="BT-2",
+        due_date="2026-12-25",
+        file_id="extra-file",
+    )
+    await paid(handle, fakes, "2", "250.00")
+    made = await next_task(handle, fakes, f"{K}.production", 2)
+    await decide(handle, made, CONTRACTOR, "produced")
