@@ -38,16 +38,17 @@ async def run_child(
 ) -> Any:
     """Run `run` (a process's `@workflow.run` method, or its workflow type's name with the
     `result_type` to read its result as) as a child and return its result."""
+    attributes = TypedSearchAttributes(
+        [
+            SearchAttributePair(DEAL_ID, deal_id),
+            SearchAttributePair(PIPELINE_ID, pipeline_id),
+            SearchAttributePair(PROCESS_NAME, process),
+        ]
+    )
+    if isinstance(run, str):
+        return await workflow.execute_child_workflow(
+            run, inp, id=child_id(name), result_type=result_type, search_attributes=attributes
+        )
     return await workflow.execute_child_workflow(
-        run,
-        inp,
-        id=child_id(name),
-        result_type=result_type,
-        search_attributes=TypedSearchAttributes(
-            [
-                SearchAttributePair(DEAL_ID, deal_id),
-                SearchAttributePair(PIPELINE_ID, pipeline_id),
-                SearchAttributePair(PROCESS_NAME, process),
-            ]
-        ),
+        run, inp, id=child_id(name), search_attributes=attributes
     )
