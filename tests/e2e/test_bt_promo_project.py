@@ -58,10 +58,13 @@ class Project:
         return int((await self.manager.client.get(f"/deals/{self.deal_id}")).json()["stage_id"])
 
     async def set_deadline(self, day: str) -> None:
-        path = f"/deals/{self.deal_id}"
-        etag = (await self.manager.client.get(path)).headers["etag"]
-        body = {"fields": {"project_deadline": day}}
-        resp = await self.manager.client.patch(path, json=body, headers={"If-Match": etag})
+        """PATCH the field (again on a 409: the process moves the deal meanwhile)."""
+        path, body = f"/deals/{self.deal_id}", {"fields": {"project_deadline": day}}
+        for _ in range(5):
+            etag = (await self.manager.client.get(path)).headers["etag"]
+            resp = await self.manager.client.patch(path, json=body, headers={"If-Match": etag})
+            if resp.status_code != 409:
+                break
         assert resp.status_code == 200, resp.text
 
     async def notices(self, kind: str) -> list[dict[str, Any]]:
