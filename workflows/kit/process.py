@@ -237,7 +237,7 @@ class Process:
         """A deal field changed: a watch bound to it moves to the new date."""
         for watch in self.watches.values():
             if watch.field and watch.field in changes:
-                watch.move(_due_of(changes[watch.field]))
+                watch.move(due_of(changes[watch.field]))
 
     @workflow.signal(name=INVOICE_CHANGED_SIGNAL)
     def invoice_changed(self, change: InvoiceChange) -> None:
@@ -273,7 +273,7 @@ def _next_key(seen: Counter[str], step: str) -> str:
     return f"{workflow.info().workflow_id}/{step if n == 1 else f'{step}/{n}'}"
 
 
-def _due_of(value: Any) -> datetime | None:
+def due_of(value: Any) -> datetime | None:
     """A date or date-time field's value as a due time (a date: the start of that day, UTC)."""
     if not value:
         return None

@@ -33,7 +33,7 @@ from workflows.kit import process as declare
 from workflows.kit.joined import JoinedTasks
 from workflows.kit.params import RecordId, param
 from workflows.kit.people import one_with_role
-from workflows.kit.process import _due_of
+from workflows.kit.process import due_of
 
 with workflow.unsafe.imports_passed_through():
     from workflows.activities import approval_calls as ac
@@ -172,7 +172,7 @@ class PromoProject(Process):
     def _deadline_watch(self, params: PromoProjectParams) -> DeadlineWatch:
         """Due at the start of the deadline day; it passes at the end of that day."""
         try:
-            due = _due_of(self.deal.fields.get(params.deadline_field))
+            due = due_of(self.deal.fields.get(params.deadline_field))
         except ValueError:
             due = None  # not a date: nothing to watch until the field gets one
         return DeadlineWatch(

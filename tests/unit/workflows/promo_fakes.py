@@ -170,20 +170,8 @@ async def run_project(client: Client, handle: WorkflowHandle[Any, Any], fakes: P
     await run_rounds(child, fakes, [])  # type: ignore[arg-type]
     await next_task(handle, fakes, f"{K}.prepayment", 1)
     await paid(handle, fakes, "1", "300.00")
-    for n, (who, outcome) in enumerate([(MAKER, "ready"), (CONTRACTOR, "ordered")], start=1):
-        setup = await next_task(handle, fakes, f"{K}.production.setup", n)
-        await decide(handle, setup, who, outcome)
-    card = await next_task(handle, fakes, f"{K}.card", 1)
-    await decide(
-        handle,
-        card,
-        MANAGER,
-        "added",
-        type="tshirt",
-        characteristics=["material=cotton"],
-        quantity="100",
-        site="own",
-    )
+    await sites_ready(handle, fakes)
+    await add_card(handle, fakes, 1, "tshirt", ["material=cotton"], "100", "own")
     made = await next_task(handle, fakes, f"{K}.production", 1)
     await decide(handle, made, MAKER, "produced")
     handover = await next_task(handle, fakes, f"{K}.handover", 1)
@@ -191,17 +179,8 @@ async def run_project(client: Client, handle: WorkflowHandle[Any, Any], fakes: P
     rework = await next_task(handle, fakes, f"{K}.rework", 1)
     await decide(handle, rework, MAKER, "done")
     handover = await next_task(handle, fakes, f"{K}.handover", 2)
-    card = await next_task(handle, fakes, f"{K}.card", 2)  # the client orders more
-    await decide(
-        handle,
-        card,
-        MANAGER,
-        "added",
-        type="banner",
-        characteristics=["material=vinyl"],
-        quantity="2",
-        site="third_party",
-    )
+    # The client orders more while the handover is open.
+    await add_card(handle, fakes, 2, "banner", ["material=vinyl"], "2", "third_party")
     await decide(handle, handover, MANAGER, "accepted", extra_payment=True, extra_amount="250.00")
     issue = await next_task(handle, fakes, f"{K}.extra_payment.issue", 1)
     await decide(
@@ -216,3 +195,25 @@ async def run_project(client: Client, handle: WorkflowHandle[Any, Any], fakes: P
     await paid(handle, fakes, "2", "250.00")
     made = await next_task(handle, fakes, f"{K}.production", 2)
     await decide(handle, made, CONTRACTOR, "produced")
+
+
+async def sites_ready(handle: WorkflowHandle[Any, Any], fakes: PromoFakes) -> None:
+    """Both production sites' set-up tasks done (own: the project group, then the printer)."""
+    for n, (who, outcome) in enumerate([(MAKER, "ready"), (CONTRACTOR, "ordered")], start=1):
+        setup = await next_task(handle, fakes, f"{K}.production.setup", n)
+        await decide(handle, setup, who, outcome)
+
+
+async def add_card(
+    handle: WorkflowHandle[Any, Any],
+    fakes: PromoFakes,
+    n: int,
+    product_type: str,
+    characteristics: list[str],
+    quantity: str,
+    site: str,
+) -> None:
+    """The manager fills in the n-th product card."""
+    card = await next_task(handle, fakes, f"{K}.card", n)
+    data = {"type": product_type, "characteristics": characteristics, "quantity": quantity}
+    await decide(handle, card, MANAGER, "added", **data, site=site)

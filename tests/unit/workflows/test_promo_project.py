@@ -23,10 +23,12 @@ from tests.unit.workflows.promo_fakes import (
     MAKER_2,
     STAGES,
     PromoFakes,
+    add_card,
     cycles,
     paid,
     promo_fakes,
     run_project,
+    sites_ready,
     start_project,
 )
 from workflows.api import WORKFLOWS
@@ -197,9 +199,7 @@ async def test_bt_answers_are_checked_lists_sites_amounts_and_finance(
     )
     layouts = await next_task(handle, fakes, f"{K}.client_layouts", 1)
     await decide(handle, layouts, MANAGER, "attached", file_ids=["client-layout"])
-    for n, who in ((1, MAKER), (2, CONTRACTOR)):
-        setup = await next_task(handle, fakes, f"{K}.production.setup", n)
-        await decide(handle, setup, who, "ready" if n == 1 else "ordered")
+    await sites_ready(handle, fakes)
     card = await next_task(handle, fakes, f"{K}.card", 1)
     assert "site" in await refused(card, MANAGER, "added", type="tshirt", quantity="1")
     problem = await refused(card, MANAGER, "added", type="mug", quantity="0", site="own")
@@ -214,16 +214,7 @@ async def test_bt_answers_are_checked_lists_sites_amounts_and_finance(
         site="own",
     )
     assert "characteristics[0]" in problem and "cotton" in problem
-    await decide(
-        handle,
-        card,
-        MANAGER,
-        "added",
-        type="tshirt",
-        characteristics=["size=XL"],
-        quantity="1",
-        site="own",
-    )
+    await add_card(handle, fakes, 1, "tshirt", ["size=XL"], "1", "own")
     made = await next_task(handle, fakes, f"{K}.production", 1)
     assert len(fakes.tasks_of(f"{K}.production")) == 1, "refused cards made no task"
     await decide(handle, made, MAKER, "produced")
