@@ -16,31 +16,14 @@ from temporalio.exceptions import ApplicationError
 from workflows.activities.finance_types import (
     CloseSpendInput,
     DecideSpendInput,
-    InvoiceInfo,
-    InvoiceRefInput,
-    IssueInvoiceInput,
     PaymentInfo,
     PaySpendInput,
-    RequestInvoiceInput,
     SpendInfo,
     SpendRefInput,
 )
 from workflows.activities.services import _call
 
 DECIDED = {"approve": "approved", "reject": "rejected"}
-
-
-def _invoice(i: Any) -> InvoiceInfo:
-    return InvoiceInfo(
-        id=i.id,
-        deal_id=i.deal_id,
-        status=i.status,
-        currency=i.currency,
-        total=i.total,
-        paid=i.paid,
-        balance=i.balance,
-        number=i.number,
-    )
 
 
 def _spend(s: Any) -> SpendInfo:
@@ -69,9 +52,6 @@ class FinanceActivities:
             self.decide_spend,
             self.pay_spend,
             self.close_spend,
-            self.request_invoice,
-            self.issue_invoice,
-            self.get_invoice,
         ]
 
     async def _get(self, kind: str, spend_id: str) -> Any:
@@ -129,42 +109,3 @@ class FinanceActivities:
             if current.status == "closed":
                 return _spend(current)  # a retry after a lost answer: already closed
             raise
-
-    # ---- invoices (a process's own: the promo project's invoice and extra payment) ----
-    @activity.defn(name="request_invoice")
-    async def request_invoice(self, inp: RequestInvoiceInput) -> InvoiceInfo:
-        """A draft invoice; the key makes a retry return the first one (finance keeps it)."""
-        request = fpb.RequestInvoiceRequest(
-            deal_id=inp.deal_id,
-            counterparty=inp.counterparty,
-            currency=inp.currency,
-            lines=[
-                fpb.InvoiceLine(
-                    description=line.description, quantity=line.quantity, unit_price=line.unit_price
-                )
-                for line in inp.lines
-            ],
-            due_date=inp.due_date,
-            comment=inp.comment,
-            idempotency_key=inp.idempotency_key,
-        )
-        return _invoice(await _call(self._finance.RequestInvoice, request, actor=inp.actor_id))
-
-    @activity.defn(name="issue_invoice")
-    async def issue_invoice(self, inp: IssueInvoiceInput) -> InvoiceInfo:
-        """Issue the draft; a retry that finds it issued with this number is done (finance
-        would issue an issued invoice again)."""
-        ref = fpb.InvoiceRef(invoice_id=inp.invoice_id)
-        current = await _call(self._finance.GetInvoice, ref, actor=inp.actor_id)
-        if current.status != "draft" and current.number == inp.number.strip():
-            return _invoice(current)
-        request = fpb.IssueInvoiceRequest(
-            invoice_id=inp.invoice_id, number=inp.number, due_date=inp.due_date, file=inp.file
-        )
-        return _invoice(await _call(self._finance.IssueInvoice, request, actor=inp.actor_id))
-
-    @activity.defn(name="get_invoice")
-    async def get_invoice(self, inp: InvoiceRefInput) -> InvoiceInfo:
-        return _invoice(
-            await _call(self._finance.GetInvoice, fpb.InvoiceRef(invoice_id=inp.invoice_id))
-        )

@@ -29,6 +29,7 @@ from workflows.activities.types import (
     GetDealInput,
     GetPipelineInput,
     GetUserInput,
+    ListItemsInput,
     NotificationInfo,
     PipelineInfo,
     TaskInfo,
@@ -74,6 +75,7 @@ class FakeServices:
     """Records every activity call as (name, input); tasks get ids t1, t2, ..."""
 
     pipeline_fields: list[str] = field(default_factory=lambda: ["samples_returned"])
+    lists: dict[str, list[dict[str, Any]]] = field(default_factory=dict)  # admin lists by code
     calls: list[tuple[str, Any]] = field(default_factory=list)
     _task_ids: dict[str, str] = field(default_factory=dict)
 
@@ -99,6 +101,7 @@ class FakeServices:
             self.create_notification,
             self.add_timeline_entry,
             self.update_deal_fields,
+            self.list_items,
         ]
 
     @activity.defn(name="get_deal")
@@ -152,6 +155,11 @@ class FakeServices:
     async def add_timeline_entry(self, inp: AddTimelineEntryInput) -> TimelineEntryInfo:
         self.calls.append(("add_timeline_entry", inp))
         return TimelineEntryInfo(id=f"e{len(self.of('add_timeline_entry'))}")
+
+    @activity.defn(name="list_items")
+    async def list_items(self, inp: ListItemsInput) -> list[dict[str, Any]]:
+        self.calls.append(("list_items", inp))
+        return self.lists.get(inp.code, [])
 
     @activity.defn(name="update_deal_fields")
     async def update_deal_fields(self, inp: UpdateDealFieldsInput) -> None:

@@ -12,7 +12,7 @@ from temporalio.client import Client, WorkflowHandle
 from temporalio.exceptions import ApplicationError
 
 from tests.unit.approvals.chain_fakes import ACCOUNTANT, ChainFakes, decide
-from tests.unit.workflows.fakes import DEAL_ID, DEAL_TITLE, MANAGER, PIPELINE_ID
+from tests.unit.workflows.fakes import DEAL_ID, DEAL_TITLE, MANAGER, PIPELINE_ID, FakeServices
 from tests.unit.workflows.layout_fakes import CEO, DESIGNER, next_task, run_rounds
 from workflows.activities.approval_types import DealRefInput, PipelineLayout, StageSpec
 from workflows.activities.finance_types import (
@@ -21,7 +21,7 @@ from workflows.activities.finance_types import (
     IssueInvoiceInput,
     RequestInvoiceInput,
 )
-from workflows.activities.types import DealInfo, GetDealInput, ListItemsInput, UserInfo
+from workflows.activities.types import DealInfo, GetDealInput, UserInfo
 from workflows.kit.contracts import ProcessInput
 from workflows.kit.invoices import INVOICE_CHANGED_SIGNAL, InvoiceChange
 from workflows.processes.promo_project import PromoProject
@@ -46,7 +46,7 @@ class PromoFakes(ChainFakes):
     _keys: dict[str, str] = field(default_factory=dict)
 
     def activities(self) -> list[Any]:
-        return [*super().activities(), self.list_items, *self.finance()]
+        return [*super().activities(), *self.finance()]
 
     def finance(self) -> list[Any]:
         return [self.request_invoice, self.issue_invoice, self.get_invoice]
@@ -64,11 +64,6 @@ class PromoFakes(ChainFakes):
         return PipelineLayout(
             PIPELINE_ID, [], [StageSpec(i, n, "in_progress") for i, n in names.items()]
         )
-
-    @activity.defn(name="list_items")
-    async def list_items(self, inp: ListItemsInput) -> list[dict[str, Any]]:
-        self._log("list_items", inp)
-        return {"product_types": TYPES, "product_characteristics": TRAITS}.get(inp.code, [])
 
     @activity.defn(name="request_invoice")
     async def request_invoice(self, inp: RequestInvoiceInput) -> InvoiceInfo:
@@ -99,6 +94,7 @@ class PromoFakes(ChainFakes):
 
 def promo_fakes(deadline: str = "") -> PromoFakes:
     return PromoFakes(
+        base=FakeServices(lists={"product_types": TYPES, "product_characteristics": TRAITS}),
         roles={
             "accountant": [ACCOUNTANT.id],
             "production": [MAKER.id, MAKER_2.id],

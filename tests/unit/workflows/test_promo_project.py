@@ -31,6 +31,8 @@ from tests.unit.workflows.promo_fakes import (
     sites_ready,
     start_project,
 )
+from tests.unit.workflows.test_worker import activity_names
+from workflows.activities.invoices import InvoiceActivities
 from workflows.api import WORKFLOWS
 from workflows.kit.contracts import AnswerRefused
 from workflows.processes.promo_project import PromoProjectResult
@@ -225,6 +227,11 @@ async def test_bt_answers_are_checked_lists_sites_amounts_and_finance(
     assert result.extra_invoice_id == "" and fakes.of("get_invoice") == [], (
         "postpayment waits for nothing"
     )
+
+
+def test_the_fakes_mirror_the_invoice_activities() -> None:
+    real = InvoiceActivities(object())  # type: ignore[arg-type]
+    assert activity_names(real.all()) == activity_names(promo_fakes().finance())
 
 
 async def test_bt_3_production_waits_for_the_prepayment(
