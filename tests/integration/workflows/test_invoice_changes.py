@@ -22,10 +22,9 @@ from temporalio.worker import Worker
 from deploy.local.bootstrap import SEARCH_ATTRIBUTES
 from services.common.events import Envelope
 from tests.integration.workflows.test_triggers import js, own_nats  # noqa: F401
-from tests.unit.approvals.chain_fakes import decide
 from tests.unit.workflows.fakes import DEAL_ID, MANAGER, PIPELINE_ID, state
 from tests.unit.workflows.layout_fakes import next_task
-from tests.unit.workflows.promo_fakes import cycles, promo_fakes
+from tests.unit.workflows.promo_fakes import awaiting_prepayment, promo_fakes
 from workflows.api import WORKFLOWS
 from workflows.invoice_changes import InvoiceChanges
 from workflows.kit.contracts import DEAL_ID as DEAL_ATTRIBUTE
@@ -81,20 +80,7 @@ async def test_production_goes_on_once_finance_s_payment_event_arrives(
         )
         running = asyncio.create_task(consumer.run(stop))
         try:
-            await cycles(handle, fakes)
-            plan = await next_task(handle, fakes, f"{K}.plan", 1)
-            await decide(
-                handle,
-                plan,
-                MANAGER,
-                "planned",
-                prepayment=True,
-                layouts="client",
-                production="own",
-            )
-            layouts = await next_task(handle, fakes, f"{K}.client_layouts", 1)
-            await decide(handle, layouts, MANAGER, "attached", file_ids=["client-layout"])
-            await next_task(handle, fakes, f"{K}.prepayment", 1)
+            await awaiting_prepayment(handle, fakes)
             other = recorded("999", "10.00", "partially_paid")  # another invoice of the deal
             await js.publish(other.type, other.to_json(), headers={"Nats-Msg-Id": str(other.id)})
             await asyncio.sleep(1.0)  # real time: the consumer has had its chance

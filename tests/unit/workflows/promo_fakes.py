@@ -213,3 +213,15 @@ async def add_card(
     card = await next_task(handle, fakes, f"{K}.card", n)
     data = {"type": product_type, "characteristics": characteristics, "quantity": quantity}
     await decide(handle, card, MANAGER, "added", **data, site=site)
+
+
+async def awaiting_prepayment(handle: WorkflowHandle[Any, Any], fakes: PromoFakes) -> None:
+    """Through the cycles to a plan with a prepayment, the client's layouts and own
+    production: the process waits for the money."""
+    await cycles(handle, fakes)
+    plan = await next_task(handle, fakes, f"{K}.plan", 1)
+    choice = {"prepayment": True, "layouts": "client", "production": "own"}
+    await decide(handle, plan, MANAGER, "planned", **choice)
+    layouts = await next_task(handle, fakes, f"{K}.client_layouts", 1)
+    await decide(handle, layouts, MANAGER, "attached", file_ids=["client-layout"])
+    await next_task(handle, fakes, f"{K}.prepayment", 1)

@@ -24,7 +24,7 @@ from tests.unit.workflows.promo_fakes import (
     STAGES,
     PromoFakes,
     add_card,
-    cycles,
+    awaiting_prepayment,
     paid,
     promo_fakes,
     run_project,
@@ -238,14 +238,7 @@ async def test_bt_3_production_waits_for_the_prepayment(
     env: WorkflowEnvironment, task_queue: str, fakes: PromoFakes
 ) -> None:
     handle = await start_project(env.client, task_queue)
-    await cycles(handle, fakes)
-    plan = await next_task(handle, fakes, f"{K}.plan", 1)
-    await decide(
-        handle, plan, MANAGER, "planned", prepayment=True, layouts="client", production="own"
-    )
-    layouts = await next_task(handle, fakes, f"{K}.client_layouts", 1)
-    await decide(handle, layouts, MANAGER, "attached", file_ids=["client-layout"])
-    await next_task(handle, fakes, f"{K}.prepayment", 1)
+    await awaiting_prepayment(handle, fakes)
     await env.sleep(timedelta(days=3))
     assert fakes.tasks_of(f"{K}.production.setup") == [], "no production before the money"
     assert (await state(handle)).stage == "preparation"
