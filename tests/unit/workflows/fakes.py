@@ -182,6 +182,25 @@ async def start_run(
     )
 
 
+async def start_deal_process(
+    client: Client,
+    task_queue: str,
+    run: Callable[..., Any],
+    process: str,
+    params: dict[str, Any],
+    *,
+    workflow_id: str = "",
+) -> WorkflowHandle[Any, Any]:
+    """A run of `process` on the deal, started by the manager (`run`: its `@workflow.run`)."""
+    slug = process.replace("_", "-")
+    return await client.start_workflow(
+        run,
+        ProcessInput(DEAL_ID, PIPELINE_ID, MANAGER.id, params),
+        id=workflow_id or f"deal-{DEAL_ID}/{slug}/{uuid.uuid4().hex[:8]}",
+        task_queue=task_queue,
+    )
+
+
 async def state(handle: WorkflowHandle[Any, Any]) -> ProcessState:
     result: ProcessState = await handle.query(STATE_QUERY, result_type=ProcessState)
     return result

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import uuid
 from dataclasses import dataclass, field
 from decimal import Decimal
 from typing import Any
@@ -12,7 +11,13 @@ from temporalio.client import Client, WorkflowHandle
 from temporalio.exceptions import ApplicationError
 
 from tests.unit.approvals.chain_fakes import ACCOUNTANT, ChainFakes, decide
-from tests.unit.workflows.fakes import DEAL_ID, DEAL_TITLE, MANAGER, PIPELINE_ID, FakeServices
+from tests.unit.workflows.fakes import (
+    DEAL_TITLE,
+    MANAGER,
+    PIPELINE_ID,
+    FakeServices,
+    start_deal_process,
+)
 from tests.unit.workflows.layout_fakes import CEO, DESIGNER, next_task, run_rounds
 from workflows.activities.approval_types import DealRefInput, PipelineLayout, StageSpec
 from workflows.activities.finance_types import (
@@ -22,7 +27,6 @@ from workflows.activities.finance_types import (
     RequestInvoiceInput,
 )
 from workflows.activities.types import DealInfo, GetDealInput, UserInfo
-from workflows.kit.contracts import ProcessInput
 from workflows.kit.invoices import INVOICE_CHANGED_SIGNAL, InvoiceChange
 from workflows.processes.promo_project import PromoProject
 
@@ -109,11 +113,8 @@ def promo_fakes(deadline: str = "") -> PromoFakes:
 async def start_project(
     client: Client, task_queue: str, *, workflow_id: str = "", **params: Any
 ) -> WorkflowHandle[Any, Any]:
-    return await client.start_workflow(
-        PromoProject.run,
-        ProcessInput(DEAL_ID, PIPELINE_ID, MANAGER.id, params),
-        id=workflow_id or f"deal-{DEAL_ID}/promo-project/{uuid.uuid4().hex[:8]}",
-        task_queue=task_queue,
+    return await start_deal_process(
+        client, task_queue, PromoProject.run, "promo_project", params, workflow_id=workflow_id
     )
 
 
