@@ -32,11 +32,13 @@ from services.common.tracing import instrument_grpc_client, setup_tracing, tempo
 from workflows.activities.approvals import ApprovalActivities
 from workflows.activities.automation import AutomationActivities
 from workflows.activities.finance import FinanceActivities
+from workflows.activities.invoices import InvoiceActivities
 from workflows.activities.services import ServiceActivities
 from workflows.api import WORKFLOWS
 from workflows.automation import AutomationRun
 from workflows.consumers import Factory, run_consumers
 from workflows.field_changes import FieldChanges
+from workflows.invoice_changes import InvoiceChanges
 from workflows.spend_starts import SpendStarts
 from workflows.triggers import Triggers
 
@@ -102,7 +104,9 @@ async def run(settings: WorkerSettings) -> None:
         deals_pb2_grpc.DealsServiceStub(deals_channel),
         files_pb2_grpc.FilesServiceStub(deals_channel),
     )
-    finance_activities = FinanceActivities(finance_pb2_grpc.FinanceServiceStub(finance_channel))
+    finance_stub = finance_pb2_grpc.FinanceServiceStub(finance_channel)
+    finance_activities = FinanceActivities(finance_stub)
+    invoice_activities = InvoiceActivities(finance_stub)
     automation_activities = AutomationActivities(
         automation_pb2_grpc.AutomationServiceStub(deals_channel),
         deals_pb2_grpc.DealsServiceStub(deals_channel),
@@ -118,6 +122,7 @@ async def run(settings: WorkerSettings) -> None:
             *activities.all(),
             *approval_activities.all(),
             *finance_activities.all(),
+            *invoice_activities.all(),
             *automation_activities.all(),
         ],
         max_concurrent_activities=settings.max_concurrent_activities,
@@ -141,6 +146,7 @@ async def run(settings: WorkerSettings) -> None:
             js=js, temporal=client, deals=deals_stub, task_queue=settings.task_queue
         ),
         lambda js: FieldChanges(js=js, temporal=client),
+        lambda js: InvoiceChanges(js=js, temporal=client),
     ]
 
     def triggers(records: str) -> Factory:

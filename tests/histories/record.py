@@ -28,6 +28,7 @@ from tests.histories.record_deal_processes import (
     record_shipment_dispatch,
 )
 from tests.histories.record_layout import record_layout_revision
+from tests.histories.record_promo import record_promo_project
 from tests.unit.workflows.fakes import FakeServices, run_happy_path, start_env, start_run
 from workflows.api import WORKFLOWS
 
@@ -68,6 +69,7 @@ RECORDERS: dict[str, Callable[[WorkflowEnvironment], Awaitable[list[Path]]]] = {
     "shipment_dispatch": record_shipment_dispatch,
     "proposal_follow_up": record_proposal_follow_up,
     "production_shipment": record_production_shipment,
+    "promo_project": record_promo_project,
 }
 
 

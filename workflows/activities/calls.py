@@ -7,6 +7,8 @@ Update the gateway waits on, so it gives up within seconds).
 
 from __future__ import annotations
 
+from typing import Any
+
 from workflows.activities.retry import call as _run
 from workflows.activities.types import (
     AddTimelineEntryInput,
@@ -19,6 +21,7 @@ from workflows.activities.types import (
     GetDealInput,
     GetPipelineInput,
     GetUserInput,
+    ListItemsInput,
     ListValue,
     LookUpListInput,
     NotificationInfo,
@@ -72,3 +75,12 @@ async def complete_task(inp: CompleteTaskInput) -> TaskInfo:
 
 async def look_up_list(inp: LookUpListInput) -> ListValue:
     return await _run("look_up_list", inp, ListValue)
+
+
+async def list_items(inp: ListItemsInput) -> list[dict[str, Any]]:
+    return await _run("list_items", inp, list[dict[str, Any]])
+
+
+async def list_items_in_answer(inp: ListItemsInput) -> list[dict[str, Any]]:
+    """Inside an answer the gateway waits on (checking it against a list)."""
+    return await _run("list_items", inp, list[dict[str, Any]], in_answer=True)

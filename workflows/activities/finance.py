@@ -47,7 +47,12 @@ class FinanceActivities:
         self._finance = finance
 
     def all(self) -> list[Callable[..., Any]]:
-        return [self.get_spend, self.decide_spend, self.pay_spend, self.close_spend]
+        return [
+            self.get_spend,
+            self.decide_spend,
+            self.pay_spend,
+            self.close_spend,
+        ]
 
     async def _get(self, kind: str, spend_id: str) -> Any:
         return await _call(self._finance.GetSpend, fpb.SpendRef(kind=kind, spend_id=spend_id))

@@ -59,3 +59,52 @@ class CloseSpendInput:
     spend_id: str
     actor_id: str
     documents: list[str] = field(default_factory=list)
+
+
+@dataclass
+class InvoiceLineInput:
+    description: str
+    quantity: str  # decimal as a string
+    unit_price: str
+
+
+@dataclass
+class RequestInvoiceInput:
+    """A draft invoice of the deal, requested as `actor_id` (finance checks their rights)."""
+
+    idempotency_key: str
+    deal_id: str
+    actor_id: str
+    counterparty: str
+    currency: str
+    lines: list[InvoiceLineInput]
+    due_date: str = ""  # YYYY-MM-DD
+    comment: str = ""
+
+
+@dataclass
+class IssueInvoiceInput:
+    """The accountant (`actor_id`) issues the draft: number, due date and the file."""
+
+    invoice_id: str
+    actor_id: str
+    number: str
+    due_date: str
+    file: str
+
+
+@dataclass
+class InvoiceRefInput:
+    invoice_id: str
+
+
+@dataclass
+class InvoiceInfo:
+    id: str
+    deal_id: str
+    status: str  # draft, issued, partially_paid, fully_paid, cancelled
+    currency: str
+    total: str
+    paid: str
+    balance: str
+    number: str = ""

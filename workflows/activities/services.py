@@ -8,7 +8,7 @@ actor), except `complete_task`, which acts as the person who answered.
 
 from __future__ import annotations
 
-from collections.abc import Awaitable, Callable
+from collections.abc import AsyncIterator, Awaitable, Callable
 from typing import Any, TypeVar
 
 from dealflow.deals.v1 import deals_pb2, deals_pb2_grpc
@@ -30,6 +30,7 @@ from workflows.activities.types import (
     GetDealInput,
     GetPipelineInput,
     GetUserInput,
+    ListItemsInput,
     ListValue,
     LookUpListInput,
     NotificationInfo,
@@ -92,6 +93,7 @@ class ServiceActivities:
             self.add_timeline_entry,
             self.update_deal_fields,
             self.look_up_list,
+            self.list_items,
         ]
 
     # ---- deals: reads ----
@@ -116,6 +118,28 @@ class ServiceActivities:
             id=pipeline.id, name=pipeline.name, field_codes=[f.code for f in pipeline.fields]
         )
 
+    @activity.defn(name="list_items")
+    async def list_items(self, inp: ListItemsInput) -> list[dict[str, Any]]:
+        """Every row of an admin list (its values, with the row's `id`)."""
+        try:
+            return [row async for row in self._list_rows(inp.code)]
+        except DomainError as exc:
+            raise domain_failure(exc) from exc
+
+    async def _list_rows(self, code: str) -> AsyncIterator[dict[str, Any]]:
+        """The rows of admin list `code`, page by page (its values, with the row's `id`)."""
+        cursor = ""
+        while True:
+            page = await grpc_client.call(
+                self._deals.ListListItems,
+                deals_pb2.ListListItemsRequest(code=code, cursor=cursor, limit=200),
+            )
+            for item in page.items:
+                yield {**from_struct(item.values), "id": item.id}
+            if not page.next_cursor:
+                return
+            cursor = page.next_cursor
+
     @activity.defn(name="find_head")
     async def find_head(self, inp: FindHeadInput) -> UserInfo:
         head = await _call(self._deals.FindHead, deals_pb2.FindHeadRequest(user_id=inp.user_id))
@@ -129,25 +153,16 @@ class ServiceActivities:
     async def look_up_list(self, inp: LookUpListInput) -> ListValue:
         """A cell of an admin list, read when the step starts (so a changed list takes
         effect for running processes too)."""
-        cursor = ""
-        while True:
-            try:
-                page = await grpc_client.call(
-                    self._deals.ListListItems,
-                    deals_pb2.ListListItemsRequest(code=inp.list_code, cursor=cursor, limit=200),
-                )
-            except NotFound:  # the admins can create it: the process asks them to
-                return ListValue(list_missing=True)
-            except DomainError as exc:
-                raise domain_failure(exc) from exc
-            for item in page.items:
-                values = from_struct(item.values)
+        try:
+            async for values in self._list_rows(inp.list_code):
                 if str(values.get(inp.key_column, "")).strip() == inp.key.strip():
                     found = values.get(inp.value_column)
                     return ListValue("" if found in (None, "") else str(found))
-            if not page.next_cursor:
-                return ListValue()
-            cursor = page.next_cursor
+        except NotFound:  # the admins can create it: the process asks them to
+            return ListValue(list_missing=True)
+        except DomainError as exc:
+            raise domain_failure(exc) from exc
+        return ListValue()
 
     # ---- deals: changes ----
     @activity.defn(name="add_timeline_entry")

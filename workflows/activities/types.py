@@ -165,3 +165,8 @@ class LookUpListInput:
 class ListValue:
     value: str = ""  # "" when no row matches or its cell is empty
     list_missing: bool = False  # there is no list of that code
+
+
+@dataclass
+class ListItemsInput:
+    code: str  # an admin list's code

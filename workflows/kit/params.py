@@ -5,9 +5,10 @@
         return_by: date = param(help="the date (YYYY-MM-DD) the samples must be back")
 
 A field's type says how its raw JSON value is read: `str`, `int`, `bool`, `date`,
-`list[str]`, `RecordId` (a record's id: digits, as a string) and `Code` (a lower-case code
-such as an approval template's). A field without a default is required. The messages are
-for the client (the gateway answers them as 422 naming `params`).
+`list[str]`, `list[int]` (whole numbers, 0 or more), `RecordId` (a record's id: digits, as
+a string) and `Code` (a lower-case code such as an approval template's). A field without a
+default is required. The messages are for the client (the gateway answers them as 422
+naming `params`).
 """
 
 from __future__ import annotations
@@ -107,6 +108,12 @@ def _read(name: str, hint: Any, raw: Any, f: dataclasses.Field[Any]) -> Any:
     if kind == "list[str]":
         if not isinstance(raw, list) or not all(isinstance(v, str) for v in raw):
             raise ValueError(f"{name} must be a list of strings, got {raw!r}")
+        return list(raw)
+    if kind == "list[int]":
+        if not isinstance(raw, list) or not all(
+            isinstance(v, int) and not isinstance(v, bool) and v >= 0 for v in raw
+        ):
+            raise ValueError(f"{name} must be a list of whole numbers (0 or more), got {raw!r}")
         return list(raw)
     raise TypeError(f"parameter {name}: unsupported type {hint!r}")  # a declaration bug
 

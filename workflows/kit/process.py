@@ -10,7 +10,9 @@ its answers need more than the kit checks, the `check_answer` / `before_answer` 
   idempotency key; a step repeated in a loop gets its round by itself), `finish()` (clears
   `Assignee`, waits for running handlers);
 - deadline watches that the `deadline_moved` Signal (or a deal field change,
-  `deal_fields_changed`) moves while they run.
+  `deal_fields_changed`) moves while they run;
+- waits for an invoice's payment (`self.invoices`, fed by the `invoice_changed` Signal from
+  finance's events: workflows/kit/invoices.py).
 """
 
 from __future__ import annotations
@@ -27,6 +29,7 @@ from temporalio.exceptions import ActivityError, ApplicationError
 
 from workflows.activities import calls
 from workflows.kit.deadline import DeadlineWatch
+from workflows.kit.invoices import INVOICE_CHANGED_SIGNAL, InvoiceChange, InvoiceWaits
 from workflows.kit.registry import definition_of
 from workflows.kit.tasks import AnswerRecord, HumanTasks, OpenTask, file_ids, refuse
 
@@ -87,6 +90,7 @@ class Process:
         self._params: Any = None
         self._alongside: list[asyncio.Task[None]] = []
         self._finishing = False
+        self.invoices = InvoiceWaits()  # what finance's events said of the deal's invoices
         self.setup()
 
     def setup(self) -> None:
@@ -233,7 +237,12 @@ class Process:
         """A deal field changed: a watch bound to it moves to the new date."""
         for watch in self.watches.values():
             if watch.field and watch.field in changes:
-                watch.move(_due_of(changes[watch.field]))
+                watch.move(due_of(changes[watch.field]))
+
+    @workflow.signal(name=INVOICE_CHANGED_SIGNAL)
+    def invoice_changed(self, change: InvoiceChange) -> None:
+        """A payment was recorded on an invoice of the deal (finance's event)."""
+        self.invoices.apply(change)
 
     # ---- the kit's own ----
     def _checked(self, answer: TaskAnswer) -> OpenTask:
@@ -264,7 +273,7 @@ def _next_key(seen: Counter[str], step: str) -> str:
     return f"{workflow.info().workflow_id}/{step if n == 1 else f'{step}/{n}'}"
 
 
-def _due_of(value: Any) -> datetime | None:
+def due_of(value: Any) -> datetime | None:
     """A date or date-time field's value as a due time (a date: the start of that day, UTC)."""
     if not value:
         return None

@@ -17,7 +17,6 @@ from datetime import datetime, timedelta
 from typing import Any
 
 from temporalio import workflow
-from temporalio.common import SearchAttributePair, TypedSearchAttributes
 from temporalio.exceptions import ActivityError
 
 from workflows.activities import calls
@@ -30,6 +29,7 @@ from workflows.approval_chain_types import (
 )
 from workflows.kit import AnswerField, DeadlineWatch, OpenTask, Process, TaskSpec, refuse
 from workflows.kit import process as declare
+from workflows.kit.children import run_child
 
 with workflow.unsafe.imports_passed_through():
     from process_rules.approval_templates import ChainTemplate, StepTemplate
@@ -57,13 +57,7 @@ with workflow.unsafe.imports_passed_through():
         GetDealInput,
         UpdateDealFieldsInput,
     )
-    from workflows.kit.contracts import (
-        DEAL_ID,
-        PIPELINE_ID,
-        PROCESS_NAME,
-        AnswerRefused,
-        TaskAnswer,
-    )
+    from workflows.kit.contracts import AnswerRefused, TaskAnswer
 
 PROCESS = "approval_chain"
 __all__ = [
@@ -397,16 +391,12 @@ class ApprovalChain(Process):
 async def run_chain(inp: ChainInput) -> ChainResult:
     """Run the chain as a child of the calling process: `<parent id>/approval-chain`, with
     the deal's search attributes, so an operator finds it from the deal's id."""
-    result: ChainResult = await workflow.execute_child_workflow(
+    result: ChainResult = await run_child(
         ApprovalChain.run,
         inp,
-        id=f"{workflow.info().workflow_id}/approval-chain",
-        search_attributes=TypedSearchAttributes(
-            [
-                SearchAttributePair(DEAL_ID, inp.deal_id),
-                SearchAttributePair(PIPELINE_ID, inp.pipeline_id),
-                SearchAttributePair(PROCESS_NAME, PROCESS),
-            ]
-        ),
+        name="approval-chain",
+        process=PROCESS,
+        deal_id=inp.deal_id,
+        pipeline_id=inp.pipeline_id,
     )
     return result

@@ -13,6 +13,7 @@ from temporalio.testing import ActivityEnvironment
 
 from services.common.db import create_engine
 from services.common.grpc_client import channel
+from services.common.protoconv import to_struct
 from services.deals.main import start_server
 from services.deals.service import DealsService
 from workflows.activities.services import ServiceActivities
@@ -22,6 +23,7 @@ from workflows.activities.types import (
     GetDealInput,
     GetPipelineInput,
     GetUserInput,
+    ListItemsInput,
     UpdateDealFieldsInput,
 )
 
@@ -105,3 +107,25 @@ async def test_deal_activities_against_the_service(
     with pytest.raises(ApplicationError) as missing:
         await run(acts.get_deal, GetDealInput("999999"))
     assert missing.value.type == "NotFound" and missing.value.non_retryable
+
+
+async def test_list_items_reads_every_row_of_a_list_page_by_page(
+    deals: deals_pb2_grpc.DealsServiceStub,
+) -> None:
+    columns = [deals_pb2.ListColumn(code=c, name=c, type="string") for c in ("code", "name")]
+    await deals.CreateList(
+        deals_pb2.CreateListRequest(code="product_types_it", name="Types", columns=columns)
+    )
+    for n in range(205):  # more than one page of 200
+        await deals.CreateListItem(
+            deals_pb2.CreateListItemRequest(
+                code="product_types_it", values=to_struct({"code": f"t{n}", "name": f"Type {n}"})
+            )
+        )
+    acts = ServiceActivities(deals, None)  # type: ignore[arg-type]
+    rows = await run(acts.list_items, ListItemsInput("product_types_it"))
+    assert len(rows) == 205 and {r["code"] for r in rows} == {f"t{n}" for n in range(205)}
+    assert all(r["id"] for r in rows)
+    with pytest.raises(ApplicationError) as missing:
+        await run(acts.list_items, ListItemsInput("no_such_list"))
+    assert missing.value.type == "NotFound"

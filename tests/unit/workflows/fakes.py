@@ -29,6 +29,7 @@ from workflows.activities.types import (
     GetDealInput,
     GetPipelineInput,
     GetUserInput,
+    ListItemsInput,
     ListValue,
     LookUpListInput,
     NotificationInfo,
@@ -77,6 +78,7 @@ class FakeServices:
 
     pipeline_fields: list[str] = field(default_factory=lambda: ["samples_returned"])
     lists: dict[str, list[dict[str, Any]]] = field(default_factory=dict)  # admin lists' rows
+    lists: dict[str, list[dict[str, Any]]] = field(default_factory=dict)  # admin lists by code
     calls: list[tuple[str, Any]] = field(default_factory=list)
     _task_ids: dict[str, str] = field(default_factory=dict)
 
@@ -103,6 +105,7 @@ class FakeServices:
             self.add_timeline_entry,
             self.update_deal_fields,
             self.look_up_list,
+            self.list_items,
         ]
 
     @activity.defn(name="get_deal")
@@ -157,6 +160,11 @@ class FakeServices:
         self.calls.append(("add_timeline_entry", inp))
         return TimelineEntryInfo(id=f"e{len(self.of('add_timeline_entry'))}")
 
+    @activity.defn(name="list_items")
+    async def list_items(self, inp: ListItemsInput) -> list[dict[str, Any]]:
+        self.calls.append(("list_items", inp))
+        return self.lists.get(inp.code, [])
+
     @activity.defn(name="update_deal_fields")
     async def update_deal_fields(self, inp: UpdateDealFieldsInput) -> None:
         self.calls.append(("update_deal_fields", inp))
@@ -184,6 +192,25 @@ async def start_run(
             params={"return_by": return_by.isoformat()},
         ),
         id=workflow_id or f"deal-{DEAL_ID}/sample-return/{uuid.uuid4().hex[:8]}",
+        task_queue=task_queue,
+    )
+
+
+async def start_deal_process(
+    client: Client,
+    task_queue: str,
+    run: Callable[..., Any],
+    process: str,
+    params: dict[str, Any],
+    *,
+    workflow_id: str = "",
+) -> WorkflowHandle[Any, Any]:
+    """A run of `process` on the deal, started by the manager (`run`: its `@workflow.run`)."""
+    slug = process.replace("_", "-")
+    return await client.start_workflow(
+        run,
+        ProcessInput(DEAL_ID, PIPELINE_ID, MANAGER.id, params),
+        id=workflow_id or f"deal-{DEAL_ID}/{slug}/{uuid.uuid4().hex[:8]}",
         task_queue=task_queue,
     )
 

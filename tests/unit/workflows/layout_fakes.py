@@ -2,15 +2,13 @@
 
 from __future__ import annotations
 
-import uuid
 from typing import Any
 
 from temporalio.client import Client, WorkflowHandle
 
 from tests.unit.approvals.chain_fakes import ChainFakes, decide
-from tests.unit.workflows.fakes import DEAL_ID, MANAGER, PIPELINE_ID, eventually, state
+from tests.unit.workflows.fakes import MANAGER, eventually, start_deal_process, state
 from workflows.activities.types import UserInfo
-from workflows.kit.contracts import ProcessInput
 from workflows.processes.layout_revision import LayoutRevision
 
 DESIGNER = UserInfo(id="u-designer", name="Dora Designer")
@@ -30,11 +28,8 @@ def layout_fakes() -> ChainFakes:
 async def start_layout(
     client: Client, task_queue: str, *, workflow_id: str = "", **params: Any
 ) -> WorkflowHandle[Any, Any]:
-    return await client.start_workflow(
-        LayoutRevision.run,
-        ProcessInput(DEAL_ID, PIPELINE_ID, MANAGER.id, params),
-        id=workflow_id or f"deal-{DEAL_ID}/layout-revision/{uuid.uuid4().hex[:8]}",
-        task_queue=task_queue,
+    return await start_deal_process(
+        client, task_queue, LayoutRevision.run, "layout_revision", params, workflow_id=workflow_id
     )
 
 

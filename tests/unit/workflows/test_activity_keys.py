@@ -10,7 +10,7 @@ from temporalio import activity
 
 from workflows.activities.services import ServiceActivities
 
-READS = {"get_deal", "get_pipeline", "find_head", "get_user", "look_up_list"}
+READS = {"get_deal", "get_pipeline", "find_head", "get_user", "look_up_list", "list_items"}
 # Changes that a retry cannot double: setting fixed values, closing an already closed task
 # (the activity accepts "already completed/cancelled by us" as done).
 IDEMPOTENT_BY_NATURE = {"update_deal_fields", "complete_task", "cancel_task"}
