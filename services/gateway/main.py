@@ -49,6 +49,7 @@ from services.gateway.routes import (
     payments,
     pipelines,
     processes,
+    products,
     reports,
     rules,
     tasks,
@@ -174,6 +175,7 @@ def create_app(
         tasks,
         notifications,
         lists,
+        products,
     ):
         app.include_router(module.router)
     app.include_router(auth.tokens)

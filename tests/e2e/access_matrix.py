@@ -37,6 +37,7 @@ KINDS: dict[str, str] = {
     "companies/{company_id}": "company",
     "leads/{lead_id}": "lead",
     "exclusions/{exclusion_id}": "exclusion",
+    "products/{product_id}": "product",
     "processes/{workflow_id}": "process_run",  # a `:path` parameter: `deal/12/sample-return/1`
     # A parameter inside a segment is keyed by the segment: `/contact-fields`, `/company-fields`.
     "{entity}-fields": "record_fields",

@@ -121,6 +121,8 @@ async def _build(admin: httpx.AsyncClient, base: str, tag: str, mark: str) -> di
     ids["list"] = code
     item = await _made(await admin.post(f"/lists/{code}/items", json={"values": {"name": "a"}}))
     ids["list_item"] = str(item["id"])
+    product = {"code": f"MATRIX-{tag}", "name": "M", "type": "matrix", "price": "1.00"}
+    ids["product"] = str((await _made(await admin.post("/products", json=product)))["id"])
     ids["role"] = "manager"
     deal = await _made(
         await admin.post("/deals", json={"pipeline_id": pipeline["id"], "title": f"{mark} deal"})
