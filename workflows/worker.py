@@ -16,7 +16,13 @@ import sys
 from datetime import timedelta
 
 from dealflow.approvals.v1 import approvals_pb2_grpc
-from dealflow.deals.v1 import automation_pb2_grpc, crm_pb2_grpc, deals_pb2_grpc, files_pb2_grpc
+from dealflow.deals.v1 import (
+    automation_pb2_grpc,
+    crm_pb2_grpc,
+    deals_pb2_grpc,
+    files_pb2_grpc,
+    products_pb2_grpc,
+)
 from dealflow.finance.v1 import finance_pb2_grpc
 from dealflow.notifications.v1 import notifications_pb2_grpc
 from pydantic import Field
@@ -32,6 +38,7 @@ from services.common.tracing import instrument_grpc_client, setup_tracing, tempo
 from workflows.activities.approvals import ApprovalActivities
 from workflows.activities.automation import AutomationActivities
 from workflows.activities.finance import FinanceActivities
+from workflows.activities.products import ProductActivities
 from workflows.activities.services import ServiceActivities
 from workflows.api import WORKFLOWS
 from workflows.automation import AutomationRun
@@ -110,6 +117,7 @@ async def run(settings: WorkerSettings) -> None:
         task_queue=settings.task_queue,
         crm=crm_pb2_grpc.CrmServiceStub(deals_channel),
     )
+    product_activities = ProductActivities(products_pb2_grpc.ProductsServiceStub(deals_channel))
     worker = Worker(
         client,
         task_queue=settings.task_queue,
@@ -119,6 +127,7 @@ async def run(settings: WorkerSettings) -> None:
             *approval_activities.all(),
             *finance_activities.all(),
             *automation_activities.all(),
+            *product_activities.all(),
         ],
         max_concurrent_activities=settings.max_concurrent_activities,
         graceful_shutdown_timeout=timedelta(seconds=settings.shutdown_grace_seconds),

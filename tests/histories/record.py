@@ -22,6 +22,7 @@ from pathlib import Path
 from temporalio.testing import WorkflowEnvironment
 from temporalio.worker import Worker
 
+from tests.histories.record_contract_table import record_contract_with_table
 from tests.histories.record_layout import record_layout_revision
 from tests.unit.workflows.fakes import FakeServices, run_happy_path, start_env, start_run
 from workflows.api import WORKFLOWS
@@ -60,6 +61,7 @@ async def record_sample_return(env: WorkflowEnvironment) -> list[Path]:
 RECORDERS: dict[str, Callable[[WorkflowEnvironment], Awaitable[list[Path]]]] = {
     "sample_return": record_sample_return,
     "layout_revision": record_layout_revision,
+    "contract_with_table": record_contract_with_table,
 }
 
 

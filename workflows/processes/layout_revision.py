@@ -13,17 +13,17 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from temporalio import workflow
-from temporalio.exceptions import ActivityError, ApplicationError
+from temporalio.exceptions import ActivityError
 
 from workflows.activities import calls
 from workflows.kit import AnswerField, Process, Review, ReviewRound, TaskSpec, TaskText
 from workflows.kit import process as declare
 from workflows.kit.params import RecordId, param
+from workflows.kit.people import one_with_role, with_role
 
 with workflow.unsafe.imports_passed_through():
-    from process_rules.approval_templates import ApproverRule
     from workflows.activities import approval_calls as ac
-    from workflows.activities.approval_types import AttachFilesInput, ResolveApproversInput
+    from workflows.activities.approval_types import AttachFilesInput
     from workflows.activities.types import (
         DealInfo,
         FindHeadInput,
@@ -72,7 +72,7 @@ class LayoutRevision(Process):
         self.set_stage("brief")
         deal = await calls.get_deal(GetDealInput(inp.deal_id))
         manager = deal.responsible_id
-        designer = params.designer_id or await self._one_with_role("designer", manager)
+        designer = params.designer_id or await one_with_role(inp.deal_id, manager, "designer")
         watchers = await self._watchers(manager)
         await self.timeline("started", f"Layout revision started; designer: user {designer}")
 
@@ -175,25 +175,11 @@ class LayoutRevision(Process):
         await self.timeline("final", f"Final layout uploaded: file {file_id}", file_id=file_id)
         return file_id
 
-    async def _one_with_role(self, role: str, initiator: str) -> str:
-        people = await self._with_role(role, initiator)
-        if not people:
-            raise ApplicationError(
-                f"nobody has the role {role!r}", type="InvalidParams", non_retryable=True
-            )
-        return people[0]
-
-    async def _with_role(self, role: str, initiator: str) -> list[str]:
-        found = await ac.resolve_approvers(
-            ResolveApproversInput(self.input.deal_id, initiator, [ApproverRule("role", role=role)])
-        )
-        return [a.user_id for a in found]
-
     async def _watchers(self, manager: str) -> list[str]:
         """The head of the manager's department and the CEO(s)."""
         try:
             people = [(await calls.find_head(FindHeadInput(manager))).id]
         except ActivityError:  # a manager without a head: the CEO watches alone
             people = []
-        people += await self._with_role("ceo", manager)
+        people += await with_role(self.input.deal_id, manager, "ceo")
         return [p for p in dict.fromkeys(people) if p and p != manager]
