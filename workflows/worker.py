@@ -38,6 +38,7 @@ from services.common.tracing import instrument_grpc_client, setup_tracing, tempo
 from workflows.activities.approvals import ApprovalActivities
 from workflows.activities.automation import AutomationActivities
 from workflows.activities.finance import FinanceActivities
+from workflows.activities.leads import LeadActivities
 from workflows.activities.products import ProductActivities
 from workflows.activities.services import ServiceActivities
 from workflows.api import WORKFLOWS
@@ -118,6 +119,9 @@ async def run(settings: WorkerSettings) -> None:
         crm=crm_pb2_grpc.CrmServiceStub(deals_channel),
     )
     product_activities = ProductActivities(products_pb2_grpc.ProductsServiceStub(deals_channel))
+    lead_activities = LeadActivities(
+        crm_pb2_grpc.CrmServiceStub(deals_channel), deals_pb2_grpc.DealsServiceStub(deals_channel)
+    )
     worker = Worker(
         client,
         task_queue=settings.task_queue,
@@ -128,6 +132,7 @@ async def run(settings: WorkerSettings) -> None:
             *finance_activities.all(),
             *automation_activities.all(),
             *product_activities.all(),
+            *lead_activities.all(),
         ],
         max_concurrent_activities=settings.max_concurrent_activities,
         graceful_shutdown_timeout=timedelta(seconds=settings.shutdown_grace_seconds),

@@ -24,6 +24,7 @@ from temporalio.worker import Worker
 
 from tests.histories.record_contract_table import record_contract_with_table
 from tests.histories.record_layout import record_layout_revision
+from tests.histories.record_lead_proposal import record_lead_proposal
 from tests.unit.workflows.fakes import FakeServices, run_happy_path, start_env, start_run
 from workflows.api import WORKFLOWS
 
@@ -62,6 +63,7 @@ RECORDERS: dict[str, Callable[[WorkflowEnvironment], Awaitable[list[Path]]]] = {
     "sample_return": record_sample_return,
     "layout_revision": record_layout_revision,
     "contract_with_table": record_contract_with_table,
+    "lead_proposal": record_lead_proposal,
 }
 
 
