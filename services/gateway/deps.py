@@ -82,6 +82,27 @@ class ProcessApi(Protocol):
         self, client: Client, deal_id: str
     ) -> Sequence[Mapping[str, object]]: ...
 
+    async def start_lead_process(
+        self,
+        client: Client,
+        *,
+        process: str,
+        params: Mapping[str, Any],
+        initiator_id: str,
+        lead_id: str,
+        pipeline_id: str,
+        task_queue: str,
+        start_key: str,
+    ) -> StartResult: ...
+
+    async def list_lead_processes(
+        self, client: Client, lead_id: str
+    ) -> Sequence[Mapping[str, object]]: ...
+
+    async def get_lead_run(
+        self, client: Client, lead_id: str, workflow_id: str
+    ) -> Mapping[str, object] | None: ...
+
     async def get_run(
         self, client: Client, deal_id: str, workflow_id: str
     ) -> Mapping[str, object] | None: ...

@@ -216,6 +216,9 @@ async def _build_crm(admin: httpx.AsyncClient, tag: str, mark: str, deal_id: str
     lead = {"pipeline_id": funnel["id"], "title": f"{mark} lead", "company_id": company["id"]}
     lead["contact_id"] = int(ids["contact"])
     ids["lead"] = str((await _made(await admin.post("/leads", json=lead)))["id"])
+    run = {"process": "lead_proposal", "params": {}}
+    started = await admin.post(f"/leads/{ids['lead']}/processes", json=run)
+    ids["lead_process_run"] = str((await _made(started))["workflow_id"])
     parties = {"contact_ids": [int(ids["contact"])], "company_id": company["id"]}
     await _made(await admin.post(f"/deals/{deal_id}/contacts", json=parties))
     exclusion = {"kind": "email", "value": f"spam-{tag}@matrix.test"}

@@ -54,7 +54,9 @@ class LeadProposalParams:
         help="a role code: whose first user gets the deal", default=Code("account_manager")
     )
     max_attempts: int = param(help="how often the manager tries again on no answer", default=3)
-    retry_after_hours: int = param(help="how long before trying again", default=48)
+    retry_after_hours: int = param(
+        help="how many hours before trying again (0: at once)", default=48
+    )
     deal_pipeline_id: RecordId = param(
         help="the deal pipeline the lead converts into (default: the first)",
         default=RecordId(""),
@@ -168,7 +170,8 @@ class LeadProposal(Process):
                 return await self._terms_approval(lead, manager, record)
             if attempt < params.max_attempts:
                 self.set_stage("waiting")
-                await workflow.sleep(timedelta(hours=params.retry_after_hours))
+                if params.retry_after_hours > 0:  # 0: the manager tries again at once
+                    await workflow.sleep(timedelta(hours=params.retry_after_hours))
                 continue
             if not await self._go_on(lead, manager, record, attempt):
                 return REFUSED, record.decision_comment
