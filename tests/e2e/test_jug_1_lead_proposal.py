@@ -6,6 +6,7 @@ round readable in the run."""
 
 from __future__ import annotations
 
+import re
 import uuid
 from typing import Any
 
@@ -31,7 +32,7 @@ async def lead_task(who: Person, lead_id: int, kind: str, seen: set[int]) -> dic
             t
             for t in resp.json()["items"]
             if t["kind"] == f"{PROCESS}.{kind}"
-            and f"Lead {lead_id}" in t["description"]
+            and re.match(rf"Lead {lead_id}\b", t["description"])
             and t["id"] not in seen
         ]
         return fresh[0] if fresh else None

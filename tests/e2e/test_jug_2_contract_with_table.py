@@ -7,20 +7,21 @@ the client agrees."""
 from __future__ import annotations
 
 import uuid
+from typing import Any
 
 import httpx
 from temporalio.client import Client
 
 from deploy.local.stack import Stack
 from tests.e2e.conftest import eventually
-from tests.e2e.test_pit_2_new_client_onboarding import Staff, post, upload
+from tests.e2e.test_pit_2_new_client_onboarding import Person, Staff, post, upload
 from tests.e2e.test_pit_2_new_client_onboarding import staff as staff  # the fixture
 from tests.e2e.test_products_line_items import make_product
 from tests.e2e.test_sm_3_layout_revision import answer, open_task
 
 PROCESS = "contract_with_table"
 SUBMIT, REVIEW = f"{PROCESS}.contract.submit", f"{PROCESS}.contract.review"
-TEN_PERCENT = {"discount": "10", "discount_type": "percent"}
+PERCENT = {"discount_type": "percent"}
 
 
 async def test_jug_2_contract_with_a_computed_table(
@@ -59,20 +60,9 @@ async def test_jug_2_contract_with_a_computed_table(
         admin, name="Booth 3x3", type="booth", price="150000.00", vat_rate="20"
     )
     talk = await make_product(admin, name="Talk slot", type="slot", price="80000.00", vat_rate="20")
-    resp = await manager.client.put(
-        f"/deals/{deal_id}/items",
-        json={
-            "items": [
-                {
-                    "product_id": booth["id"],
-                    "quantity": "1",
-                    "discount": "10",
-                    "discount_type": "percent",
-                },  # fmt: skip
-                {"product_id": talk["id"], "quantity": "2", "discount": "5000.00"},
-            ]
-        },
-    )
+    booth_row = {"product_id": booth["id"], "quantity": "1", "discount": "10", **PERCENT}
+    talk_row = {"product_id": talk["id"], "quantity": "2", "discount": "5000.00"}
+    resp = await put_items(manager, deal_id, booth_row, talk_row)
     assert resp.status_code == 200, resp.text
     assert resp.json()["totals"]["total"] == "348000.00"  # (135000 + 155000) × 1.2
 
@@ -107,25 +97,8 @@ async def test_jug_2_contract_with_a_computed_table(
     assert resp.status_code == 200, resp.text
 
     # The manager changes the terms; the non-standard round's table is recomputed.
-    resp = await manager.client.put(
-        f"/deals/{deal_id}/items",
-        json={
-            "items": [
-                {
-                    "product_id": booth["id"],
-                    "quantity": "1",
-                    "discount": "10",
-                    "discount_type": "percent",
-                },  # fmt: skip
-                {
-                    "product_id": talk["id"],
-                    "quantity": "2",
-                    "discount": "20",
-                    "discount_type": "percent",
-                },  # fmt: skip
-            ]
-        },
-    )
+    talk_row = {"product_id": talk["id"], "quantity": "2", "discount": "20", **PERCENT}
+    resp = await put_items(manager, deal_id, booth_row, talk_row)
     assert resp.status_code == 200, resp.text
     again = await open_task(clerk, deal_id, SUBMIT, seen)
     assert "non-standard" in again["title"]
@@ -155,3 +128,7 @@ async def test_jug_2_contract_with_a_computed_table(
         "changes_requested",
         "approved",
     ]
+
+
+async def put_items(who: Person, deal_id: int, *rows: dict[str, Any]) -> httpx.Response:
+    return await who.client.put(f"/deals/{deal_id}/items", json={"items": list(rows)})

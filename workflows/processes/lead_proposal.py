@@ -182,22 +182,10 @@ class LeadProposal(Process):
     ) -> tuple[str, str]:
         self.set_stage("terms_approval")
         head = await calls.find_head(FindHeadInput(manager))
-        answer = await self.answer(
-            await self.tasks.start(
-                TaskSpec(
-                    step="terms",
-                    kind=f"{PROCESS}.terms",
-                    assignee_id=head.id,
-                    title=f"Approve non-standard terms: {lead.title}",
-                    description=f"Lead {lead.id}: the client asks for {record.comment}",
-                    outcomes=["approved", "rejected"],
-                    fields=[AnswerField("comment", "text", required=False)],
-                    comment_outcomes=["rejected"],
-                )
-            )
-        )
-        record.decision, record.decision_comment = answer.outcome, _comment(answer.data)
-        if answer.outcome == "rejected":
+        title = f"Approve non-standard terms: {lead.title}"
+        asks = f"Lead {lead.id}: the client asks for {record.comment}"
+        await self._decide(record, "terms", head.id, title, asks, "approved", "rejected")
+        if record.decision == "rejected":
             return REFUSED, f"non-standard terms rejected: {record.decision_comment}"
         return TERMS, ""
 
@@ -205,22 +193,31 @@ class LeadProposal(Process):
         self, lead: LeadInfo, manager: str, record: FeedbackRound, attempts: int
     ) -> bool:
         self.set_stage("decide")
+        title = f"No answer after {attempts} tries: go on with {lead.title}?"
+        asks = f"Lead {lead.id}: go on trying, or give up (say why)."
+        await self._decide(record, "go_on", manager, title, asks, "go_on", "give_up")
+        return record.decision == "go_on"
+
+    async def _decide(
+        self, record: FeedbackRound, step: str, who: str, title: str, description: str,
+        yes: str, no: str,
+    ) -> None:  # fmt: skip
+        """A yes/no decision on the round (`no` says why), recorded on it."""
         answer = await self.answer(
             await self.tasks.start(
                 TaskSpec(
-                    step="go_on",
-                    kind=f"{PROCESS}.go_on",
-                    assignee_id=manager,
-                    title=f"No answer after {attempts} tries: go on with {lead.title}?",
-                    description=f"Lead {lead.id}: go on trying, or give up (say why).",
-                    outcomes=["go_on", "give_up"],
+                    step=step,
+                    kind=f"{PROCESS}.{step}",
+                    assignee_id=who,
+                    title=title,
+                    description=description,
+                    outcomes=[yes, no],
                     fields=[AnswerField("comment", "text", required=False)],
-                    comment_outcomes=["give_up"],
+                    comment_outcomes=[no],
                 )
             )
         )
         record.decision, record.decision_comment = answer.outcome, _comment(answer.data)
-        return answer.outcome == "go_on"
 
     async def _convert(
         self, lead: LeadInfo, manager: str, params: LeadProposalParams

@@ -17,6 +17,7 @@ from typing import Any
 
 from process_rules.field_values import BadValue, decimal_of
 from services.common.errors import FieldProblem, ValidationFailed
+from services.deals.domain.attributes import clean_each
 from services.deals.domain.line_items import HUNDRED, money
 from services.deals.domain.lists import AdminList, ListItem
 
@@ -27,6 +28,7 @@ MAX_NAME = 300
 MAX_UNIT = 20
 # What POST takes (code, name, type, price are required) and PATCH may change.
 ATTRIBUTES = ("code", "name", "type", "unit", "price", "currency", "vat_rate", "active")
+REQUIRED = ("code", "name", "type", "price")
 
 
 @dataclass
@@ -62,27 +64,17 @@ class Product:
 def clean_product(values: Mapping[str, Any], *, creating: bool) -> dict[str, Any]:
     """The product attributes given, checked and normalised; creating needs code, name,
     type and price."""
-    problems: list[FieldProblem] = []
-    clean: dict[str, Any] = {}
-    if creating:
-        problems += [
-            FieldProblem(name, "is required")
-            for name in ("code", "name", "type", "price")
-            if values.get(name) in (None, "")
-        ]
-    for name, raw in values.items():
-        if name not in ATTRIBUTES:
-            problems.append(FieldProblem(name, "is not an attribute of a product"))
-            continue
-        if raw is None or (raw == "" and name in ("code", "name", "type", "price")):
-            continue
-        try:
-            clean[name] = _attribute(name, raw)
-        except BadValue as exc:
-            problems.append(FieldProblem(name, str(exc)))
-    if problems:
-        raise ValidationFailed(problems)
-    return clean
+    problems = [
+        FieldProblem(name, "is required")
+        for name in REQUIRED
+        if creating and values.get(name) in (None, "")
+    ] + [FieldProblem(n, "is not an attribute of a product") for n in values if n not in ATTRIBUTES]
+    given = {
+        name: raw
+        for name, raw in values.items()
+        if name in ATTRIBUTES and raw is not None and not (raw == "" and name in REQUIRED)
+    }
+    return clean_each(given, _attribute, problems)
 
 
 def _attribute(name: str, raw: Any) -> Any:

@@ -18,7 +18,7 @@ from dealflow.deals.v1 import crm_pb2 as cpb
 from dealflow.deals.v1 import crm_pb2_grpc as cpb_grpc
 from dealflow.deals.v1 import deals_pb2 as pb
 from dealflow.deals.v1 import deals_pb2_grpc as pb_grpc
-from temporalio.client import Client, WorkflowHandle
+from temporalio.client import WorkflowHandle
 from temporalio.testing import WorkflowEnvironment
 from temporalio.worker import Worker
 
@@ -90,31 +90,44 @@ async def _lead(d: Deals, title: str) -> Any:
     return await call(d.crm.CreateLead, request)
 
 
-async def _start(client: Client, queue: str, lead: Any, **params: Any) -> WorkflowHandle[Any, Any]:
-    return await client.start_workflow(
-        LeadProposal.run,
-        ProcessInput("", lead.pipeline_id, MANAGER.id, params, lead_id=lead.id),
-        id=f"lead-{lead.id}/lead-proposal/1",
-        task_queue=queue,
-    )
+class Run:
+    """A run of JUG-1 on a real lead: real lead activities, faked tasks and look-ups."""
+
+    def __init__(self, env: WorkflowEnvironment, deals: Deals) -> None:
+        self.env, self.deals, self.fakes = env, deals, lead_fakes()
+        self.queue = f"tq-{uuid.uuid4().hex}"
+        self.owner = UserInfo(deals.user_id, "Am")  # the lead's responsible: the manager
+
+    def worker(self) -> Worker:
+        real = LeadActivities(self.deals.crm, self.deals.deals).all()
+        faked = [a for a in self.fakes.activities() if a.__name__ not in LEAD_ACTIVITIES]
+        return Worker(
+            self.env.client, task_queue=self.queue, workflows=WORKFLOWS, activities=faked + real
+        )
+
+    async def start(self, lead: Any, **params: Any) -> tuple[WorkflowHandle[Any, Any], Driver]:
+        handle = await self.env.client.start_workflow(
+            LeadProposal.run,
+            ProcessInput("", lead.pipeline_id, MANAGER.id, params, lead_id=lead.id),
+            id=f"lead-{lead.id}/lead-proposal/1",
+            task_queue=self.queue,
+        )
+        return handle, Driver(handle, self.fakes)
 
 
 async def test_retries_wait_for_the_delay_and_a_refusal_loses_the_real_lead(
     env: WorkflowEnvironment, deals: Deals
 ) -> None:
-    fakes = lead_fakes()
-    real = LeadActivities(deals.crm, deals.deals).all()
-    activities = [a for a in fakes.activities() if a.__name__ not in LEAD_ACTIVITIES] + real
-    queue = f"tq-{uuid.uuid4().hex}"
     lead = await _lead(deals, "JPoint booth")
-    async with Worker(env.client, task_queue=queue, workflows=WORKFLOWS, activities=activities):
-        handle = await _start(env.client, queue, lead, max_attempts=2, retry_after_hours=48)
-        run = Driver(handle, fakes)
-        owner = UserInfo(deals.user_id, "Am")  # the lead's responsible: the manager's tasks
+    proposal = Run(env, deals)
+    async with proposal.worker():
+        handle, run = await proposal.start(lead, max_attempts=2, retry_after_hours=48)
+        owner = proposal.owner
         await run.answer(PROPOSAL, owner, "sent")
         await run.answer(FEEDBACK, owner, "no_answer")
         await env.sleep(timedelta(hours=47))
-        assert (await state(handle)).stage == "waiting" and len(fakes.tasks_of(FEEDBACK)) == 1
+        assert (await state(handle)).stage == "waiting"
+        assert len(proposal.fakes.tasks_of(FEEDBACK)) == 1
         await env.sleep(timedelta(hours=2))
         await run.answer(FEEDBACK, owner, "no_answer")
         await run.answer(GO_ON, owner, "give_up", comment="unreachable since May")
@@ -130,17 +143,12 @@ async def test_retries_wait_for_the_delay_and_a_refusal_loses_the_real_lead(
 async def test_positive_converts_the_real_lead_for_the_one_it_is_handed_to(
     env: WorkflowEnvironment, deals: Deals
 ) -> None:
-    fakes = lead_fakes()
-    real = LeadActivities(deals.crm, deals.deals).all()
-    activities = [a for a in fakes.activities() if a.__name__ not in LEAD_ACTIVITIES] + real
-    queue = f"tq-{uuid.uuid4().hex}"
     lead = await _lead(deals, "Meetup sponsor")
-    async with Worker(env.client, task_queue=queue, workflows=WORKFLOWS, activities=activities):
-        handle = await _start(env.client, queue, lead, hand_over_to=deals.user_id)
-        run = Driver(handle, fakes)
-        owner = UserInfo(deals.user_id, "Am")  # the lead's responsible: the manager's tasks
-        await run.answer(PROPOSAL, owner, "sent")
-        await run.answer(FEEDBACK, owner, "positive")
+    proposal = Run(env, deals)
+    async with proposal.worker():
+        handle, run = await proposal.start(lead, hand_over_to=deals.user_id)
+        await run.answer(PROPOSAL, proposal.owner, "sent")
+        await run.answer(FEEDBACK, proposal.owner, "positive")
         result: LeadProposalResult = await handle.result()
 
     converted = await call(deals.crm.GetLead, cpb.GetLeadRequest(id=lead.id))
