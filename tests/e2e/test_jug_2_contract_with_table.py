@@ -91,14 +91,14 @@ async def test_jug_2_contract_with_a_computed_table(
     await eventually(lambda: in_stage(approval), what="the deal in Approval")
     review = await open_task(manager, deal_id, REVIEW, seen)
     assert str(first["id"]) in review["description"]
+    # The client wants other terms: the manager puts them in the line items and asks for a
+    # non-standard contract, whose table is computed again from them.
+    talk_row = {"product_id": talk["id"], "quantity": "2", "discount": "20", **PERCENT}
+    resp = await put_items(manager, deal_id, booth_row, talk_row)
+    assert resp.status_code == 200, resp.text
     resp = await answer(
         manager, review, "changes_requested", comment="A 20 % discount on the talk slots"
     )
-    assert resp.status_code == 200, resp.text
-
-    # The manager changes the terms; the non-standard round's table is recomputed.
-    talk_row = {"product_id": talk["id"], "quantity": "2", "discount": "20", **PERCENT}
-    resp = await put_items(manager, deal_id, booth_row, talk_row)
     assert resp.status_code == 200, resp.text
     again = await open_task(clerk, deal_id, SUBMIT, seen)
     assert "non-standard" in again["title"]
