@@ -15,7 +15,12 @@ from datetime import datetime
 from typing import Any, Protocol, TypedDict
 
 from temporalio.client import Client, WorkflowExecutionStatus, WorkflowUpdateFailedError
-from temporalio.common import SearchAttributePair, TypedSearchAttributes, WorkflowIDReusePolicy
+from temporalio.common import (
+    SearchAttributeKey,
+    SearchAttributePair,
+    TypedSearchAttributes,
+    WorkflowIDReusePolicy,
+)
 from temporalio.exceptions import ApplicationError, WorkflowAlreadyStartedError
 from temporalio.service import RPCError, RPCStatusCode
 
@@ -23,6 +28,7 @@ from workflows.kit import params as params_
 from workflows.kit.contracts import (
     COMPLETE_TASK_UPDATE,
     DEAL_ID,
+    LEAD_ID,
     PIPELINE_ID,
     PROCESS_NAME,
     STAGE,
@@ -47,12 +53,15 @@ __all__ = [
     "TooManyRuns",
     "UnknownProcess",
     "answer_task",
+    "get_lead_run",
     "get_process",
     "get_run",
+    "list_lead_processes",
     "list_processes",
     "move_deadline",
     "process_catalog",
     "running_processes",
+    "start_lead_process",
     "start_process",
     "start_process_once",
     "start_spend_process",
@@ -69,6 +78,7 @@ _NOT_YET_OPEN_RETRIES = (0.05, 0.1, 0.2, 0.4, 0.8)
 
 _ALL = declared()
 PROCESSES: dict[str, ProcessDefinition] = {n: d for n, d in _ALL.items() if d.starts == "deal"}
+LEAD_PROCESSES: dict[str, ProcessDefinition] = {n: d for n, d in _ALL.items() if d.starts == "lead"}
 SPEND_PROCESSES: dict[str, ProcessDefinition] = {
     d.spend_kind: d for d in _ALL.values() if d.starts == "spend"
 }
@@ -124,16 +134,25 @@ def get_process(name: str) -> ProcessDefinition:
         raise UnknownProcess(f"unknown process {name!r}; known: {known}") from None
 
 
+def get_lead_process(name: str) -> ProcessDefinition:
+    try:
+        return LEAD_PROCESSES[name]
+    except KeyError:
+        known = ", ".join(sorted(LEAD_PROCESSES))
+        raise UnknownProcess(f"unknown lead process {name!r}; known: {known}") from None
+
+
 def validate_params(process: str, params: Mapping[str, Any]) -> None:
     """UnknownProcess or ValueError with a message for the client when the start is bad."""
     get_process(process).parse_params(params)
 
 
-def process_catalog() -> list[dict[str, Any]]:
-    """The processes a deal can start: name, summary and declared params."""
+def process_catalog(on: str = "deal") -> list[dict[str, Any]]:
+    """The processes a deal (or, `on="lead"`, a lead) can start: name, summary, params."""
+    kinds = LEAD_PROCESSES if on == "lead" else PROCESSES
     return [
         {"name": d.name, "summary": d.summary, "params": params_.describe(d.params)}
-        for d in sorted(PROCESSES.values(), key=lambda d: d.name)
+        for d in sorted(kinds.values(), key=lambda d: d.name)
     ]
 
 
@@ -263,6 +282,40 @@ async def start_spend_process(
     )
 
 
+async def start_lead_process(
+    client: Client,
+    *,
+    process: str,
+    params: Mapping[str, Any],
+    initiator_id: str | int,
+    lead_id: str | int,
+    pipeline_id: str | int,
+    task_queue: str = DEFAULT_TASK_QUEUE,
+    start_key: str = "",
+) -> StartResult:
+    """Start the next run of a lead's process: `lead-7/lead-proposal/1`, found by `LeadId`.
+    Bad params raise ValueError; a retry with the same `start_key` finds its run."""
+    get_lead_process(process).parse_params(params)
+    start_input = ProcessInput(
+        deal_id="",
+        pipeline_id=str(pipeline_id),
+        initiator_id=str(initiator_id),
+        params=dict(params),
+        lead_id=str(lead_id),
+    )
+    attributes = TypedSearchAttributes(
+        [
+            SearchAttributePair(LEAD_ID, str(lead_id)),
+            SearchAttributePair(PIPELINE_ID, str(pipeline_id)),
+            SearchAttributePair(PROCESS_NAME, process),
+        ]
+    )
+    return await _start_next(
+        client, f"lead-{lead_id}", process, start_input, attributes, task_queue,
+        start_key=start_key,
+    )  # fmt: skip
+
+
 def submission_key(kind: str, spend_id: str | int, submitted_at: str) -> str:
     """The start key of a spend's submission (its id and the time it was submitted), the
     same whether the gateway or the worker's consumer of `finance.*.submitted` starts it."""
@@ -311,8 +364,19 @@ async def _start_next(
 
 async def list_processes(client: Client, deal_id: str | int) -> list[ProcessRun]:
     """The deal's process runs, oldest first (from Temporal visibility: eventually consistent)."""
+    return await _runs_of(client, DEAL_ID, deal_id)
+
+
+async def list_lead_processes(client: Client, lead_id: str | int) -> list[ProcessRun]:
+    """The lead's process runs, oldest first."""
+    return await _runs_of(client, LEAD_ID, lead_id)
+
+
+async def _runs_of(
+    client: Client, record: SearchAttributeKey[str], record_id: str | int
+) -> list[ProcessRun]:
     runs: list[ProcessRun] = []
-    async for execution in client.list_workflows(f'DealId = "{_quoted(deal_id)}"'):
+    async for execution in client.list_workflows(f'{record.name} = "{_quoted(record_id)}"'):
         attributes = execution.typed_search_attributes
         runs.append(
             ProcessRun(
@@ -336,6 +400,19 @@ async def running_processes(client: Client, deal_id: str | int) -> list[str]:
 async def get_run(client: Client, deal_id: str | int, workflow_id: str) -> dict[str, Any] | None:
     """One run of the deal with its state (stage, open tasks, every answer, deadlines and
     the process's own details such as review rounds); None when it is not the deal's."""
+    return await _run_of(client, DEAL_ID, deal_id, workflow_id)
+
+
+async def get_lead_run(
+    client: Client, lead_id: str | int, workflow_id: str
+) -> dict[str, Any] | None:
+    """One run of the lead's processes with its state; None when it is not the lead's."""
+    return await _run_of(client, LEAD_ID, lead_id, workflow_id)
+
+
+async def _run_of(
+    client: Client, record: SearchAttributeKey[str], record_id: str | int, workflow_id: str
+) -> dict[str, Any] | None:
     handle = client.get_workflow_handle(workflow_id)
     try:
         described = await handle.describe()
@@ -344,7 +421,7 @@ async def get_run(client: Client, deal_id: str | int, workflow_id: str) -> dict[
             return None
         raise
     attributes = described.typed_search_attributes
-    if attributes.get(DEAL_ID) != str(deal_id):
+    if attributes.get(record) != str(record_id):
         return None
     state: Any = await handle.query(STATE_QUERY)
     return {

@@ -16,7 +16,13 @@ import sys
 from datetime import timedelta
 
 from dealflow.approvals.v1 import approvals_pb2_grpc
-from dealflow.deals.v1 import automation_pb2_grpc, crm_pb2_grpc, deals_pb2_grpc, files_pb2_grpc
+from dealflow.deals.v1 import (
+    automation_pb2_grpc,
+    crm_pb2_grpc,
+    deals_pb2_grpc,
+    files_pb2_grpc,
+    products_pb2_grpc,
+)
 from dealflow.finance.v1 import finance_pb2_grpc
 from dealflow.notifications.v1 import notifications_pb2_grpc
 from pydantic import Field
@@ -33,6 +39,8 @@ from workflows.activities.approvals import ApprovalActivities
 from workflows.activities.automation import AutomationActivities
 from workflows.activities.finance import FinanceActivities
 from workflows.activities.invoices import InvoiceActivities
+from workflows.activities.leads import LeadActivities
+from workflows.activities.products import ProductActivities
 from workflows.activities.services import ServiceActivities
 from workflows.api import WORKFLOWS
 from workflows.automation import AutomationRun
@@ -114,6 +122,10 @@ async def run(settings: WorkerSettings) -> None:
         task_queue=settings.task_queue,
         crm=crm_pb2_grpc.CrmServiceStub(deals_channel),
     )
+    product_activities = ProductActivities(products_pb2_grpc.ProductsServiceStub(deals_channel))
+    lead_activities = LeadActivities(
+        crm_pb2_grpc.CrmServiceStub(deals_channel), deals_pb2_grpc.DealsServiceStub(deals_channel)
+    )
     worker = Worker(
         client,
         task_queue=settings.task_queue,
@@ -124,6 +136,8 @@ async def run(settings: WorkerSettings) -> None:
             *finance_activities.all(),
             *invoice_activities.all(),
             *automation_activities.all(),
+            *product_activities.all(),
+            *lead_activities.all(),
         ],
         max_concurrent_activities=settings.max_concurrent_activities,
         graceful_shutdown_timeout=timedelta(seconds=settings.shutdown_grace_seconds),

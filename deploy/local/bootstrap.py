@@ -24,7 +24,7 @@ from services.common.nats import connect, provision_streams
 
 log = logging.getLogger(__name__)
 
-SEARCH_ATTRIBUTES = ("DealId", "PipelineId", "Stage", "Assignee", "ProcessName")
+SEARCH_ATTRIBUTES = ("DealId", "PipelineId", "Stage", "Assignee", "ProcessName", "LeadId")
 
 
 def ensure_database(database_url: str) -> None:

@@ -28,6 +28,7 @@ from services.deals.crm_api import register_crm
 from services.deals.domain.attributes import SETTABLE
 from services.deals.files_api import register_files
 from services.deals.org_api import OrgApi
+from services.deals.products_api import register_products
 from services.deals.proposal_report import ProposalReportApi
 from services.deals.repository import DealFilter
 from services.deals.rules_api import RulesApi
@@ -267,4 +268,5 @@ def register(server: grpc.aio.Server, service: DealsService) -> list[str]:
         register_files(server, service),
         register_crm(server, service),
         register_automation(server, service),
+        register_products(server, service),
     ]

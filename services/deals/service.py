@@ -20,11 +20,12 @@ from services.common.errors import (
     ValidationFailed,
 )
 from services.common.pagination import Page, decode_cursor
-from services.deals import history_repository, org_repository, repository
+from services.deals import history_repository, org_repository, products_repository, repository
 from services.deals.access_service import AccessService, DealAccess
 from services.deals.admin_service import AdminService
 from services.deals.auth_service import AuthService
 from services.deals.automation_service import AutomationService
+from services.deals.domain.attributes import clean_attributes
 from services.deals.domain.deals import Deal, new_deal
 from services.deals.domain.events import DealCreated, DealStageChanged, DealUpdated
 from services.deals.domain.history import StageVisit, TimelineEntry, check_entry
@@ -188,6 +189,7 @@ class DealsService:
                 if changes.get("responsible_id", deal.responsible_id) != deal.responsible_id:
                     guard.access.require(Permission.DEALS_REASSIGN, _REASSIGN)
             pipeline = await _pipeline(uow.conn, deal.pipeline_id)
+            await _follows_items(uow.conn, deal, changes)
             responsible = changes.get("responsible_id")
             if isinstance(responsible, int) and responsible != deal.responsible_id:
                 await _require_user(uow.conn, responsible)
@@ -333,6 +335,19 @@ def _found(deal: Deal | None, deal_id: int) -> Deal:
     if deal is None:
         raise NotFound(f"deal {deal_id} not found")
     return deal
+
+
+async def _follows_items(conn: AsyncConnection, deal: Deal, changes: dict[str, Any]) -> None:
+    """A deal with line items takes its amount (and keeps its currency) from them."""
+    named = [k for k in ("amount", "currency") if k in changes]
+    if named and await products_repository.has_items(conn, deal.id):
+        current = {"amount": deal.amount, "currency": deal.currency}
+        clean = clean_attributes({k: changes[k] for k in named})
+        moved = [k for k in named if clean[k] != current[k]]
+        if moved:
+            raise ValidationFailed(
+                [FieldProblem(k, "follows the deal's line items (PUT /items)") for k in moved]
+            )
 
 
 async def _require_user(conn: AsyncConnection, user_id: int) -> None:

@@ -82,6 +82,27 @@ class ProcessApi(Protocol):
         self, client: Client, deal_id: str
     ) -> Sequence[Mapping[str, object]]: ...
 
+    async def start_lead_process(
+        self,
+        client: Client,
+        *,
+        process: str,
+        params: Mapping[str, Any],
+        initiator_id: str,
+        lead_id: str,
+        pipeline_id: str,
+        task_queue: str,
+        start_key: str,
+    ) -> StartResult: ...
+
+    async def list_lead_processes(
+        self, client: Client, lead_id: str
+    ) -> Sequence[Mapping[str, object]]: ...
+
+    async def get_lead_run(
+        self, client: Client, lead_id: str, workflow_id: str
+    ) -> Mapping[str, object] | None: ...
+
     async def get_run(
         self, client: Client, deal_id: str, workflow_id: str
     ) -> Mapping[str, object] | None: ...
@@ -229,6 +250,10 @@ async def _automation(user: CurrentUser, clients: AppClients, settings: Settings
     return BoundStub(clients.automation, actor=user.id, timeout=settings.request_timeout_seconds)
 
 
+async def _products(user: CurrentUser, clients: AppClients, settings: Settings) -> BoundStub:
+    return BoundStub(clients.products, actor=user.id, timeout=settings.request_timeout_seconds)
+
+
 async def _blobs(clients: AppClients) -> BlobStore:
     return cast(BlobStore, clients.blobs)
 
@@ -253,6 +278,7 @@ Approvals = Annotated[BoundStub, Depends(_approvals)]
 Files = Annotated[BoundStub, Depends(_files)]
 Crm = Annotated[BoundStub, Depends(_crm)]
 Automation = Annotated[BoundStub, Depends(_automation)]
+Products = Annotated[BoundStub, Depends(_products)]
 Blobs = Annotated[BlobStore, Depends(_blobs)]
 Finance = Annotated[BoundStub, Depends(_finance)]
 TemporalClient = Annotated[Client, Depends(_temporal)]

@@ -40,6 +40,7 @@ from services.gateway.routes import (
     imports,
     invoices,
     lead_capture,
+    lead_processes,
     leads,
     lists,
     notifications,
@@ -49,6 +50,7 @@ from services.gateway.routes import (
     payments,
     pipelines,
     processes,
+    products,
     proposal_report,
     reports,
     rules,
@@ -166,6 +168,7 @@ def create_app(
         rules,
         deals,
         leads,
+        lead_processes,
         lead_capture,
         imports,
         contacts,
@@ -175,6 +178,7 @@ def create_app(
         tasks,
         notifications,
         lists,
+        products,
     ):
         app.include_router(module.router)
     app.include_router(auth.tokens)

@@ -37,7 +37,9 @@ KINDS: dict[str, str] = {
     "companies/{company_id}": "company",
     "leads/{lead_id}": "lead",
     "exclusions/{exclusion_id}": "exclusion",
+    "products/{product_id}": "product",
     "processes/{workflow_id}": "process_run",  # a `:path` parameter: `deal/12/sample-return/1`
+    "processes/{lead_run_id}": "lead_process_run",  # `lead-7/lead-proposal/1`
     # A parameter inside a segment is keyed by the segment: `/contact-fields`, `/company-fields`.
     "{entity}-fields": "record_fields",
 }
@@ -57,6 +59,7 @@ PRIVATE = {
     "company",
     "lead",
     "process_run",  # a run of a deal's process is the deal's
+    "lead_process_run",  # and a lead's the lead's
 }
 # Shared records without an owner that any role allowed to edit deals may change (a manager
 # excludes a spammer's address): the outsider's change is allowed, the viewer's is not.
@@ -96,6 +99,7 @@ BODIES: dict[tuple[str, str], dict[str, Any]] = {
     ("POST", "/api/v1/lead-capture"): {"email": "someone@example.com"},
     ("POST", "/api/v1/imports"): {"kind": "contacts", "mapping": '{"name": "name"}'},
     ("POST", "/api/v1/payment-requests"): {"counterparty": "Supplier"},
+    ("POST", "/api/v1/leads/{lead_id}/processes"): {"process": "lead_proposal", "params": {}},
     ("POST", "/api/v1/deals/{deal_id}/processes"): {
         "process": "sample_return",
         "params": {"return_by": "2026-12-31"},

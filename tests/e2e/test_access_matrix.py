@@ -121,6 +121,8 @@ async def _build(admin: httpx.AsyncClient, base: str, tag: str, mark: str) -> di
     ids["list"] = code
     item = await _made(await admin.post(f"/lists/{code}/items", json={"values": {"name": "a"}}))
     ids["list_item"] = str(item["id"])
+    product = {"code": f"MATRIX-{tag}", "name": "M", "type": "matrix", "price": "1.00"}
+    ids["product"] = str((await _made(await admin.post("/products", json=product)))["id"])
     ids["role"] = "manager"
     deal = await _made(
         await admin.post("/deals", json={"pipeline_id": pipeline["id"], "title": f"{mark} deal"})
@@ -214,6 +216,9 @@ async def _build_crm(admin: httpx.AsyncClient, tag: str, mark: str, deal_id: str
     lead = {"pipeline_id": funnel["id"], "title": f"{mark} lead", "company_id": company["id"]}
     lead["contact_id"] = int(ids["contact"])
     ids["lead"] = str((await _made(await admin.post("/leads", json=lead)))["id"])
+    run = {"process": "lead_proposal", "params": {}}
+    started = await admin.post(f"/leads/{ids['lead']}/processes", json=run)
+    ids["lead_process_run"] = str((await _made(started))["workflow_id"])
     parties = {"contact_ids": [int(ids["contact"])], "company_id": company["id"]}
     await _made(await admin.post(f"/deals/{deal_id}/contacts", json=parties))
     exclusion = {"kind": "email", "value": f"spam-{tag}@matrix.test"}

@@ -22,12 +22,14 @@ from pathlib import Path
 from temporalio.testing import WorkflowEnvironment
 from temporalio.worker import Worker
 
+from tests.histories.record_contract_table import record_contract_with_table
 from tests.histories.record_deal_processes import (
     record_production_shipment,
     record_proposal_follow_up,
     record_shipment_dispatch,
 )
 from tests.histories.record_layout import record_layout_revision
+from tests.histories.record_lead_proposal import record_lead_proposal
 from tests.histories.record_promo import record_promo_project
 from tests.unit.workflows.fakes import FakeServices, run_happy_path, start_env, start_run
 from workflows.api import WORKFLOWS
@@ -70,6 +72,8 @@ RECORDERS: dict[str, Callable[[WorkflowEnvironment], Awaitable[list[Path]]]] = {
     "proposal_follow_up": record_proposal_follow_up,
     "production_shipment": record_production_shipment,
     "promo_project": record_promo_project,
+    "contract_with_table": record_contract_with_table,
+    "lead_proposal": record_lead_proposal,
 }
 
 

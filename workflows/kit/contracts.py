@@ -24,6 +24,7 @@ PIPELINE_ID = SearchAttributeKey.for_keyword("PipelineId")
 STAGE = SearchAttributeKey.for_keyword("Stage")
 ASSIGNEE = SearchAttributeKey.for_keyword("Assignee")
 PROCESS_NAME = SearchAttributeKey.for_keyword("ProcessName")
+LEAD_ID = SearchAttributeKey.for_keyword("LeadId")  # a process started on a lead
 
 
 # Types of the ApplicationError a validator raises; the gateway maps them to HTTP statuses.
@@ -36,12 +37,14 @@ class AnswerRefused:
 
 @dataclass
 class ProcessInput:
-    """Start input of every deal process."""
+    """Start input of every deal process (and of a lead's: `deal_id` "", `lead_id` set,
+    `pipeline_id` the lead's funnel)."""
 
     deal_id: str
     pipeline_id: str
     initiator_id: str
     params: dict[str, Any] = field(default_factory=dict)
+    lead_id: str = ""
 
 
 @dataclass

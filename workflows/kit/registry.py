@@ -2,8 +2,9 @@
 workflow class registers it (as `@workflow.defn` with that name) with its typed params.
 
 `starts` says how a run begins: `deal` (`POST /deals/{id}/processes` and automation rules),
-`spend` (a spend's submission, by the worker's finance consumer) or `child` (started by
-another process, e.g. the approval chain). The worker registers every declared workflow;
+`lead` (`POST /leads/{id}/processes`: the run's input names the lead, `lead_id`, and no
+deal), `spend` (a spend's submission, by the worker's finance consumer) or `child`
+(started by another process, e.g. the approval chain). The worker registers every declared workflow;
 the gateway validates params through the declaration. Process modules live in
 workflows/processes/ and are found there (workflows.processes.declared()).
 """
@@ -19,7 +20,7 @@ from temporalio import workflow
 from workflows.kit import params as params_
 
 C = TypeVar("C", bound=type)
-Starts = Literal["deal", "spend", "child"]
+Starts = Literal["deal", "lead", "spend", "child"]
 
 _DECLARED: dict[str, ProcessDefinition] = {}
 

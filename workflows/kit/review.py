@@ -10,7 +10,7 @@ the rounds' record and their timeline entries.
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import TYPE_CHECKING
@@ -62,6 +62,11 @@ class Review:
     submission_stage: str = "submitted"  # the process stage while the author works
     review_stage: str = "in_review"
     rounds: list[ReviewRound] = field(default_factory=list)
+    # The process's own effects around a round's submission: before the submitter's task
+    # opens (it gets the round's number; e.g. refresh what the task shows) and once it is
+    # answered (e.g. move the deal on the first).
+    before_submit: Callable[[int], Awaitable[None]] | None = None
+    after_submit: Callable[[ReviewRound], Awaitable[None]] | None = None
 
     @property
     def outcome(self) -> str:
@@ -88,6 +93,8 @@ class Review:
     async def _submit(
         self, process: Process, current: ReviewRound, previous: ReviewRound | None
     ) -> None:
+        if self.before_submit is not None:
+            await self.before_submit(current.round)
         text = self.submission(current.round, previous)
         process.set_stage(self.submission_stage)
         task = await process.tasks.start(
@@ -118,6 +125,8 @@ class Review:
             round=current.round,
             file_ids=current.file_ids,
         )
+        if self.after_submit is not None:
+            await self.after_submit(current)
 
     async def _review(self, process: Process, current: ReviewRound) -> None:
         text = self.review(current)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import re
+from collections.abc import Callable, Mapping, Sequence
 from typing import Any
 
 from process_rules.field_values import BadValue, decimal_of
@@ -18,15 +19,25 @@ SETTABLE = ("title", "responsible_id", "amount", "currency", "company_name", "co
 
 def clean_attributes(values: dict[str, Any]) -> dict[str, Any]:
     """Validate and normalize deal attributes (title, responsible_id, amount, ...)."""
-    problems: list[FieldProblem] = []
+    return clean_each(values, _attribute)
+
+
+def clean_each(
+    values: Mapping[str, Any],
+    check: Callable[[str, Any], Any],
+    problems: Sequence[FieldProblem] = (),
+) -> dict[str, Any]:
+    """Each value as `check(name, raw)` makes it; ValidationFailed naming every BadValue
+    (with `problems` found before)."""
+    found = list(problems)
     clean: dict[str, Any] = {}
     for name, raw in values.items():
         try:
-            clean[name] = _attribute(name, raw)
+            clean[name] = check(name, raw)
         except BadValue as exc:
-            problems.append(FieldProblem(name, str(exc)))
-    if problems:
-        raise ValidationFailed(problems)
+            found.append(FieldProblem(name, str(exc)))
+    if found:
+        raise ValidationFailed(found)
     return clean
 
 

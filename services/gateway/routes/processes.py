@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import Literal
+
 from dealflow.deals.v1 import deals_pb2
 from fastapi import APIRouter
 
@@ -26,9 +28,11 @@ catalog = APIRouter(
 
 
 @catalog.get("")
-async def list_process_kinds(_: CurrentUser) -> list[ProcessKind]:
-    """The processes a deal can start, with their declared params."""
-    return [ProcessKind.model_validate(p) for p in process_catalog()]
+async def list_process_kinds(
+    _: CurrentUser, on: Literal["deal", "lead"] = "deal"
+) -> list[ProcessKind]:
+    """The processes a deal (`?on=lead`: a lead) can start, with their declared params."""
+    return [ProcessKind.model_validate(p) for p in process_catalog(on)]
 
 
 @router.post("/{deal_id}/processes", status_code=201, responses=responses(403, 404, 409))

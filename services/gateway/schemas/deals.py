@@ -180,6 +180,12 @@ class ProcessStarted(BaseModel):
     deal_id: int
 
 
+class LeadProcessStarted(BaseModel):
+    workflow_id: str
+    process: str
+    lead_id: int
+
+
 class ProcessOut(BaseModel):
     """A process of a deal as the workflows module describes it."""
 

@@ -10,7 +10,7 @@ import pytest
 from temporalio.client import WorkflowHistory
 from temporalio.worker import Replayer
 
-from workflows.api import PROCESSES, SPEND_PROCESSES, WORKFLOWS
+from workflows.api import LEAD_PROCESSES, PROCESSES, SPEND_PROCESSES, WORKFLOWS
 from workflows.automation import AutomationRun
 
 HISTORIES = Path(__file__).parents[2] / "histories"
@@ -26,5 +26,6 @@ async def test_history_replays(path: Path) -> None:
 
 def test_every_process_has_a_recorded_history() -> None:
     recorded = {path.stem for path in FILES}
-    for name in [*PROCESSES, *(p.name for p in SPEND_PROCESSES.values()), "automation_run"]:
+    spends = (p.name for p in SPEND_PROCESSES.values())
+    for name in [*PROCESSES, *LEAD_PROCESSES, *spends, "automation_run"]:
         assert any(stem.startswith(f"{name}_") for stem in recorded), name
