@@ -32,6 +32,8 @@ from services.gateway.routes import (
     automation,
     contacts,
     contracts,
+    deal_chat,
+    deal_folders,
     deals,
     exclusions,
     expenses,
@@ -178,7 +180,7 @@ def create_app(
         app.include_router(module.router)
     app.include_router(auth.tokens)
     app.include_router(processes.catalog)
-    for module in (approvals, approval_templates, contracts, files):
+    for module in (approvals, approval_templates, contracts, files, deal_folders, deal_chat):
         app.include_router(module.router)
     for finance in (invoices, payments, payment_requests, expenses, payment_schedule, reports):
         app.include_router(finance.router)

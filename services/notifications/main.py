@@ -5,7 +5,7 @@ from __future__ import annotations
 import asyncio
 
 import grpc
-from dealflow.deals.v1 import deals_pb2_grpc
+from dealflow.deals.v1 import deals_pb2_grpc, files_pb2_grpc
 from nats.js import JetStreamContext
 from pydantic_settings import SettingsConfigDict
 
@@ -41,7 +41,10 @@ async def main() -> None:
     serve_metrics(settings.metrics_port)
     engine = create_engine(settings.database_url)
     deals_channel = channel(settings.deals_addr)
-    people = DealsPeople(deals_pb2_grpc.DealsServiceStub(deals_channel))
+    people = DealsPeople(
+        deals_pb2_grpc.DealsServiceStub(deals_channel),
+        files_pb2_grpc.FilesServiceStub(deals_channel),
+    )
     service = NotificationsService(engine, people=people)
 
     def deal_events(js: JetStreamContext) -> Background:
