@@ -36,6 +36,7 @@ from services.gateway.routes import (
     deal_chat,
     deal_folders,
     deals,
+    delivery,
     events,
     exclusions,
     expenses,
@@ -200,7 +201,8 @@ def create_app(
         files,
         deal_folders,
         deal_chat,
-        events,
+        delivery,
+        events,  # include_in_schema=False: a stream is not a request-response operation
     ):
         app.include_router(module.router)
     for finance in (invoices, payments, payment_requests, expenses, payment_schedule, reports):
