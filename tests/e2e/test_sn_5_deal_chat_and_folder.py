@@ -142,3 +142,37 @@ async def test_sn_5_deal_chat_and_folder(
     assert (
         await colleague.client.post(f"/deals/{deal['id']}/chat", json={"body": "hi"})
     ).status_code == 404
+
+
+async def test_a_mention_goes_by_e_mail_where_its_user_chose(
+    stack: Stack, admin: httpx.AsyncClient, staff: Staff
+) -> None:
+    """The stack's notifications service sends over SMTP to `make up`'s catch-all sink."""
+    tag = uuid.uuid4().hex[:6]
+    sales = await post(admin, "/departments", {"name": f"Sales {tag}"})
+    manager = await staff.add("manager", "manager", sales["id"])
+    head = await staff.add("head", "head_of_sales", sales["id"])
+    resp = await head.client.put(
+        "/notification-preferences",
+        json={"preferences": {"chat.mention": ["email"], "*": ["in_app"]}},
+    )
+    assert resp.status_code == 200, resp.text
+    assert resp.json()["preferences"]["chat.mention"] == ["email"]
+    bad = await head.client.put("/notification-preferences", json={"preferences": {"x": ["fax"]}})
+    assert bad.status_code == 422, bad.text
+    refused = await head.client.post("/webhooks", json={"url": "http://127.0.0.1:1/x"})
+    assert refused.status_code == 422 and problem(refused)["errors"][0]["field"] == "url"
+    stages = [{"name": "New", "semantic": "in_progress"}]
+    pipeline = await post(admin, "/pipelines", {"name": f"Mail {tag}", "stages": stages})
+    deal = await post(manager.client, "/deals", {"pipeline_id": pipeline["id"], "title": "Sofas"})
+    await opened_chat(manager, deal["id"])
+    await post(manager.client, f"/deals/{deal['id']}/chat", {"body": "?", "mention_ids": [head.id]})
+
+    async def delivered() -> dict[str, Any] | None:
+        items = (await head.client.get("/deliveries")).json()["items"]
+        return next((d for d in items if d["status"] == "delivered"), None)
+
+    mail = await eventually(delivered, what="the mention's e-mail delivered")
+    assert mail["channel"] == "email" and mail["log"][-1]["ok"] is True
+    feed = (await head.client.get("/notifications")).json()["items"]
+    assert not [n for n in feed if n["kind"] == "chat.mention"]  # e-mail only, as chosen
