@@ -97,7 +97,10 @@ class Hub:
         self._fetch_deal: FetchDeal | None = None
         self._nc: NATS | None = None
         self._subs: list[JetStreamContext.PushSubscription] = []
+        # Set once the kept events up to the streams' ends at start are loaded: a stream
+        # opened before would get them as if they were new.
         self.ready = asyncio.Event()
+        self._loading: dict[str, int] = {}
 
     @property
     def position(self) -> Position:
@@ -119,7 +122,9 @@ class Hub:
                 js = self._nc.jetstream()
                 await provision_streams(js)
                 for stream in STREAMS:
-                    last = (await js.stream_info(stream)).state.last_seq
+                    state = (await js.stream_info(stream)).state
+                    last = state.last_seq
+                    self._loading[stream] = last if state.messages else 0  # purged: nothing
                     first = max(1, last - self._backlog_size + 1)
                     self._subs.append(
                         await js.subscribe(
@@ -137,7 +142,7 @@ class Hub:
                 await asyncio.sleep(delay)
                 delay = min(delay * 2, 10.0)
             else:
-                self.ready.set()
+                self._check_loaded()
                 return
 
     async def close(self) -> None:
@@ -180,6 +185,12 @@ class Hub:
         self._backlog.append(event)
         for listener in list(self._listeners):
             listener.offer(event)
+        if not self.ready.is_set():
+            self._check_loaded()
+
+    def _check_loaded(self) -> None:
+        if self._loading and all(self._position.has(s, n) for s, n in self._loading.items()):
+            self.ready.set()
 
     def _remember(self, deal_id: int, ref: DealRef) -> None:
         if len(self._deals) > 100_000:

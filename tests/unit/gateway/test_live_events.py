@@ -85,3 +85,12 @@ async def test_a_resumed_listener_gets_what_it_missed_and_no_repeats() -> None:
     assert listener.queue.get_nowait().seq == 3
     hub.leave(listener)
     assert hub.listeners == 0
+
+
+async def test_the_hub_is_ready_once_the_kept_events_are_loaded() -> None:
+    hub = Hub(backlog=100)
+    hub._loading = {"DEALS": 2, "NOTIFICATIONS": 0}  # what start() found at the streams' ends
+    await hub.publish("DEALS", 1, deal_event(1, 7))
+    assert not hub.ready.is_set()  # a stream opened now would take event 2 for a new one
+    await hub.publish("DEALS", 2, deal_event(2, 7))
+    assert hub.ready.is_set()
