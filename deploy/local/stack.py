@@ -52,6 +52,7 @@ class Ports:
     notifications: int = 50054
     gateway: int = 8000
     smtp_intake: int = 2525  # DEALFLOW_SMTP_INTAKE_PORT
+    mail_sink: int = 2526  # DEALFLOW_MAIL_SINK_PORT: where notifications' e-mail goes locally
     metrics: int = 9100  # first of a block of consecutive ports, one per component
 
     @classmethod
@@ -150,6 +151,12 @@ class Stack:
             "PYTHONUNBUFFERED": "1",
             "DEALFLOW_FILES_DIR": str(self.data_dir / "files"),
             "DEALFLOW_SMTP_INTAKE_PORT": str(self.ports.smtp_intake),
+            "DEALFLOW_MAIL_SINK_PORT": str(self.ports.mail_sink),
+            # e-mail notifications go to the local sink unless a relay is configured
+            "NOTIFICATIONS_SMTP_HOST": self.environ.get("NOTIFICATIONS_SMTP_HOST", "127.0.0.1"),
+            "NOTIFICATIONS_SMTP_PORT": self.environ.get(
+                "NOTIFICATIONS_SMTP_PORT", str(self.ports.mail_sink)
+            ),
             **self.extra_env,
         }
         for service in SERVICES:
@@ -232,6 +239,7 @@ class Stack:
         modules = [(s, f"services.{s}.main") for s in SERVICES]
         modules += [("worker", "workflows.worker"), ("gateway", "services.gateway.main")]
         modules += [("intake", "services.intake.main")]  # SMTP: mail becomes leads
+        modules += [("mail-sink", "deploy.local.mail_sink")]  # SMTP: catches mail sent out
         procs = []
         for i, (name, module) in enumerate(modules):
             proc_env = {**env, "DEALFLOW_METRICS_PORT": str(metrics + i if metrics else 0)}

@@ -15,7 +15,8 @@ DATA = Path(".data")
 
 def main() -> None:
     smtp = int(os.environ.get("DEALFLOW_SMTP_INTAKE_PORT", "2525"))
-    stack = Stack(DATA, ports=Ports(smtp_intake=smtp))
+    sink = int(os.environ.get("DEALFLOW_MAIL_SINK_PORT", "2526"))
+    stack = Stack(DATA, ports=Ports(smtp_intake=smtp, mail_sink=sink))
     stopping = threading.Event()
     signal.signal(signal.SIGINT, lambda *_: stopping.set())
     signal.signal(signal.SIGTERM, lambda *_: stopping.set())
@@ -32,6 +33,7 @@ def main() -> None:
         f"  Temporal web UI   {ui}\n"
         f"  NATS              {stack.nats_url}\n"
         f"  SMTP intake       smtp://127.0.0.1:{stack.ports.smtp_intake} (mail becomes leads)\n"
+        f"  mail sink         smtp://127.0.0.1:{stack.ports.mail_sink} (e-mail sent out, logged)\n"
         f"  PostgreSQL        {stack.database_url}\n"
         f"  admin login       {stack.admin_email} / {stack.admin_password}\n"
         "Ctrl-C (or `make down`) stops everything; data stays in .data/.\n",

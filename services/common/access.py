@@ -10,8 +10,8 @@ always sends the signed-in user as the actor.
 from __future__ import annotations
 
 import time
-from collections.abc import Awaitable, Callable, Iterable
-from dataclasses import dataclass
+from collections.abc import Awaitable, Callable, Iterable, Mapping
+from dataclasses import dataclass, field
 from enum import StrEnum
 
 from services.common.errors import NotFound, PermissionDenied
@@ -87,6 +87,13 @@ class Access:
     department_id: int | None
     scope: Scope
     permissions: frozenset[str]
+    # Deals of these pipelines are seen by their own scope, the others by `scope`.
+    deal_pipelines: Mapping[int, Scope] = field(default_factory=dict, hash=False, compare=False)
+
+    def sees_deal(self, *, pipeline_id: int, responsible_id: int | None) -> bool:
+        """Whether the user sees a deal (or lead) of that pipeline and responsible: the rule a
+        deal list filters by (services/deals/repository.visible_condition)."""
+        return self.deal_pipelines.get(pipeline_id, self.scope).sees(responsible_id)
 
     def can(self, permission: Permission | str) -> bool:
         return str(permission) in self.permissions

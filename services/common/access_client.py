@@ -17,6 +17,12 @@ def access_from_pb(reply: access_pb2.Access) -> Access:
         department_id=int(reply.department_id) if reply.department_id else None,
         scope=Scope(reply.sees_everyone, frozenset(int(u) for u in reply.visible_user_ids)),
         permissions=frozenset(reply.permissions),
+        deal_pipelines={
+            int(p.pipeline_id): Scope(
+                p.sees_everyone, frozenset(int(u) for u in p.visible_user_ids)
+            )
+            for p in reply.deal_pipelines
+        },
     )
 
 
@@ -28,6 +34,14 @@ def access_pb(access: Access) -> access_pb2.Access:
         sees_everyone=access.scope.everyone,
         visible_user_ids=[str(u) for u in sorted(access.scope.user_ids)],
         permissions=sorted(access.permissions),
+        deal_pipelines=[
+            access_pb2.PipelineScope(
+                pipeline_id=str(pipeline_id),
+                sees_everyone=scope.everyone,
+                visible_user_ids=[str(u) for u in sorted(scope.user_ids)],
+            )
+            for pipeline_id, scope in sorted(access.deal_pipelines.items())
+        ],
     )
 
 

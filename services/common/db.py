@@ -7,6 +7,7 @@ change and the events it produces (into that schema's outbox) in one transaction
 from __future__ import annotations
 
 import uuid
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from types import TracebackType
@@ -120,22 +121,29 @@ class UnitOfWork:
             await conn.close()
 
     async def _flush_events(self, conn: AsyncConnection) -> None:
-        if not self._events:
-            return
-        await conn.execute(
-            self._outbox.insert(),
-            [
-                {
-                    "id": e.id,
-                    "type": e.type,
-                    "subject": e.subject,
-                    "actor": e.actor,
-                    "data": e.data,
-                    "created_at": e.time,
-                }
-                for e in self._events
-            ],
-        )
-        channel = notify_channel(self._outbox.schema or "public")
-        await conn.execute(sa.text(f"NOTIFY {channel}"))
-        self._events = []
+        await write_events(conn, self._outbox, self._events)
+
+
+async def write_events(
+    conn: AsyncConnection, outbox: sa.Table, events: Sequence[PendingEvent]
+) -> None:
+    """Put events in the outbox on the caller's transaction (a consumer's handler has no
+    unit of work of its own) and wake the relay once it commits."""
+    if not events:
+        return
+    await conn.execute(
+        outbox.insert(),
+        [
+            {
+                "id": e.id,
+                "type": e.type,
+                "subject": e.subject,
+                "actor": e.actor,
+                "data": e.data,
+                "created_at": e.time,
+            }
+            for e in events
+        ],
+    )
+    channel = notify_channel(outbox.schema or "public")
+    await conn.execute(sa.text(f"NOTIFY {channel}"))

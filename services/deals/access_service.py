@@ -176,8 +176,9 @@ async def deal_access(conn: AsyncConnection, user_id: int) -> DealAccess:
         user_id=user.id,
         roles=frozenset(user.roles),
         department_id=user.department_id,
-        scope=Scope.all() if default is None else Scope(False, default),
+        scope=_scope(default),
         permissions=rights.permissions,
+        deal_pipelines={p: _scope(owners[level]) for p, level in rights.pipelines.items()},
     )
     return DealAccess(access, rights, owners)
 
@@ -197,3 +198,7 @@ def _role_json(role: Role) -> dict[str, object]:
             for r in role.pipelines.values()
         ],
     }
+
+
+def _scope(owners: frozenset[int] | None) -> Scope:
+    return Scope.all() if owners is None else Scope(False, owners)

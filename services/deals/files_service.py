@@ -19,6 +19,7 @@ from services.common.db import PendingEvent, UnitOfWork, utcnow
 from services.common.errors import FieldProblem, NotFound, PermissionDenied, ValidationFailed
 from services.common.pagination import Page, decode_cursor
 from services.deals.domain.files import safe_file_name
+from services.deals.folders_repository import folder_in_deal
 from services.deals.service import DealsService
 from services.deals.tables import creations, file_attachments, files, outbox
 
@@ -45,6 +46,7 @@ class StoredFile:
     created_at: datetime
     attachments: list[Attachment] = field(default_factory=list)
     lead_id: int | None = None
+    folder_id: int | None = None
 
 
 # Whether the actor sees a lead (NotFound otherwise): files of leads are seen with the lead.
@@ -77,9 +79,11 @@ class FilesService:
         storage_key: str,
         attachments: Sequence[Attachment],
         idempotency_key: str = "",
+        folder_id: int | None = None,
     ) -> StoredFile:
-        """Record an uploaded blob as a file of a deal the actor sees. A retry with the same
-        `idempotency_key` returns the file recorded first (whose blob is not this one's)."""
+        """Record an uploaded blob as a file of a deal the actor sees, in the deal's folder
+        `folder_id` (its root by default). A retry with the same `idempotency_key` returns
+        the file recorded first (whose blob is not this one's)."""
         name = safe_file_name(name)
         problems = _check(content_type, size, sha256, storage_key, attachments)
         if problems:
@@ -89,6 +93,9 @@ class FilesService:
             once = Once(actor_id, "file", idempotency_key)
             if (made := await first_made(uow.conn, creations, once)) is not None:
                 return await _load(uow.conn, made)
+            folder = await folder_in_deal(
+                uow.conn, deal_id=deal_id, folder_id=folder_id, field_name="folder_id"
+            )
             file_id = (
                 await uow.conn.execute(
                     files.insert()
@@ -101,6 +108,7 @@ class FilesService:
                         storage_key=storage_key,
                         uploaded_by=actor_id,
                         created_at=utcnow(),
+                        folder_id=folder,
                     )
                     .returning(files.c.id)
                 )
@@ -120,6 +128,7 @@ class FilesService:
                         "name": stored.name,
                         "size": size,
                         "sha256": sha256,
+                        "folder_id": str(folder),
                         "attachments": [a.__dict__ for a in stored.attachments],
                     },
                 )
@@ -182,7 +191,7 @@ class FilesService:
         if cursor:
             query = query.where(files.c.id < decode_cursor(cursor))
         async with self._engine.connect() as conn:
-            items = await _with_attachments(conn, list((await conn.execute(query)).all()))
+            items = await with_attachments(conn, list((await conn.execute(query)).all()))
         return Page.of(items, limit, key=lambda f: f.id)
 
     async def attach_file(
@@ -246,11 +255,11 @@ async def _load(conn: AsyncConnection, file_id: int) -> StoredFile:
     row = (await conn.execute(sa.select(files).where(files.c.id == file_id))).first()
     if row is None:
         raise NotFound(f"file {file_id} not found")
-    (stored,) = await _with_attachments(conn, [row])
+    (stored,) = await with_attachments(conn, [row])
     return stored
 
 
-async def _with_attachments(conn: AsyncConnection, rows: list[Any]) -> list[StoredFile]:
+async def with_attachments(conn: AsyncConnection, rows: list[Any]) -> list[StoredFile]:
     """Files from their rows, with every attachment: one more query for all of them."""
     items = {
         r.id: StoredFile(
@@ -264,6 +273,7 @@ async def _with_attachments(conn: AsyncConnection, rows: list[Any]) -> list[Stor
             uploaded_by=r.uploaded_by,
             created_at=r.created_at,
             lead_id=r.lead_id,
+            folder_id=r.folder_id,
         )
         for r in rows
     }

@@ -39,6 +39,7 @@ from services.deals.events import (
     process_finished,
     to_pending,
 )
+from services.deals.folders_repository import make_root
 from services.deals.org_service import OrgService
 from services.deals.pipeline_service import PipelineService, pipeline_of
 from services.deals.repository import DealFilter
@@ -364,6 +365,7 @@ async def _record(uow: UnitOfWork, deal: Deal, now: datetime) -> None:
         match event:
             case DealCreated():
                 kind, text, data = "created", f"Deal created: {deal.title}", {}
+                await make_root(uow.conn, deal_id=deal.id, name=deal.title, actor_id=event.actor_id)
             case DealUpdated(before=before, after=after):
                 kind, text = "updated", "Changed " + ", ".join(after)
                 data = {"before": before, "after": after}

@@ -311,6 +311,27 @@ files = sa.Table(
         sa.ForeignKey("leads.id", name="fk_files_lead_id_leads"),
         index=True,
     ),
+    # The deal folder the file lies in (None: the deal's root folder; a lead's file).
+    sa.Column("folder_id", sa.BigInteger, sa.ForeignKey("folders.id"), index=True),
+)
+
+# A deal's folder tree: one root (parent None) made with the deal, sub-folders under it.
+folders = sa.Table(
+    "folders",
+    metadata,
+    _id(),
+    sa.Column("deal_id", sa.BigInteger, sa.ForeignKey(deals.c.id), nullable=False, index=True),
+    sa.Column("parent_id", sa.BigInteger, sa.ForeignKey("folders.id")),
+    sa.Column("name", sa.Text, nullable=False),
+    sa.Column("created_by", sa.BigInteger),
+    _created_at(),
+    sa.UniqueConstraint("deal_id", "parent_id", "name", name="uq_folders_name_in_parent"),
+    sa.Index(
+        "uq_folders_one_root",
+        "deal_id",
+        unique=True,
+        postgresql_where=sa.text("parent_id IS NULL"),
+    ),
 )
 
 file_attachments = sa.Table(

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import hashlib
 import time
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Mapping
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from typing import Any
@@ -36,6 +36,12 @@ class Principal:
     scopes: frozenset[str] = frozenset({"read", "write"})
     # whose records the user sees (the default visibility of their roles)
     scope: Scope = field(default_factory=lambda: Scope.only())
+    # deals of these pipelines are seen by their own rule (Access.deal_pipelines)
+    deal_pipelines: Mapping[int, Scope] = field(default_factory=dict, hash=False, compare=False)
+
+    def sees_deal(self, *, pipeline_id: int, responsible_id: int | None) -> bool:
+        """The rule deal lists filter by, for one deal (live events use it)."""
+        return self.deal_pipelines.get(pipeline_id, self.scope).sees(responsible_id)
 
     @property
     def is_admin(self) -> bool:

@@ -184,6 +184,7 @@ async def _session_principal(clients: Clients, claims: Claims, timeout: float) -
         permissions=frozenset(access.permissions),
         session_id=claims.session_id,
         scope=access_from_pb(access).scope,
+        deal_pipelines=access_from_pb(access).deal_pipelines,
     )
 
 
@@ -207,6 +208,7 @@ async def _api_token_principal(clients: Clients, token: str, timeout: float) -> 
         permissions=frozenset(access.permissions),
         scopes=frozenset(found.scopes),
         scope=access_from_pb(access).scope,
+        deal_pipelines=access_from_pb(access).deal_pipelines,
     )
 
 

@@ -22,6 +22,7 @@ from services.gateway.blob_sweep import sweep_forever
 from services.gateway.clients import Clients, open_clients
 from services.gateway.deps import ProcessApi
 from services.gateway.idempotency_store import IdempotencyStore, MemoryStore
+from services.gateway.live.hub import Hub
 from services.gateway.middleware import BodyLimitMiddleware, ObservabilityMiddleware
 from services.gateway.rate_limit import RateLimiter
 from services.gateway.routes import (
@@ -32,7 +33,11 @@ from services.gateway.routes import (
     automation,
     contacts,
     contracts,
+    deal_chat,
+    deal_folders,
     deals,
+    delivery,
+    events,
     exclusions,
     expenses,
     files,
@@ -57,6 +62,7 @@ from services.gateway.routes import (
     tasks,
     users,
 )
+from services.gateway.routes.events import deal_fetcher
 from services.gateway.security_headers import SecurityHeadersMiddleware
 from services.gateway.settings import GatewaySettings
 
@@ -111,6 +117,13 @@ def create_app(
             yield
             return
         app.state.clients = open_clients(settings)
+        app.state.hub = Hub(backlog=settings.events_backlog)
+        following = asyncio.create_task(
+            app.state.hub.start(
+                settings.nats_url,
+                deal_fetcher(app.state.clients, settings.request_timeout_seconds),
+            )
+        )
         sweeping = None
         if settings.blob_sweep_hours > 0:
             sweeping = asyncio.create_task(
@@ -126,6 +139,8 @@ def create_app(
         finally:
             if sweeping is not None:
                 sweeping.cancel()
+            following.cancel()
+            await app.state.hub.close()
             await app.state.clients.close()
 
     app = FastAPI(
@@ -139,6 +154,7 @@ def create_app(
     app.state.settings = settings
     app.state.clients = clients
     app.state.processes = processes_api
+    app.state.hub = None  # live events: started by the lifespan (not with fake clients)
     app.state.principals = PrincipalCache(settings.auth_cache_seconds)
     app.state.expensive_calls = RateLimiter(
         per_minute=settings.expensive_calls_per_minute, burst=settings.expensive_calls_burst
@@ -183,7 +199,16 @@ def create_app(
         app.include_router(module.router)
     app.include_router(auth.tokens)
     app.include_router(processes.catalog)
-    for module in (approvals, approval_templates, contracts, files):
+    for module in (
+        approvals,
+        approval_templates,
+        contracts,
+        files,
+        deal_folders,
+        deal_chat,
+        delivery,
+        events,  # include_in_schema=False: a stream is not a request-response operation
+    ):
         app.include_router(module.router)
     for finance in (invoices, payments, payment_requests, expenses, payment_schedule, reports):
         app.include_router(finance.router)

@@ -52,6 +52,14 @@ class GatewaySettings(CommonSettings):
     expensive_calls_burst: int = 30
     # How often uploads' blobs that no file record uses (older than a day) are deleted; 0: never.
     blob_sweep_hours: float = 6.0
+    # Live events (GET /api/v1/events): a comment line after this long without an event (so
+    # proxies keep the stream open and clients notice a dead one), how often an open stream
+    # checks its caller's credential and visibility again (the longest a deactivated user
+    # or a narrowed role keeps receiving), and how many events of each stream are kept for
+    # clients resuming with Last-Event-ID.
+    events_heartbeat_seconds: float = Field(15.0, gt=0)
+    events_access_seconds: float = Field(5.0, gt=0)
+    events_backlog: int = Field(10_000, ge=100)
     # Strict-Transport-Security max-age, sent on requests that came over https; 0: never.
     hsts_seconds: int = 31_536_000
 

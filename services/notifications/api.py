@@ -13,6 +13,10 @@ from services.common.grpc_server import actor_id
 from services.common.ids import optional_id, parse_id
 from services.common.pagination import clamp_limit
 from services.common.protoconv import from_struct, from_timestamp, to_struct, to_timestamp
+from services.notifications.chat_api import ChatApi
+from services.notifications.chat_service import ChatService
+from services.notifications.delivery_api import DeliveryApi
+from services.notifications.delivery_service import DeliveryService
 from services.notifications.domain.answers import AnswerField
 from services.notifications.domain.feed import new_notification
 from services.notifications.domain.tasks import Task, new_task, parse_status
@@ -84,9 +88,16 @@ def _watchers(values: Any) -> tuple[int, ...]:
     return tuple(parse_id(v, f"watcher_ids[{i}]") for i, v in enumerate(values))
 
 
-class NotificationsApi(pb_grpc.NotificationsServiceServicer):  # type: ignore[misc]
-    def __init__(self, service: NotificationsService) -> None:
+class NotificationsApi(ChatApi, DeliveryApi, pb_grpc.NotificationsServiceServicer):  # type: ignore[misc]
+    def __init__(
+        self,
+        service: NotificationsService,
+        chats: ChatService | None = None,
+        delivery: DeliveryService | None = None,
+    ) -> None:
         self._service = service
+        self._chats = chats or ChatService(service.engine, service.people_or_none)
+        self._delivery = delivery or DeliveryService(service.engine)
 
     async def CreateTask(
         self, request: pb.CreateTaskRequest, context: grpc.aio.ServicerContext[Any, Any]
@@ -194,6 +205,11 @@ class NotificationsApi(pb_grpc.NotificationsServiceServicer):  # type: ignore[mi
         )
 
 
-def register(server: grpc.aio.Server, service: NotificationsService) -> list[str]:
-    pb_grpc.add_NotificationsServiceServicer_to_server(NotificationsApi(service), server)
+def register(
+    server: grpc.aio.Server,
+    service: NotificationsService,
+    delivery: DeliveryService | None = None,
+) -> list[str]:
+    api = NotificationsApi(service, delivery=delivery)
+    pb_grpc.add_NotificationsServiceServicer_to_server(api, server)
     return [pb.DESCRIPTOR.services_by_name["NotificationsService"].full_name]

@@ -28,6 +28,17 @@ class Notification:
     created_at: datetime
     event_id: str | None
 
+    def summary(self) -> dict[str, Any]:
+        return {
+            "id": str(self.id),
+            "user_id": str(self.user_id),
+            "kind": self.kind,
+            "title": self.title,
+            "body": self.body,
+            "deal_id": str(self.deal_id or ""),
+            "created_at": self.created_at.isoformat(),
+        }
+
 
 @dataclass(frozen=True)
 class TaskFilter:
@@ -168,9 +179,10 @@ async def list_tasks(
 
 
 async def insert_notification(
-    conn: AsyncConnection, new: NewNotification, *, now: datetime
+    conn: AsyncConnection, new: NewNotification, *, now: datetime, in_app: bool = True
 ) -> Notification | None:
-    """The inserted notification, or None when its key or (user, event) is already there."""
+    """The inserted notification, or None when its key or (user, event) is already there.
+    Use notify.notify, which also plans its delivery and tells of it."""
     row = (
         await conn.execute(
             insert(notifications)
@@ -183,6 +195,7 @@ async def insert_notification(
                 created_at=now,
                 event_id=new.event_id,
                 idempotency_key=new.idempotency_key,
+                in_app=in_app,
             )
             .on_conflict_do_nothing()
             .returning(notifications)
@@ -203,7 +216,7 @@ async def list_notifications(
     """Up to limit + 1 of a user's notifications, newest first."""
     query = (
         sa.select(notifications)
-        .where(notifications.c.user_id == user_id)
+        .where(notifications.c.user_id == user_id, notifications.c.in_app.is_(True))
         .order_by(notifications.c.id.desc())
         .limit(limit + 1)
     )

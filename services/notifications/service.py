@@ -25,6 +25,7 @@ from services.notifications.domain.audience import (
 )
 from services.notifications.domain.feed import NewNotification, notices_for_watchers
 from services.notifications.domain.tasks import NewTask, Status, Task
+from services.notifications.notify import notify
 from services.notifications.people import People
 from services.notifications.repository import Notification, TaskFilter
 from services.notifications.tables import outbox
@@ -50,8 +51,12 @@ def _task_event(
 
 class NotificationsService:
     def __init__(self, engine: AsyncEngine, *, people: People | None = None) -> None:
-        self._engine = engine
+        self._engine = self.engine = engine
         self._people = people
+
+    @property
+    def people_or_none(self) -> People | None:
+        return self._people
 
     @property
     def people(self) -> People:
@@ -183,7 +188,7 @@ class NotificationsService:
         """In the transaction that closes the task, so a watcher hears of it exactly once."""
         now = utcnow()
         for notice in notices_for_watchers(task):
-            await repo.insert_notification(conn, notice, now=now)
+            await notify(conn, notice, now=now)
 
     async def _locked(self, conn: AsyncConnection, task_id: int) -> Task:
         task = await repo.get_task(conn, task_id, for_update=True)
@@ -194,7 +199,7 @@ class NotificationsService:
     async def create_notification(self, new: NewNotification) -> Notification:
         """Add to a user's feed; a retry with the same idempotency key returns the first."""
         async with self._engine.begin() as conn:
-            created = await repo.insert_notification(conn, new, now=utcnow())
+            created = await notify(conn, new, now=utcnow())
             if created is not None:
                 return created
             first = (

@@ -66,7 +66,92 @@ notifications = sa.Table(
     sa.Column("created_at", sa.DateTime(timezone=True), nullable=False),
     sa.Column("event_id", pg.UUID(as_uuid=True)),
     sa.Column("idempotency_key", sa.Text, unique=True),
+    # False: kept for delivery by e-mail or webhook, left out of the feed (preferences).
+    sa.Column("in_app", sa.Boolean, nullable=False, server_default=sa.true()),
     # The same source event never notifies the same user twice.
     sa.UniqueConstraint("user_id", "event_id", name="uq_notifications_user_event"),
     sa.Index("ix_notifications_user_id", "user_id", "id"),
+)
+
+# ---- deal chats: one per deal, made when the deal is (consumer.py) ----
+chats = sa.Table(
+    "chats",
+    metadata,
+    sa.Column("deal_id", sa.BigInteger, primary_key=True),
+    sa.Column("title", sa.Text, nullable=False),
+    sa.Column("created_at", sa.DateTime(timezone=True), nullable=False),
+)
+
+chat_members = sa.Table(
+    "chat_members",
+    metadata,
+    sa.Column("deal_id", sa.BigInteger, sa.ForeignKey(chats.c.deal_id), primary_key=True),
+    sa.Column("user_id", sa.BigInteger, primary_key=True),
+    sa.Column("added_by", sa.BigInteger),
+    sa.Column("added_at", sa.DateTime(timezone=True), nullable=False),
+)
+
+chat_messages = sa.Table(
+    "chat_messages",
+    metadata,
+    sa.Column("id", sa.BigInteger, sa.Identity(), primary_key=True),
+    sa.Column("deal_id", sa.BigInteger, sa.ForeignKey(chats.c.deal_id), nullable=False),
+    sa.Column("author_id", sa.BigInteger),  # None: the system (the opening message)
+    sa.Column("kind", sa.Text, nullable=False),  # opening | message
+    sa.Column("body", sa.Text, nullable=False),
+    sa.Column("file_ids", pg.ARRAY(sa.BigInteger), nullable=False, server_default=sa.text("'{}'")),
+    sa.Column(
+        "mention_ids", pg.ARRAY(sa.BigInteger), nullable=False, server_default=sa.text("'{}'")
+    ),
+    sa.Column("created_at", sa.DateTime(timezone=True), nullable=False),
+    sa.Column("idempotency_key", sa.Text, unique=True),
+    sa.CheckConstraint("kind IN ('opening', 'message')", name="ck_chat_messages_kind_known"),
+    sa.Index("ix_chat_messages_deal_id", "deal_id", "id"),
+)
+
+# ---- delivery: preferences per kind, webhooks, and the log of every attempt ----
+preferences = sa.Table(
+    "preferences",
+    metadata,
+    sa.Column("user_id", sa.BigInteger, primary_key=True),
+    sa.Column("kind", sa.Text, primary_key=True),  # a notification kind, or "*" for the rest
+    sa.Column("channels", pg.ARRAY(sa.Text), nullable=False),
+)
+
+webhooks = sa.Table(
+    "webhooks",
+    metadata,
+    sa.Column("id", sa.BigInteger, sa.Identity(), primary_key=True),
+    sa.Column("user_id", sa.BigInteger, nullable=False, index=False),
+    sa.Column("url", sa.Text, nullable=False),
+    sa.Column("secret", sa.Text, nullable=False),
+    sa.Column("active", sa.Boolean, nullable=False, server_default=sa.true()),
+    sa.Column("created_at", sa.DateTime(timezone=True), nullable=False),
+    sa.Index("ix_webhooks_user_id", "user_id"),
+)
+
+deliveries = sa.Table(
+    "deliveries",
+    metadata,
+    sa.Column("id", sa.BigInteger, sa.Identity(), primary_key=True),
+    sa.Column("notification_id", sa.BigInteger, sa.ForeignKey(notifications.c.id), nullable=False),
+    sa.Column("user_id", sa.BigInteger, nullable=False),
+    sa.Column("channel", sa.Text, nullable=False),  # email | webhook
+    sa.Column("webhook_id", sa.BigInteger, sa.ForeignKey(webhooks.c.id)),
+    sa.Column("status", sa.Text, nullable=False),  # pending | delivered | failed
+    sa.Column("attempts", sa.Integer, nullable=False, server_default="0"),
+    sa.Column("next_attempt_at", sa.DateTime(timezone=True), nullable=False),
+    sa.Column("last_error", sa.Text),
+    sa.Column("delivered_at", sa.DateTime(timezone=True)),
+    sa.Column("created_at", sa.DateTime(timezone=True), nullable=False),
+    # every attempt: {at, ok, status, error}
+    sa.Column("log", pg.JSONB, nullable=False, server_default=sa.text("'[]'::jsonb")),
+    sa.CheckConstraint(
+        "status IN ('pending', 'delivered', 'failed')", name="ck_deliveries_status_known"
+    ),
+    sa.CheckConstraint("channel IN ('email', 'webhook')", name="ck_deliveries_channel_known"),
+    sa.Index(
+        "ix_deliveries_due", "next_attempt_at", postgresql_where=sa.text("status = 'pending'")
+    ),
+    sa.Index("ix_deliveries_user_id", "user_id", "id"),
 )

@@ -85,6 +85,8 @@ OPEN_MUTATIONS = {
     ("POST", "/api/v1/auth/refresh"),
     ("POST", "/api/v1/auth/logout"),
     ("POST", "/api/v1/api-tokens"),
+    ("PUT", "/api/v1/notification-preferences"),  # one's own channels and webhooks
+    ("POST", "/api/v1/webhooks"),
 }
 # Records only their owner ever sees, whatever the caller's visibility.
 OWNED_ONLY = {"api_token"}

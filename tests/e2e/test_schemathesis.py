@@ -24,7 +24,7 @@ from deploy.local.stack import Stack
 from tests.e2e.conftest import running_stack
 from tests.e2e.schemathesis_hooks import SWEEP_USER_ENV
 
-pytestmark = pytest.mark.timeout(300)
+pytestmark = pytest.mark.timeout(540)
 
 # The same inputs every run; set these to explore others (a finding prints its seed).
 SEED = int(os.environ.get("DEALFLOW_SWEEP_SEED", "9457"))
@@ -122,7 +122,7 @@ def test_every_operation_answers_bad_input_with_a_clear_problem(
         "COLUMNS": "120",
     }
     run = subprocess.run(  # in tmp_path: its replay cache stays out of the work tree
-        command, cwd=tmp_path, env=env, capture_output=True, text=True, timeout=240, check=False
+        command, cwd=tmp_path, env=env, capture_output=True, text=True, timeout=420, check=False
     )
     report = run.stdout + run.stderr
     print(report)  # pytest shows it with a failure: every finding with a curl to replay it

@@ -43,8 +43,10 @@ async def upload_file(
     deal_id: Annotated[RecordId, Form()],
     attach_kind: Annotated[AttachKind | None, Form(description="also attach it to")] = None,
     attach_id: Annotated[str, Form()] = "",
+    folder_id: Annotated[RecordId | None, Form(description="a folder of the deal")] = None,
 ) -> FileOut:
-    """Upload a file of a deal (optionally attached to a task, decision or contract)."""
+    """Upload a file of a deal into its folder (the root unless `folder_id` names one of its
+    sub-folders), optionally attached to a task, decision or contract."""
     content_type = (file.content_type or "application/octet-stream").split(";")[0].strip()
     if content_type not in settings.upload_content_types:
         raise Problem(
@@ -69,6 +71,7 @@ async def upload_file(
         sha256=stored.sha256,
         storage_key=stored.key,
         idempotency_key=key,
+        folder_id=str(folder_id or ""),
     )
     if attach_kind:
         request.attachments.append(files_pb2.Attachment(kind=attach_kind, id=attach_id))

@@ -94,6 +94,9 @@ class DealOut(BaseModel):
     links: list[DealLinkOut] = []
     # On the deal's card (GET /deals/{id}); lists leave it out.
     parties: DealPartiesOut | None = None
+    # Where the deal's folder and chat are (every deal has both).
+    folder_url: str = ""
+    chat_url: str = ""
 
     @classmethod
     def of(cls, msg: Any) -> DealOut:
@@ -114,6 +117,8 @@ class DealOut(BaseModel):
             updated_at=timestamp(msg, "updated_at"),
             stage_entered_at=timestamp(msg, "stage_entered_at"),
             links=[DealLinkOut(deal_id=int(x.deal_id), relation=x.relation) for x in msg.links],
+            folder_url=f"/api/v1/deals/{msg.id}/folder",
+            chat_url=f"/api/v1/deals/{msg.id}/chat",
         )
 
 

@@ -74,6 +74,15 @@ GATEWAY_PORT: {{ .Values.gateway.port | quote }}
 GATEWAY_HOST: {{ .Values.config.listenHost | quote }}
 DEALFLOW_SMTP_INTAKE_PORT: {{ .Values.intake.port | quote }}
 DEALFLOW_SMTP_INTAKE_HOST: {{ .Values.config.listenHost | quote }}
+{{- with .Values.config.smtp }}
+{{- if .host }}
+NOTIFICATIONS_SMTP_HOST: {{ .host | quote }}
+NOTIFICATIONS_SMTP_PORT: {{ .port | default 587 | quote }}
+NOTIFICATIONS_SMTP_FROM: {{ .from | default "dealflow@example.com" | quote }}
+NOTIFICATIONS_SMTP_STARTTLS: {{ .starttls | default false | quote }}
+{{- end }}
+{{- end }}
+NOTIFICATIONS_WEBHOOK_ALLOW_PRIVATE: {{ .Values.config.webhookAllowPrivate | default false | quote }}
 {{- end -}}
 
 {{- define "dealflow.podSecurityContext" -}}
