@@ -26,6 +26,7 @@ from services.gateway.middleware import BodyLimitMiddleware, ObservabilityMiddle
 from services.gateway.rate_limit import RateLimiter
 from services.gateway.routes import (
     API_PREFIX,
+    activities,
     approval_templates,
     approvals,
     auth,
@@ -49,6 +50,7 @@ from services.gateway.routes import (
     payments,
     pipelines,
     processes,
+    reminder_plans,
     reports,
     rules,
     tasks,
@@ -66,6 +68,8 @@ TAGS = [
         "description": "Pipelines, stages, custom fields and stage automation rules (admin).",
     },
     {"name": "deals", "description": "Deals, their moves, timeline and stage history."},
+    {"name": "activities", "description": "Calls, e-mails and meetings, planned or done."},
+    {"name": "reminder plans", "description": "How often to write, call and meet a client."},
     {
         "name": "leads",
         "description": "Leads in lead funnels, conversion into deals, the exclusion list and "
@@ -164,6 +168,8 @@ def create_app(
         pipelines,
         rules,
         deals,
+        activities,
+        reminder_plans,
         leads,
         lead_capture,
         imports,

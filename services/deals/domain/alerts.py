@@ -9,11 +9,13 @@
 - the **end-of-day check**: what is still in the first stage of a pipeline or lead funnel
   goes to the head of its responsible, one notification per head and local day.
 
-Every alert carries its own idempotency key, so a check that runs twice notifies once.
+Every alert carries its own idempotency key, so a check that runs twice notifies once (a
+summary's key holds a fingerprint of its lines: a changed one is sent anew).
 """
 
 from __future__ import annotations
 
+import hashlib
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, time, timedelta
@@ -102,7 +104,7 @@ def digest(
             kind="leadership_digest",
             title=f"Clients to check with your managers: {len(found)}",
             body="\n".join(found),
-            key=f"digest/{head}/{day.isoformat()}",
+            key=f"digest/{head}/{day.isoformat()}/{_digest_of(found)}",
         )
         for head, found in sorted(lines.items())
     ]
@@ -158,10 +160,16 @@ def first_stage(
             kind="first_stage_left",
             title=f"Left in a first stage at the end of the day: {len(found)}",
             body="\n".join(found),
-            key=f"first-stage/{head}/{day.isoformat()}",
+            key=f"first-stage/{head}/{day.isoformat()}/{_digest_of(found)}",
         )
         for head, found in sorted(lines.items())
     ]
+
+
+def _digest_of(lines: list[str]) -> str:
+    """A short fingerprint of a summary: the same summary twice a day is sent once, a
+    changed one (asked for again later that day) is sent anew."""
+    return hashlib.sha256("\n".join(lines).encode()).hexdigest()[:12]
 
 
 def _hhmm(text: str) -> time:
