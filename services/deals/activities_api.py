@@ -46,7 +46,8 @@ def activity_pb(a: Activity) -> pb.Activity:
 
 def _record(request: Any) -> tuple[str, int]:
     """The one record a request names (deal_id, lead_id or contact_id)."""
-    named = [(r, getattr(request, f"{r}_id")) for r in RECORDS if getattr(request, f"{r}_id")]
+    given = {r: getattr(request, f"{r}_id", "") for r in RECORDS}
+    named = [(r, value) for r, value in given.items() if value]
     if len(named) != 1:
         raise ValidationFailed(FieldProblem("deal_id", "name one deal, lead or contact"))
     record, value = named[0]

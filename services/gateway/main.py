@@ -27,6 +27,7 @@ from services.gateway.rate_limit import RateLimiter
 from services.gateway.routes import (
     API_PREFIX,
     activities,
+    alerts,
     approval_templates,
     approvals,
     auth,
@@ -170,6 +171,7 @@ def create_app(
         deals,
         activities,
         reminder_plans,
+        alerts,
         leads,
         lead_capture,
         imports,
