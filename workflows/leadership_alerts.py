@@ -11,7 +11,7 @@ The deals service says when each is next due (services/deals/domain/alerts.py) a
 each check owes; an activity sends the notifications, each with its own key, so a round
 run twice notifies nobody twice. An operator (or a test) asks for a check at once with the
 `check_now` signal (`POST /api/v1/alerts/checks`). Continued as new every ROUNDS_PER_RUN
-rounds: about two rounds a working day, so a run's history stays short.
+rounds (two a working day), so a run's history stays under HISTORY_BOUND events.
 """
 
 from __future__ import annotations
@@ -31,7 +31,10 @@ with workflow.unsafe.imports_passed_through():
     )
     from workflows.activities.retry import call
 
-ROUNDS_PER_RUN = 30
+# A round costs about 23 events (an alert_times and two checks, a timer, their workflow
+# tasks): 20 rounds, ten working days, stay under the bound.
+ROUNDS_PER_RUN = 20
+HISTORY_BOUND = 500
 AT_DIGEST = ("digest", "unplanned")
 AT_END_OF_DAY = ("first_stage", "unplanned")
 

@@ -27,6 +27,7 @@ from workflows.activities.reminder_types import (
     AlertsInput,
     PlanInput,
 )
+from workflows.leadership_alerts import HISTORY_BOUND as ALERTS_BOUND
 from workflows.leadership_alerts import LeadershipAlerts
 from workflows.reminder_plan import HISTORY_BOUND, ReminderPlanWorkflow
 
@@ -177,4 +178,4 @@ async def test_alerts_run_at_the_digest_time_and_the_close_of_working_days(
         ("unplanned", "18:00"),
     }
     assert len([c for c, _ in local if c == "digest"]) == 10  # two weeks of working days
-    assert len(sizes) >= 1 and max(sizes) <= HISTORY_BOUND
+    assert len(sizes) >= 2 and max(sizes) <= ALERTS_BOUND, sizes
