@@ -37,6 +37,8 @@ KINDS: dict[str, str] = {
     "companies/{company_id}": "company",
     "leads/{lead_id}": "lead",
     "exclusions/{exclusion_id}": "exclusion",
+    "activities/{activity_id}": "activity",
+    "reminder-plans/{plan_id}": "reminder_plan",
     "processes/{workflow_id}": "process_run",  # a `:path` parameter: `deal/12/sample-return/1`
     # A parameter inside a segment is keyed by the segment: `/contact-fields`, `/company-fields`.
     "{entity}-fields": "record_fields",
@@ -57,6 +59,8 @@ PRIVATE = {
     "company",
     "lead",
     "process_run",  # a run of a deal's process is the deal's
+    "activity",  # an activity on a deal is the deal's
+    "reminder_plan",  # and so is a plan on it
 }
 # Shared records without an owner that any role allowed to edit deals may change (a manager
 # excludes a spammer's address): the outsider's change is allowed, the viewer's is not.

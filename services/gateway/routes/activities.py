@@ -7,7 +7,7 @@ from __future__ import annotations
 from typing import Literal
 
 from dealflow.deals.v1 import activities_pb2 as pb
-from fastapi import APIRouter, Query
+from fastapi import APIRouter, Path, Query
 
 from services.common.protoconv import to_timestamp
 from services.gateway.deps import Activities, CurrentUser
@@ -27,11 +27,11 @@ def _record_routes(records: str) -> None:
     name = f"{records[:-1]}_id"
 
     async def create_activity(
-        record_id: RecordId,
         body: ActivityIn,
         _: CurrentUser,
         activities: Activities,
         key: CreationKey,
+        record_id: int = Path(alias=name, gt=0, lt=2**63),
     ) -> ActivityOut:
         """Plan an activity (`status: planned`, `due_at`) or log one done."""
         made = await activities.CreateActivity(
@@ -51,11 +51,11 @@ def _record_routes(records: str) -> None:
         return ActivityOut.of(made)
 
     async def list_activities(
-        record_id: RecordId,
         _: CurrentUser,
         activities: Activities,
         status: Status = None,
         limit: int = Query(100, ge=1, le=200),
+        record_id: int = Path(alias=name, gt=0, lt=2**63),
     ) -> list[ActivityOut]:
         """The record's activities: planned ones by due time, then done ones newest first."""
         reply = await activities.ListActivities(
@@ -63,7 +63,7 @@ def _record_routes(records: str) -> None:
         )
         return [ActivityOut.of(a) for a in reply.activities]
 
-    path = f"/{records}/{{record_id}}/activities"
+    path = f"/{records}/{{{name}}}/activities"
     router.add_api_route(
         path,
         create_activity,
