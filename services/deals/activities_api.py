@@ -81,6 +81,12 @@ class ActivitiesApi(pb_grpc.ActivitiesServiceServicer):  # type: ignore[misc]
         )
         return activity_pb(made)
 
+    async def GetActivity(self, request: pb.GetActivityRequest, context: Ctx) -> pb.Activity:
+        found = await self._activities.get(
+            actor_id=actor_id(context), activity_id=parse_id(request.id, "id")
+        )
+        return activity_pb(found)
+
     async def CompleteActivity(
         self, request: pb.CompleteActivityRequest, context: Ctx
     ) -> pb.Activity:

@@ -84,7 +84,12 @@ class ActivitiesService:
             return await self._leads().visible_lead(conn, actor_id, record_id)
         return await self._leads().contacts.visible_contact(conn, actor_id, record_id)
 
-    async def _may_edit(self, conn: AsyncConnection, actor_id: int | None) -> None:
+    async def require_edit(self, actor_id: int | None) -> None:
+        """PermissionDenied unless the actor's role may change records (before reading
+        the request: a role that may change nothing hears so first)."""
+        await self._deals.access.require(actor_id, Permission.DEALS_EDIT)
+
+    async def may_edit(self, conn: AsyncConnection, actor_id: int | None) -> None:
         if actor_id is not None:
             guard = await self._deals.access.cache.get(conn, actor_id)
             guard.access.require(Permission.DEALS_EDIT, "your role may not change records")
@@ -101,17 +106,18 @@ class ActivitiesService:
         """Plan or log an activity on a record the actor sees (the assignee by default the
         actor, for an internal call the record's responsible); a retry with the same key
         returns the first one."""
-        check_new(
-            kind=new.kind,
-            status=new.status,
-            due_at=new.due_at,
-            subject=new.subject,
-            outcome=new.outcome,
-            notes=new.notes,
-        )
         async with self._uow() as uow:
+            # Who may not see the record hears 404 whatever the body says.
             target = await self.visible_record(uow.conn, actor_id, record, record_id)
-            await self._may_edit(uow.conn, actor_id)
+            await self.may_edit(uow.conn, actor_id)
+            check_new(
+                kind=new.kind,
+                status=new.status,
+                due_at=new.due_at,
+                subject=new.subject,
+                outcome=new.outcome,
+                notes=new.notes,
+            )
             assignee = new.assignee_id or actor_id or target.responsible_id
             await require_active_user(uow.conn, assignee)
             now = self._now()
@@ -142,6 +148,14 @@ class ActivitiesService:
             await self._record(uow, made, target, actor_id, now)
             return made
 
+    async def get(self, *, actor_id: int | None, activity_id: int) -> Activity:
+        async with self._engine.connect() as conn:
+            found = await repo.get_activity(conn, activity_id)
+            if found is None:
+                raise NotFound(f"activity {activity_id} not found")
+            await self.visible_record(conn, actor_id, *found.record)
+            return found
+
     async def complete(
         self, *, actor_id: int | None, activity_id: int, outcome: str, notes: str
     ) -> Activity:
@@ -153,7 +167,7 @@ class ActivitiesService:
             target = await self.visible_record(uow.conn, actor_id, *found.record)
             if found.status == DONE:
                 return found
-            await self._may_edit(uow.conn, actor_id)
+            await self.may_edit(uow.conn, actor_id)
             check_new(
                 kind=found.kind,
                 status=DONE,

@@ -64,6 +64,7 @@ class ReminderPlansService:
         self, *, actor_id: int | None, raw: Mapping[str, Any], idempotency_key: str = ""
     ) -> dict[str, Any]:
         """A plan on a deal or a contact the actor sees and may change."""
+        await self._activities.require_edit(actor_id)
         deal_id, contact_id = _ref(raw, "deal_id"), _ref(raw, "contact_id")
         if (deal_id is None) == (contact_id is None):
             raise ValidationFailed(FieldProblem("deal_id", "name a deal_id or a contact_id"))
@@ -73,7 +74,7 @@ class ReminderPlansService:
         assert record_id is not None
         async with self._uow() as uow:
             target = await self._activities.visible_record(uow.conn, actor_id, record, record_id)
-            await self._activities._may_edit(uow.conn, actor_id)
+            await self._activities.may_edit(uow.conn, actor_id)
             responsible = _ref(raw, "responsible_id") or target.responsible_id
             await require_active_user(uow.conn, responsible)
             now = self._now()
@@ -105,19 +106,20 @@ class ReminderPlansService:
     ) -> dict[str, Any]:
         """Change the needs, the frequencies (rescheduled at once), the responsible, or
         stop (`"status": "stopped"`) or restart the plan."""
-        values: dict[str, Any] = {}
-        if "frequencies" in changes:
-            parsed = parse_frequencies(changes["frequencies"])
-            values["frequencies"] = {c: f.view() for c, f in parsed.items()}
-        if "needs" in changes:
-            values["needs"] = parse_needs(changes["needs"])
-        if "status" in changes:
-            if changes["status"] not in (ACTIVE, STOPPED):
-                raise ValidationFailed(FieldProblem("status", "must be active or stopped"))
-            values["status"] = changes["status"]
+        await self._activities.require_edit(actor_id)
         async with self._uow() as uow:
             row = await self._visible(uow.conn, actor_id, plan_id, for_update=True)
-            await self._activities._may_edit(uow.conn, actor_id)
+            await self._activities.may_edit(uow.conn, actor_id)
+            values: dict[str, Any] = {}
+            if "frequencies" in changes:
+                parsed = parse_frequencies(changes["frequencies"])
+                values["frequencies"] = {c: f.view() for c, f in parsed.items()}
+            if "needs" in changes:
+                values["needs"] = parse_needs(changes["needs"])
+            if "status" in changes:
+                if changes["status"] not in (ACTIVE, STOPPED):
+                    raise ValidationFailed(FieldProblem("status", "must be active or stopped"))
+                values["status"] = changes["status"]
             if changes.get("responsible_id") not in (None, ""):
                 values["responsible_id"] = _ref(changes, "responsible_id")
                 await require_active_user(uow.conn, values["responsible_id"])

@@ -100,6 +100,13 @@ async def my_activities(
     return [ActivityOut.of(a) for a in reply.activities]
 
 
+@router.get("/activities/{activity_id}", responses=responses(404))
+async def get_activity(
+    activity_id: RecordId, _: CurrentUser, activities: Activities
+) -> ActivityOut:
+    return ActivityOut.of(await activities.GetActivity(pb.GetActivityRequest(id=str(activity_id))))
+
+
 @router.post("/activities/{activity_id}/done", responses=responses(403, 404))
 async def complete_activity(
     activity_id: RecordId, body: ActivityDoneIn, _: CurrentUser, activities: Activities
