@@ -32,6 +32,7 @@ from services.gateway.routes import (
     approvals,
     auth,
     automation,
+    calendar_feed,
     contacts,
     contracts,
     deals,
@@ -71,6 +72,7 @@ TAGS = [
     {"name": "deals", "description": "Deals, their moves, timeline and stage history."},
     {"name": "activities", "description": "Calls, e-mails and meetings, planned or done."},
     {"name": "reminder plans", "description": "How often to write, call and meet a client."},
+    {"name": "calendar feed", "description": "A secret iCalendar URL of one's own dates."},
     {
         "name": "leads",
         "description": "Leads in lead funnels, conversion into deals, the exclusion list and "
@@ -172,6 +174,7 @@ def create_app(
         activities,
         reminder_plans,
         alerts,
+        calendar_feed,
         leads,
         lead_capture,
         imports,

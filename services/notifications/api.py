@@ -16,6 +16,8 @@ from services.common.protoconv import from_struct, from_timestamp, to_struct, to
 from services.notifications.domain.answers import AnswerField
 from services.notifications.domain.feed import new_notification
 from services.notifications.domain.tasks import Task, new_task, parse_status
+from services.notifications.feeds_api import register_feeds
+from services.notifications.feeds_service import FeedsService
 from services.notifications.repository import Notification, TaskFilter
 from services.notifications.service import NotificationsService
 
@@ -196,4 +198,7 @@ class NotificationsApi(pb_grpc.NotificationsServiceServicer):  # type: ignore[mi
 
 def register(server: grpc.aio.Server, service: NotificationsService) -> list[str]:
     pb_grpc.add_NotificationsServiceServicer_to_server(NotificationsApi(service), server)
-    return [pb.DESCRIPTOR.services_by_name["NotificationsService"].full_name]
+    return [
+        pb.DESCRIPTOR.services_by_name["NotificationsService"].full_name,
+        register_feeds(server, FeedsService(service.engine)),
+    ]

@@ -50,7 +50,7 @@ def _task_event(
 
 class NotificationsService:
     def __init__(self, engine: AsyncEngine, *, people: People | None = None) -> None:
-        self._engine = engine
+        self._engine = self.engine = engine
         self._people = people
 
     @property

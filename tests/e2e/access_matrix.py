@@ -86,6 +86,8 @@ OPEN_MUTATIONS = {
     ("POST", "/api/v1/auth/refresh"),
     ("POST", "/api/v1/auth/logout"),
     ("POST", "/api/v1/api-tokens"),
+    ("POST", "/api/v1/me/calendar-feed"),
+    ("DELETE", "/api/v1/me/calendar-feed"),
 }
 # Records only their owner ever sees, whatever the caller's visibility.
 OWNED_ONLY = {"api_token"}
