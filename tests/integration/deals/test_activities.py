@@ -285,3 +285,48 @@ async def test_the_head_hears_only_past_the_grace_period_and_of_idle_clients(
     )
     assert mine(await alerts(acts, "unplanned", now + timedelta(hours=25))) == []
     assert "overdue" in digest_of(await alerts(acts, "digest", now + timedelta(days=2)))
+
+
+async def test_a_plan_on_a_client_counts_the_client_s_activities(
+    stub: pb_grpc.DealsServiceStub, acts: Stub, admin: pb.User, deals_channel: grpc.aio.Channel
+) -> None:
+    crm = crm_pb2_grpc.CrmServiceStub(deals_channel)
+    manager, _ = await people(stub, admin)
+    contact = await call(
+        crm.CreateContact,
+        cpb.CreateContactRequest(name=f"Bo {uuid.uuid4().hex[:4]}"),
+        actor=manager,
+    )
+    raw = {
+        "contact_id": contact.id,
+        "needs": ["tiles"],
+        "frequencies": {"letters": {"count": 1, "per": "month"}},
+    }
+    plan = from_struct(
+        (
+            await call(acts.CreatePlan, apb.CreatePlanRequest(plan=to_struct(raw)), actor=manager)
+        ).plan
+    )
+    first = datetime.fromisoformat(plan["next_due"]["letters"])
+    made = await call(
+        acts.CreateReminder,
+        apb.CreateReminderRequest(
+            plan_id=plan["id"],
+            channel="letters",
+            due_at=to_timestamp(first),
+            idempotency_key=f"c-{plan['id']}",
+        ),
+    )
+    assert (made.contact_id, made.kind, made.subject) == (
+        contact.id,
+        "email",
+        "Write to the client: tiles",
+    )
+    await call(acts.CompleteActivity, apb.CompleteActivityRequest(id=made.id), actor=manager)
+    view = from_struct(
+        (await call(acts.GetPlan, apb.GetPlanRequest(id=plan["id"]), actor=manager)).plan
+    )
+    done = datetime.fromisoformat(view["next_due"]["letters"]) - timedelta(days=365.25 / 12)
+    assert done > first  # one month after the letter was done, not after it was due
+    listed = await call(acts.ListPlans, apb.ListPlansRequest(contact_id=contact.id), actor=manager)
+    assert [from_struct(p)["id"] for p in listed.plans] == [plan["id"]]
