@@ -32,7 +32,7 @@ async def create_plan(
     return PlanOut.of(reply.plan)
 
 
-@router.get("")
+@router.get("", responses=responses(404))
 async def list_plans(
     _: CurrentUser,
     activities: Activities,
