@@ -4,8 +4,12 @@ which holds the same for the processes of deals."""
 
 from __future__ import annotations
 
+import asyncio
+import logging
+
 from temporalio.client import Client
 from temporalio.common import WorkflowIDConflictPolicy
+from temporalio.service import RPCError
 
 from workflows.activities.reminder_types import (
     ALERTS_WORKFLOW,
@@ -15,7 +19,9 @@ from workflows.activities.reminder_types import (
     AlertsInput,
 )
 
-__all__ = ["CHECKS", "ask_alert_check", "ensure_alerts"]
+__all__ = ["CHECKS", "ask_alert_check", "ensure_alerts", "keep_alerts_started"]
+
+log = logging.getLogger(__name__)
 
 
 async def ensure_alerts(client: Client, task_queue: str) -> None:
@@ -28,6 +34,19 @@ async def ensure_alerts(client: Client, task_queue: str) -> None:
         id_conflict_policy=WorkflowIDConflictPolicy.USE_EXISTING,
         static_summary="leadership alerts (SN-9)",
     )
+
+
+async def keep_alerts_started(client: Client, task_queue: str, *, delay: float = 1.0) -> None:
+    """`ensure_alerts`, retried until Temporal takes it (a worker that starts while Temporal
+    restarts keeps running its other workflows meanwhile)."""
+    while True:
+        try:
+            await ensure_alerts(client, task_queue)
+            return
+        except RPCError as exc:
+            log.warning("alerts workflow not started yet", extra={"error": str(exc)})
+            await asyncio.sleep(delay)
+            delay = min(delay * 2, 30.0)
 
 
 async def ask_alert_check(client: Client, check: str) -> None:

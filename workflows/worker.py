@@ -40,7 +40,7 @@ from workflows.activities.automation import AutomationActivities
 from workflows.activities.finance import FinanceActivities
 from workflows.activities.reminders import ReminderActivities
 from workflows.activities.services import ServiceActivities
-from workflows.alerts_api import ensure_alerts
+from workflows.alerts_api import keep_alerts_started
 from workflows.api import WORKFLOWS
 from workflows.automation import AutomationRun
 from workflows.consumers import Factory, run_consumers
@@ -162,8 +162,9 @@ async def run(settings: WorkerSettings) -> None:
         extra={"task_queue": settings.task_queue, "temporal": settings.temporal_address},
     )
     running = asyncio.create_task(worker.run())
-    if settings.alerts:
-        await ensure_alerts(client, settings.task_queue)
+    starting = asyncio.create_task(
+        keep_alerts_started(client, settings.task_queue) if settings.alerts else asyncio.sleep(0)
+    )
     deals_stub = deals_pb2_grpc.DealsServiceStub(deals_channel)
     automation_stub = automation_pb2_grpc.AutomationServiceStub(deals_channel)
     factories: list[Factory] = [
@@ -198,9 +199,10 @@ async def run(settings: WorkerSettings) -> None:
     if not running.done():
         log.info("stopping worker")
         await worker.shutdown()
-    waiting.cancel()
-    with contextlib.suppress(asyncio.CancelledError):
-        await waiting
+    for task in (waiting, starting):
+        task.cancel()
+        with contextlib.suppress(asyncio.CancelledError):
+            await task
     await running  # re-raises if the worker died on its own
     await deals_channel.close()
     await notifications_channel.close()
