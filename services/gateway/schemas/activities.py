@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from datetime import datetime
 from typing import Any, Literal
 
 from pydantic import BaseModel, Field
@@ -36,13 +37,13 @@ class ActivityOut(BaseModel):
     lead_id: int | None
     contact_id: int | None
     assignee_id: int | None
-    due_at: Any
-    done_at: Any
+    due_at: datetime | None
+    done_at: datetime | None
     subject: str
     outcome: str
     notes: str
     plan_id: int | None
-    created_at: Any
+    created_at: datetime | None
 
     @classmethod
     def of(cls, msg: Any) -> ActivityOut:
