@@ -74,7 +74,8 @@ class LeadershipAlerts:
                 )
             except TimeoutError:
                 rounds += 1
-                await self._run(AT_DIGEST if wake == times.digest_at else AT_END_OF_DAY)
+                due = AT_DIGEST if wake == times.digest_at else ()
+                await self._run(due + (AT_END_OF_DAY if wake == times.end_of_day else ()))
                 continue
             asked, self._asked = self._asked, []
             rounds += 1

@@ -179,3 +179,20 @@ async def test_alerts_run_at_the_digest_time_and_the_close_of_working_days(
     }
     assert len([c for c, _ in local if c == "digest"]) == 10  # two weeks of working days
     assert len(sizes) >= 2 and max(sizes) <= ALERTS_BOUND, sizes
+
+
+async def test_a_digest_at_the_close_of_day_runs_both_checks(env: WorkflowEnvironment) -> None:
+    queue = f"tq-{uuid.uuid4().hex}"
+    fake = FakeAlerts(digest_at="18:00")  # the calendar's work_end too
+    async with Worker(
+        env.client, task_queue=queue, workflows=[LeadershipAlerts], activities=fake.activities()
+    ):
+        handle = await env.client.start_workflow(
+            LeadershipAlerts.run, AlertsInput(), id=f"alerts-{uuid.uuid4().hex}", task_queue=queue
+        )
+        await env.sleep(timedelta(days=7))
+        await eventually(lambda: len(fake.checks) >= 15, "a week of checks")
+        await handle.terminate()
+    assert {c for c, _ in fake.checks} == {"digest", "unplanned", "first_stage"}
+    per_day = [c for c, _ in fake.checks[:3]]
+    assert per_day == ["digest", "unplanned", "first_stage"]  # one round, each check once
