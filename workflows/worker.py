@@ -17,6 +17,7 @@ from datetime import timedelta
 
 from dealflow.approvals.v1 import approvals_pb2_grpc
 from dealflow.deals.v1 import (
+    activities_pb2_grpc,
     automation_pb2_grpc,
     crm_pb2_grpc,
     deals_pb2_grpc,
@@ -41,12 +42,17 @@ from workflows.activities.finance import FinanceActivities
 from workflows.activities.invoices import InvoiceActivities
 from workflows.activities.leads import LeadActivities
 from workflows.activities.products import ProductActivities
+from workflows.activities.reminders import ReminderActivities
 from workflows.activities.services import ServiceActivities
+from workflows.alerts_api import keep_alerts_started
 from workflows.api import WORKFLOWS
 from workflows.automation import AutomationRun
 from workflows.consumers import Factory, run_consumers
 from workflows.field_changes import FieldChanges
 from workflows.invoice_changes import InvoiceChanges
+from workflows.leadership_alerts import LeadershipAlerts
+from workflows.reminder_plan import ReminderPlanWorkflow
+from workflows.reminder_starts import ReminderStarts
 from workflows.spend_starts import SpendStarts
 from workflows.triggers import Triggers
 
@@ -60,6 +66,15 @@ class WorkerSettings(CommonSettings):
     shutdown_grace_seconds: float = Field(10.0, validation_alias="WORKER_SHUTDOWN_GRACE_SECONDS")
     max_concurrent_activities: int = Field(100, validation_alias="WORKER_MAX_CONCURRENT_ACTIVITIES")
     triggers: bool = Field(True, validation_alias="WORKER_TRIGGERS")  # stage rules from NATS
+    # Leadership alerts (SN-9): the digest's local time on working days, how long without
+    # an activity a client is stale, how long a deal may lack a next activity before the head
+    # hears; `WORKER_ALERTS=false` starts no alerts workflow.
+    alerts: bool = Field(True, validation_alias="WORKER_ALERTS")
+    alerts_digest_at: str = Field(
+        "09:00", pattern=r"^([01]\d|2[0-3]):[0-5]\d$", validation_alias="WORKER_ALERTS_DIGEST_AT"
+    )
+    alerts_stale_days: int = Field(14, ge=1, validation_alias="WORKER_ALERTS_STALE_DAYS")
+    alerts_grace_hours: int = Field(24, ge=0, validation_alias="WORKER_ALERTS_GRACE_HOURS")
 
 
 async def connect_temporal(settings: WorkerSettings, runtime: Runtime | None = None) -> Client:
@@ -126,10 +141,17 @@ async def run(settings: WorkerSettings) -> None:
     lead_activities = LeadActivities(
         crm_pb2_grpc.CrmServiceStub(deals_channel), deals_pb2_grpc.DealsServiceStub(deals_channel)
     )
+    reminder_activities = ReminderActivities(
+        activities_pb2_grpc.ActivitiesServiceStub(deals_channel),
+        notifications_pb2_grpc.NotificationsServiceStub(notifications_channel),
+        digest_at=settings.alerts_digest_at,
+        stale_days=settings.alerts_stale_days,
+        grace_hours=settings.alerts_grace_hours,
+    )
     worker = Worker(
         client,
         task_queue=settings.task_queue,
-        workflows=[*WORKFLOWS, AutomationRun],
+        workflows=[*WORKFLOWS, AutomationRun, ReminderPlanWorkflow, LeadershipAlerts],
         activities=[
             *activities.all(),
             *approval_activities.all(),
@@ -138,6 +160,7 @@ async def run(settings: WorkerSettings) -> None:
             *automation_activities.all(),
             *product_activities.all(),
             *lead_activities.all(),
+            *reminder_activities.all(),
         ],
         max_concurrent_activities=settings.max_concurrent_activities,
         graceful_shutdown_timeout=timedelta(seconds=settings.shutdown_grace_seconds),
@@ -153,6 +176,9 @@ async def run(settings: WorkerSettings) -> None:
         extra={"task_queue": settings.task_queue, "temporal": settings.temporal_address},
     )
     running = asyncio.create_task(worker.run())
+    starting = asyncio.create_task(
+        keep_alerts_started(client, settings.task_queue) if settings.alerts else asyncio.sleep(0)
+    )
     deals_stub = deals_pb2_grpc.DealsServiceStub(deals_channel)
     automation_stub = automation_pb2_grpc.AutomationServiceStub(deals_channel)
     factories: list[Factory] = [
@@ -161,6 +187,7 @@ async def run(settings: WorkerSettings) -> None:
         ),
         lambda js: FieldChanges(js=js, temporal=client),
         lambda js: InvoiceChanges(js=js, temporal=client),
+        lambda js: ReminderStarts(js=js, temporal=client, task_queue=settings.task_queue),
     ]
 
     def triggers(records: str) -> Factory:
@@ -187,9 +214,10 @@ async def run(settings: WorkerSettings) -> None:
     if not running.done():
         log.info("stopping worker")
         await worker.shutdown()
-    waiting.cancel()
-    with contextlib.suppress(asyncio.CancelledError):
-        await waiting
+    for task in (waiting, starting):
+        task.cancel()
+        with contextlib.suppress(asyncio.CancelledError):
+            await task
     await running  # re-raises if the worker died on its own
     await deals_channel.close()
     await notifications_channel.close()

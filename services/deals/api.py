@@ -14,6 +14,8 @@ from services.common.ids import optional_id, parse_id
 from services.common.pagination import clamp_limit
 from services.common.protoconv import from_struct
 from services.deals.access_api import AccessApi
+from services.deals.activities_api import activity_pb, register_activities
+from services.deals.activities_service import ActivitiesService
 from services.deals.api_mappers import (
     deal_pb,
     entry_pb,
@@ -46,6 +48,7 @@ class DealsApi(
 ):
     def __init__(self, service: DealsService) -> None:
         self._service = service
+        self._activities = ActivitiesService(service)
         self._admin = service.admin
         self._access = service.access
         self._org = service.org
@@ -135,7 +138,10 @@ class DealsApi(
     async def _with_links(self, deals: list[pb.Deal]) -> list[pb.Deal]:
         """The deals with the deals linked to them (e.g. made by a rule from them)."""
         links = await self._service.automation.links_of([int(d.id) for d in deals])
+        following = await self._activities.next_of_deals([int(d.id) for d in deals])
         for deal in deals:
+            if int(deal.id) in following:
+                deal.next_activity.CopyFrom(activity_pb(following[int(deal.id)]))
             for linked_id, relation in links.get(int(deal.id), []):
                 deal.links.add(deal_id=str(linked_id), relation=relation)
         return deals
@@ -269,4 +275,5 @@ def register(server: grpc.aio.Server, service: DealsService) -> list[str]:
         register_crm(server, service),
         register_automation(server, service),
         register_products(server, service),
+        register_activities(server, service),
     ]

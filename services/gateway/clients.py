@@ -15,6 +15,7 @@ from typing import Any
 import grpc
 from dealflow.approvals.v1 import approvals_pb2_grpc
 from dealflow.deals.v1 import (
+    activities_pb2_grpc,
     automation_pb2_grpc,
     crm_pb2_grpc,
     deals_pb2_grpc,
@@ -22,7 +23,7 @@ from dealflow.deals.v1 import (
     products_pb2_grpc,
 )
 from dealflow.finance.v1 import finance_pb2_grpc
-from dealflow.notifications.v1 import notifications_pb2_grpc
+from dealflow.notifications.v1 import calendar_feeds_pb2_grpc, notifications_pb2_grpc
 from grpc_health.v1 import health_pb2, health_pb2_grpc
 from temporalio.client import Client
 
@@ -99,6 +100,8 @@ class Clients:
     crm: Any = None  # CrmService (contacts, companies, leads, intake), served by the deals process
     automation: Any = None  # AutomationService, served by the deals process
     products: Any = None  # ProductsService (catalogue, deal line items), the deals process
+    activities: Any = None  # ActivitiesService (activities, reminder plans, alerts), the same
+    feeds: Any = None  # CalendarFeedsService, served by the notifications process
 
     async def close(self) -> None:
         await self.temporal.close()
@@ -146,4 +149,6 @@ def open_clients(settings: GatewaySettings) -> Clients:
         crm=crm_pb2_grpc.CrmServiceStub(channels["deals"]),
         automation=automation_pb2_grpc.AutomationServiceStub(channels["deals"]),
         products=products_pb2_grpc.ProductsServiceStub(channels["deals"]),
+        activities=activities_pb2_grpc.ActivitiesServiceStub(channels["deals"]),
+        feeds=calendar_feeds_pb2_grpc.CalendarFeedsServiceStub(channels["notifications"]),
     )

@@ -256,6 +256,10 @@ async def _products(user: CurrentUser, clients: AppClients, settings: Settings) 
     return BoundStub(clients.products, actor=user.id, timeout=settings.request_timeout_seconds)
 
 
+async def _activities(user: CurrentUser, clients: AppClients, settings: Settings) -> BoundStub:
+    return BoundStub(clients.activities, actor=user.id, timeout=settings.request_timeout_seconds)
+
+
 async def _blobs(clients: AppClients) -> BlobStore:
     return cast(BlobStore, clients.blobs)
 
@@ -281,6 +285,7 @@ Files = Annotated[BoundStub, Depends(_files)]
 Crm = Annotated[BoundStub, Depends(_crm)]
 Automation = Annotated[BoundStub, Depends(_automation)]
 Products = Annotated[BoundStub, Depends(_products)]
+Activities = Annotated[BoundStub, Depends(_activities)]
 Blobs = Annotated[BlobStore, Depends(_blobs)]
 Finance = Annotated[BoundStub, Depends(_finance)]
 TemporalClient = Annotated[Client, Depends(_temporal)]

@@ -27,10 +27,13 @@ from services.gateway.middleware import BodyLimitMiddleware, ObservabilityMiddle
 from services.gateway.rate_limit import RateLimiter
 from services.gateway.routes import (
     API_PREFIX,
+    activities,
+    alerts,
     approval_templates,
     approvals,
     auth,
     automation,
+    calendar_feed,
     contacts,
     contracts,
     deal_chat,
@@ -57,6 +60,7 @@ from services.gateway.routes import (
     processes,
     products,
     proposal_report,
+    reminder_plans,
     reports,
     rules,
     tasks,
@@ -75,6 +79,9 @@ TAGS = [
         "description": "Pipelines, stages, custom fields and stage automation rules (admin).",
     },
     {"name": "deals", "description": "Deals, their moves, timeline and stage history."},
+    {"name": "activities", "description": "Calls, e-mails and meetings, planned or done."},
+    {"name": "reminder plans", "description": "How often to write, call and meet a client."},
+    {"name": "calendar feed", "description": "A secret iCalendar URL of one's own dates."},
     {
         "name": "leads",
         "description": "Leads in lead funnels, conversion into deals, the exclusion list and "
@@ -183,6 +190,10 @@ def create_app(
         pipelines,
         rules,
         deals,
+        activities,
+        reminder_plans,
+        alerts,
+        calendar_feed,
         leads,
         lead_processes,
         lead_capture,

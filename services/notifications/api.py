@@ -20,6 +20,8 @@ from services.notifications.delivery_service import DeliveryService
 from services.notifications.domain.answers import AnswerField
 from services.notifications.domain.feed import new_notification
 from services.notifications.domain.tasks import Task, new_task, parse_status
+from services.notifications.feeds_api import register_feeds
+from services.notifications.feeds_service import FeedsService
 from services.notifications.repository import Notification, TaskFilter
 from services.notifications.service import NotificationsService
 
@@ -212,4 +214,7 @@ def register(
 ) -> list[str]:
     api = NotificationsApi(service, delivery=delivery)
     pb_grpc.add_NotificationsServiceServicer_to_server(api, server)
-    return [pb.DESCRIPTOR.services_by_name["NotificationsService"].full_name]
+    return [
+        pb.DESCRIPTOR.services_by_name["NotificationsService"].full_name,
+        register_feeds(server, FeedsService(service.engine)),
+    ]

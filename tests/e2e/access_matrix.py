@@ -38,6 +38,8 @@ KINDS: dict[str, str] = {
     "leads/{lead_id}": "lead",
     "exclusions/{exclusion_id}": "exclusion",
     "products/{product_id}": "product",
+    "activities/{activity_id}": "activity",
+    "reminder-plans/{plan_id}": "reminder_plan",
     "processes/{workflow_id}": "process_run",  # a `:path` parameter: `deal/12/sample-return/1`
     "processes/{lead_run_id}": "lead_process_run",  # `lead-7/lead-proposal/1`
     # A parameter inside a segment is keyed by the segment: `/contact-fields`, `/company-fields`.
@@ -60,6 +62,8 @@ PRIVATE = {
     "lead",
     "process_run",  # a run of a deal's process is the deal's
     "lead_process_run",  # and a lead's the lead's
+    "activity",  # an activity on a deal is the deal's
+    "reminder_plan",  # and so is a plan on it
 }
 # Shared records without an owner that any role allowed to edit deals may change (a manager
 # excludes a spammer's address): the outsider's change is allowed, the viewer's is not.
@@ -87,6 +91,8 @@ OPEN_MUTATIONS = {
     ("POST", "/api/v1/api-tokens"),
     ("PUT", "/api/v1/notification-preferences"),  # one's own channels and webhooks
     ("POST", "/api/v1/webhooks"),
+    ("POST", "/api/v1/me/calendar-feed"),
+    ("DELETE", "/api/v1/me/calendar-feed"),
 }
 # Records only their owner ever sees, whatever the caller's visibility.
 OWNED_ONLY = {"api_token"}

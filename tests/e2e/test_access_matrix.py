@@ -190,6 +190,12 @@ async def _build(admin: httpx.AsyncClient, base: str, tag: str, mark: str) -> di
     token = await _made(await admin.post("/api-tokens", json={"name": f"{mark} token"}))
     ids["api_token"] = str(token["id"])
     ids.update(await _build_crm(admin, tag, mark, deal_id))
+    due = {"kind": "call", "due_at": "2026-12-31T09:00:00Z", "subject": f"{mark} call"}
+    ids["activity"] = str(
+        (await _made(await admin.post(f"/deals/{deal_id}/activities", json=due)))["id"]
+    )
+    plan = {"deal_id": int(deal_id), "frequencies": {"calls": {"count": 1, "per": "month"}}}
+    ids["reminder_plan"] = str((await _made(await admin.post("/reminder-plans", json=plan)))["id"])
     return ids
 
 

@@ -8,6 +8,7 @@ from typing import Any
 from pydantic import BaseModel, ConfigDict, Field
 
 from services.common.protoconv import from_struct
+from services.gateway.schemas.activities import ActivityOut
 from services.gateway.schemas.common import (
     Amount,
     Input,
@@ -92,6 +93,7 @@ class DealOut(BaseModel):
     updated_at: datetime | None
     stage_entered_at: datetime | None
     links: list[DealLinkOut] = []
+    next_activity: ActivityOut | None = None  # the earliest planned activity
     # On the deal's card (GET /deals/{id}); lists leave it out.
     parties: DealPartiesOut | None = None
     # Where the deal's folder and chat are (every deal has both).
@@ -119,6 +121,9 @@ class DealOut(BaseModel):
             links=[DealLinkOut(deal_id=int(x.deal_id), relation=x.relation) for x in msg.links],
             folder_url=f"/api/v1/deals/{msg.id}/folder",
             chat_url=f"/api/v1/deals/{msg.id}/chat",
+            next_activity=ActivityOut.of(msg.next_activity)
+            if msg.HasField("next_activity")
+            else None,
         )
 
 
