@@ -30,6 +30,7 @@ from services.gateway.routes import (
     approvals,
     auth,
     automation,
+    blueprints,
     contacts,
     contracts,
     deals,
@@ -61,6 +62,10 @@ TAGS = [
     {"name": "auth", "description": "Bearer tokens (OAuth2 password flow)."},
     {"name": "users", "description": "Users; admins create and change them."},
     {"name": "org", "description": "Departments, roles and the audit log."},
+    {
+        "name": "blueprints",
+        "description": "A company's whole configuration as one YAML file: apply, export.",
+    },
     {
         "name": "pipelines",
         "description": "Pipelines, stages, custom fields and stage automation rules (admin).",
@@ -178,7 +183,7 @@ def create_app(
         app.include_router(module.router)
     app.include_router(auth.tokens)
     app.include_router(processes.catalog)
-    for module in (approvals, approval_templates, contracts, files):
+    for module in (approvals, approval_templates, contracts, files, blueprints):
         app.include_router(module.router)
     for finance in (invoices, payments, payment_requests, expenses, payment_schedule, reports):
         app.include_router(finance.router)

@@ -1,0 +1,293 @@
+"""What applying a blueprint would change: the blueprint compared with the current
+configuration (exported in the same format), part by part, and every reference checked
+against what will be there afterwards. Nothing here calls a service.
+
+A blueprint adds and updates; it never deletes what it does not mention. What a service
+cannot change in place (a field's type, a stage's semantic, a list's columns) is a problem.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+from typing import Any
+
+from services.blueprints.current import Names, Snapshot
+from services.blueprints.document import Doc, stages_of
+from services.blueprints.export import export
+from services.common.errors import FieldProblem, ValidationFailed
+from services.common.protoconv import from_struct
+
+# The order changes are applied in: what a later part refers to exists by then.
+CALENDAR, DEPARTMENTS, USERS, ORG_LINKS, LISTS, LIST_ITEMS = 1, 2, 3, 4, 5, 6
+PIPELINES, STAGES, FIELDS, RULES, TEMPLATES, CONTRACT_TYPES = 7, 8, 9, 10, 11, 12
+
+
+@dataclass
+class Change:
+    phase: int
+    action: str  # create | update
+    kind: str
+    place: str
+    name: str
+    item: Doc = field(default_factory=dict)  # the blueprint's part, in names
+    target: str = ""  # the existing record's id (an update), or the pipeline's name
+    detail: str = ""
+
+    def public(self) -> dict[str, str]:
+        out = {"action": self.action, "kind": self.kind, "place": self.place, "name": self.name}
+        if self.detail:
+            out["detail"] = self.detail
+        return out
+
+
+def covers(current: Any, wanted: Any) -> bool:
+    """Whether `current` already is what `wanted` asks (keys `wanted` leaves out are the
+    service's defaults and do not count)."""
+    if isinstance(wanted, dict):
+        return isinstance(current, dict) and all(
+            covers(current.get(k), v) for k, v in wanted.items()
+        )
+    if isinstance(wanted, list):
+        return (
+            isinstance(current, list)
+            and len(current) == len(wanted)
+            and all(covers(c, w) for c, w in zip(current, wanted, strict=True))
+        )
+    if isinstance(wanted, bool) or isinstance(current, bool):
+        return current is wanted or (current is None and wanted is False)
+    if isinstance(wanted, int | float) and isinstance(current, int | float):
+        return float(wanted) == float(current)
+    return bool(current == wanted) or (current is None and wanted in ("", []))
+
+
+def departments_of(
+    tree: list[Doc] | None, parent: str = "", where: str = "departments"
+) -> Iterator[tuple[str, Doc, str]]:
+    """(place, department, parent's name) of a tree, parents first."""
+    for i, d in enumerate(tree or []):
+        place = f"{where}[{i}]"
+        yield place, d, parent
+        yield from departments_of(d.get("children"), d["name"], f"{place}.children")
+
+
+def plan(doc: Doc, snap: Snapshot) -> list[Change]:
+    """The changes in the order they apply; ValidationFailed lists every problem."""
+    planner = _Planner(doc, snap)
+    planner.run()
+    if planner.problems:
+        raise ValidationFailed(planner.problems)
+    return sorted(planner.changes, key=lambda c: c.phase)
+
+
+class _Planner:
+    def __init__(self, doc: Doc, snap: Snapshot) -> None:
+        self.doc, self.snap = doc, snap
+        self.now = export(snap)
+        self.changes: list[Change] = []
+        self.problems: list[FieldProblem] = []
+        self.future = self._future_names()
+
+    def add(self, *args: Any, **kwargs: Any) -> None:
+        self.changes.append(Change(*args, **kwargs))
+
+    def fail(self, where: str, message: str) -> None:
+        self.problems.append(FieldProblem(where, message))
+
+    def _future_names(self) -> Names:
+        names = Names.of(self.snap)
+        for p in self.doc.get("pipelines", []):
+            names.pipeline_ids.setdefault(p["name"], f"new:{p['name']}")
+            for s in stages_of(p):
+                names.stage_ids.setdefault((p["name"], s["name"]), f"new:{p['name']}/{s['name']}")
+        for u in self.doc.get("users", []):
+            names.user_ids.setdefault(u["email"].lower(), f"new:{u['email']}")
+        for _, d, _ in departments_of(self.doc.get("departments")):
+            names.department_ids.setdefault(d["name"], f"new:{d['name']}")
+        return names
+
+    def check_ids(self, value: Any, pipeline: str, where: str) -> None:
+        try:
+            self.future.to_ids(value, pipeline, where)
+        except ValidationFailed as exc:
+            self.problems.extend(exc.problems)
+
+    def run(self) -> None:
+        self.calendar()
+        self.org()
+        self.lists()
+        self.pipelines()
+        self.templates()
+        self.contract_types()
+
+    def calendar(self) -> None:
+        wanted = self.doc.get("calendar")
+        if wanted and not covers(self.now.get("calendar", {}), wanted):
+            self.add(CALENDAR, "update", "calendar", "calendar", "the company calendar", wanted)
+
+    def org(self) -> None:
+        existing = {d.name: d for d in self.snap.departments}
+        for place, d, parent in departments_of(self.doc.get("departments")):
+            item = {"name": d["name"], "parent": parent, "head": d.get("head", "")}
+            if d.get("head"):
+                self.check_ids({"user": d["head"]}, "", f"{place}.head")
+            found = existing.get(d["name"])
+            if found is None:
+                self.add(DEPARTMENTS, "create", "department", place, d["name"], item)
+                if d.get("head"):
+                    self.add(
+                        ORG_LINKS, "update", "department", place, d["name"], item, detail="head"
+                    )
+                continue
+            now_parent = self.future.department_names.get(found.parent_id, "")
+            now_head = self.future.emails.get(found.head_id, "")
+            head = d.get("head", "")
+            if now_parent != parent or (head and now_head.lower() != head.lower()):
+                self.add(
+                    ORG_LINKS,
+                    "update",
+                    "department",
+                    place,
+                    d["name"],
+                    item,
+                    found.id,
+                    detail="parent and head",
+                )
+        users = {u["email"].lower(): u for u in self.now.get("users", [])}
+        ids = {u.email.lower(): u.id for u in self.snap.users}
+        for i, u in enumerate(self.doc.get("users", [])):
+            place = f"users[{i}]"
+            for j, role in enumerate(u.get("roles", [])):
+                if role not in self.snap.roles:
+                    self.fail(f"{place}.roles[{j}]", f"no role '{role}'")
+            if u.get("department"):
+                self.check_ids({"department": u["department"]}, "", f"{place}.department")
+            if u.get("substitute"):
+                self.check_ids({"user": u["substitute"]}, "", f"{place}.substitute")
+            now = users.get(u["email"].lower())
+            basics = {k: u[k] for k in ("name", "roles", "department") if k in u}
+            if now is None:
+                self.add(USERS, "create", "user", place, u["email"], u)
+            elif not covers(now, basics):
+                self.add(USERS, "update", "user", place, u["email"], u, ids[u["email"].lower()])
+            links = {k: u[k] for k in ("absent", "substitute") if k in u}
+            if links and (now is None or not covers(now, links)):
+                self.add(ORG_LINKS, "update", "user", place, u["email"], u, detail="absence")
+
+    def lists(self) -> None:
+        lists = {a["code"]: a for a in self.now.get("lists", [])}
+        for i, a_list in enumerate(self.doc.get("lists", [])):
+            place = f"lists[{i}]"
+            now = lists.get(a_list["code"])
+            columns = a_list["columns"]
+            if now is None:
+                self.add(LISTS, "create", "list", place, a_list["code"], a_list)
+            elif [c["code"] for c in now["columns"]] != [c["code"] for c in columns]:
+                self.fail(f"{place}.columns", "the list has other columns; a blueprint keeps them")
+            key = a_list.get("key", columns[0]["code"])
+            rows = {str(r.get(key)): r for r in (now or {}).get("items", [])}
+            item_ids = {
+                str(r.values[key]): r.id
+                for r in self.snap.list_items.get(a_list["code"], [])
+                if key in r.values
+            }
+            users = {c["code"] for c in columns if c.get("type") == "user"}
+            for j, row in enumerate(a_list.get("items", [])):
+                row_place = f"{place}.items[{j}]"
+                for column in users & set(row):
+                    self.check_ids({"user": row[column]}, "", f"{row_place}.{column}")
+                found = rows.get(str(row[key]))
+                item = {"code": a_list["code"], "values": row, "users": sorted(users)}
+                label = f"{a_list['code']}: {row[key]}"
+                if found is None:
+                    self.add(LIST_ITEMS, "create", "list_item", row_place, label, item)
+                elif not covers(found, row):
+                    target = item_ids[str(row[key])]
+                    self.add(LIST_ITEMS, "update", "list_item", row_place, label, item, target)
+
+    def pipelines(self) -> None:
+        pipelines = {p["name"]: p for p in self.now.get("pipelines", [])}
+        for i, p in enumerate(self.doc.get("pipelines", [])):
+            place, name = f"pipelines[{i}]", p["name"]
+            now = pipelines.get(name)
+            if now is None:
+                self.add(
+                    PIPELINES, "create", "pipeline", place, name, {**p, "stages": stages_of(p)}
+                )
+            else:
+                self.stages(p, now, place)
+            self.fields(p, now or {}, place)
+            self.rules(p, now or {}, place)
+
+    def stages(self, p: Doc, now: Doc, place: str) -> None:
+        name = p["name"]
+        if now["kind"] != p.get("kind", "deal"):
+            self.fail(f"{place}.kind", f"'{name}' exists as a {now['kind']} pipeline")
+        have = {s["name"]: s["semantic"] for s in now["stages"]}
+        for j, s in enumerate(stages_of(p)):
+            where = f"{place}.stages[{j}]"
+            if s["name"] not in have:
+                item = {**s, "position": j}
+                self.add(STAGES, "create", "stage", where, f"{name} / {s['name']}", item, name)
+            elif have[s["name"]] != s["semantic"]:
+                self.fail(f"{where}.semantic", f"is {have[s['name']]}; a blueprint keeps it")
+
+    def fields(self, p: Doc, now: Doc, place: str) -> None:
+        name = p["name"]
+        lists = {a["code"] for a in self.doc.get("lists", [])} | {a.code for a in self.snap.lists}
+        fields = {f["code"]: f for f in now.get("fields", [])}
+        for j, f in enumerate(p.get("fields", [])):
+            where = f"{place}.fields[{j}]"
+            for key in ("required_on_stages", "required_to_leave"):
+                for k, stage in enumerate(f.get(key, [])):
+                    self.check_ids({"stage": stage}, name, f"{where}.{key}[{k}]")
+            if f.get("list") and f["list"] not in lists:
+                self.fail(f"{where}.list", f"no list '{f['list']}'")
+            found = fields.get(f["code"])
+            if found is None:
+                self.add(FIELDS, "create", "field", where, f"{name} / {f['code']}", f, name)
+            elif not covers(found, {k: v for k, v in f.items() if k != "name"}):
+                self.fail(where, "the field exists with another definition; a blueprint keeps it")
+
+    def rules(self, p: Doc, now: Doc, place: str) -> None:
+        name = p["name"]
+        ids = {
+            str(from_struct(r.definition).get("name", "")): r.id
+            for q in self.snap.pipelines
+            if q.name == name
+            for r in self.snap.rules.get(q.id, [])
+        }
+        rules = {r.get("name"): r for r in now.get("rules", [])}
+        for j, rule in enumerate(p.get("rules", [])):
+            where, label = f"{place}.rules[{j}]", f"{name} / {rule['name']}"
+            self.check_ids(rule, name, where)
+            found = rules.get(rule["name"])
+            if found is None:
+                self.add(RULES, "create", "rule", where, label, rule, name)
+            elif not covers(found, rule):
+                target = ids[rule["name"]]
+                self.add(RULES, "update", "rule", where, label, rule, target, detail=name)
+
+    def templates(self) -> None:
+        templates = {t["code"]: t for t in self.now.get("approval_templates", [])}
+        for i, t in enumerate(self.doc.get("approval_templates", [])):
+            place = f"approval_templates[{i}]"
+            self.check_ids(t, "", place)
+            now = templates.get(t["code"])
+            if now is None or not covers(now, t):
+                action = "create" if now is None else "update"
+                self.add(TEMPLATES, action, "approval_template", place, t["code"], t)
+
+    def contract_types(self) -> None:
+        types = {c["code"]: c for c in self.now.get("contract_types", [])}
+        codes = {t["code"] for t in self.doc.get("approval_templates", [])} | {
+            t.code for t in self.snap.templates
+        }
+        for i, c in enumerate(self.doc.get("contract_types", [])):
+            place = f"contract_types[{i}]"
+            if c["template"] not in codes:
+                self.fail(f"{place}.template", f"no approval template '{c['template']}'")
+            now = types.get(c["code"])
+            if now is None or not covers(now, c):
+                action = "create" if now is None else "update"
+                self.add(CONTRACT_TYPES, action, "contract_type", place, c["code"], c)
