@@ -72,8 +72,10 @@ async def apply(
 
 @router.get(
     "/blueprint",
-    responses={200: {"content": {"application/yaml": {"schema": {"type": "string"}}}}}
-    | responses(403),
+    responses={
+        **responses(403),
+        200: {"content": {"application/yaml": {"schema": {"type": "string"}}}},
+    },
     response_class=Response,
 )
 async def export_blueprint(
