@@ -63,7 +63,10 @@ async def apply(admin: httpx.AsyncClient, text: str, *, dry_run: bool = False) -
     return await admin.post("/blueprints", content=text.encode(), headers=YAML, params=params)
 
 
-async def test_blueprint_checked_whole_applied_once_and_exported(admin: httpx.AsyncClient) -> None:
+async def test_blueprint_checked_whole_applied_once_and_exported(
+    blueprint_admin: httpx.AsyncClient,
+) -> None:
+    admin = blueprint_admin
     broken = SMALL.replace("stage: Contract}", "stage: Contrakt}").replace(
         "roles: [manager]", "roles: [manger]"
     )
@@ -115,10 +118,17 @@ async def test_blueprint_checked_whole_applied_once_and_exported(admin: httpx.As
     assert (await apply(admin, changed)).json()["changes"] == dry.json()["changes"]
 
 
-async def test_every_seed_blueprint_passes_its_check(admin: httpx.AsyncClient) -> None:
+async def test_every_seed_blueprint_applies_once(blueprint_admin: httpx.AsyncClient) -> None:
+    admin = blueprint_admin
     files = sorted(BLUEPRINTS.glob("*.yaml"))
     assert len(files) == 5, files
     for path in files:
-        resp = await apply(admin, path.read_text(), dry_run=True)
+        text = path.read_text()
+        resp = await apply(admin, text)
         assert resp.status_code == 200, f"{path.name}: {resp.text}"
         assert resp.json()["changes"], path.name
+        again = await apply(admin, text)
+        assert again.status_code == 200 and again.json()["changes"] == [], again.text
+    pipelines = {p["name"] for p in (await admin.get("/pipelines")).json()}
+    tools = yaml.safe_load((BLUEPRINTS / "tool-distributor.yaml").read_text())["pipelines"]
+    assert len(tools) == 13 and {p["name"] for p in tools} <= pipelines
