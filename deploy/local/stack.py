@@ -150,6 +150,8 @@ class Stack:
             "PYTHONUNBUFFERED": "1",
             "DEALFLOW_FILES_DIR": str(self.data_dir / "files"),
             "DEALFLOW_SMTP_INTAKE_PORT": str(self.ports.smtp_intake),
+            # where the board links a deal's workflows
+            "GATEWAY_TEMPORAL_UI_URL": self.temporal_ui_url or "http://localhost:8233",
             **self.extra_env,
         }
         for service in SERVICES:

@@ -17,7 +17,7 @@ from pydantic import ValidationError
 from services.common.logging import configure_logging
 from services.common.metrics import serve_metrics
 from services.common.tracing import instrument_grpc_client, setup_tracing
-from services.gateway import idempotency, problems
+from services.gateway import board, idempotency, problems
 from services.gateway.auth import PrincipalCache
 from services.gateway.blob_sweep import sweep_forever
 from services.gateway.clients import Clients, open_clients
@@ -191,6 +191,7 @@ def create_app(
     for finance in (invoices, payments, payment_requests, expenses, payment_schedule, reports):
         app.include_router(finance.router)
     app.include_router(health.router)
+    board.install(app)
     return app
 
 

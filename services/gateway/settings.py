@@ -52,6 +52,8 @@ class GatewaySettings(CommonSettings):
     expensive_calls_burst: int = 30
     # How often uploads' blobs that no file record uses (older than a day) are deleted; 0: never.
     blob_sweep_hours: float = 6.0
+    # The Temporal UI the board (/app) links a deal's workflows to.
+    temporal_ui_url: str = "http://localhost:8233"
     # Strict-Transport-Security max-age, sent on requests that came over https; 0: never.
     hsts_seconds: int = 31_536_000
 
