@@ -146,7 +146,8 @@ async def test_a_refused_drag_shows_the_missing_field(
 
     card = page.locator("li.card", has_text="Pens without an INN")
     contract = page.locator("section.column", has=page.get_by_role("heading", name="Contract"))
-    await card.drag_to(contract.locator(".cards"))
+    # from the card's title strip (its stage picker is a control of its own)
+    await card.drag_to(contract.locator(".cards"), source_position={"x": 8, "y": 6})
     await expect(card.get_by_role("alert")).to_contain_text("fields.client_inn")
     await expect(page.locator("section.column", has_text="New").first).to_contain_text(
         "Pens without an INN"
