@@ -93,9 +93,9 @@ async def test_sm_2_sample_return_through_the_board(
     back_by = (datetime.now(UTC).date() + timedelta(days=14)).isoformat()
     await page.get_by_label("return_by").fill(back_by)
     await page.get_by_role("button", name="Start").click()
-    await expect(page.locator(f'[data-workflow-id="deal-{deal_id}/sample-return/1"]')).to_be_visible(
-        timeout=20_000
-    )
+    await expect(
+        page.locator(f'[data-workflow-id="deal-{deal_id}/sample-return/1"]')
+    ).to_be_visible(timeout=20_000)
     ui_link = page.get_by_role("link", name=f"deal-{deal_id}/sample-return/1 in the Temporal UI")
     assert "/namespaces/default/workflows/" in (await ui_link.get_attribute("href") or "")
 
@@ -116,7 +116,9 @@ async def test_sm_2_sample_return_through_the_board(
     await answer(form, "sent", **{"Sent on": today, "Tracking": "CDEK 123"})
 
     async def completed() -> bool:
-        run = (await agency.get(f"/deals/{deal_id}/processes/deal-{deal_id}/sample-return/1")).json()
+        run = (
+            await agency.get(f"/deals/{deal_id}/processes/deal-{deal_id}/sample-return/1")
+        ).json()
         return bool(run.get("status") == "completed")
 
     deadline = time.monotonic() + 20
@@ -179,6 +181,8 @@ async def test_the_api_docs_render_offline(blueprint_stack: Stack, browser: Brow
     operations = page.locator(".opblock")
     await expect(operations.first).to_be_visible(timeout=20_000)
     assert await operations.count() > 50
-    await expect(page.locator(".opblock-summary-path", has_text="/api/v1/blueprints")).to_be_visible()
+    await expect(
+        page.locator(".opblock-summary-path", has_text="/api/v1/blueprints")
+    ).to_be_visible()
     assert offline.refused == [], f"the docs asked for {offline.refused}"
     await context.close()
