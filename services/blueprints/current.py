@@ -200,12 +200,12 @@ class Names:
             elif key == "pipeline_by_field" and isinstance(item, dict):
                 out[key] = _numbers(self._chooser_ids(item, place), numbers)
             elif key in _NAME_KEYS:
-                out[_NAME_KEYS[key]] = _numbers(self._id_of(key, item, here, place), numbers)
+                out[_NAME_KEYS[key]] = _numbers(self.id_of(key, item, here, place), numbers)
             else:
                 out[key] = self.to_ids(item, pipeline, place, numbers=numbers)
         return out
 
-    def _id_of(self, key: str, name: Any, pipeline: str, where: str) -> str:
+    def id_of(self, key: str, name: Any, pipeline: str, where: str) -> str:
         if key == "move_to_stage" and isinstance(name, dict):
             return self.stage_id(str(name.get("pipeline")), str(name.get("stage")), where)
         if key == "pipeline":

@@ -112,6 +112,13 @@ class _Planner:
         except ValidationFailed as exc:
             self.problems.extend(exc.problems)
 
+    def check_ref(self, key: str, name: str, pipeline: str, where: str) -> None:
+        """One reference (`user`, `department`, `stage`) resolves after the changes."""
+        try:
+            self.future.id_of(key, name, pipeline, where)
+        except ValidationFailed as exc:
+            self.problems.extend(exc.problems)
+
     def run(self) -> None:
         self.calendar()
         self.org()
@@ -130,7 +137,7 @@ class _Planner:
         for place, d, parent in departments_of(self.doc.get("departments")):
             item = {"name": d["name"], "parent": parent, "head": d.get("head", "")}
             if d.get("head"):
-                self.check_ids({"user": d["head"]}, "", f"{place}.head")
+                self.check_ref("user", d["head"], "", f"{place}.head")
             found = existing.get(d["name"])
             if found is None:
                 self.add(DEPARTMENTS, "create", "department", place, d["name"], item)
@@ -161,9 +168,9 @@ class _Planner:
                 if role not in self.snap.roles:
                     self.fail(f"{place}.roles[{j}]", f"no role '{role}'")
             if u.get("department"):
-                self.check_ids({"department": u["department"]}, "", f"{place}.department")
+                self.check_ref("department", u["department"], "", f"{place}.department")
             if u.get("substitute"):
-                self.check_ids({"user": u["substitute"]}, "", f"{place}.substitute")
+                self.check_ref("user", u["substitute"], "", f"{place}.substitute")
             now = users.get(u["email"].lower())
             basics = {k: u[k] for k in ("name", "roles", "department") if k in u}
             if now is None:
@@ -195,7 +202,7 @@ class _Planner:
             for j, row in enumerate(a_list.get("items", [])):
                 row_place = f"{place}.items[{j}]"
                 for column in users & set(row):
-                    self.check_ids({"user": row[column]}, "", f"{row_place}.{column}")
+                    self.check_ref("user", row[column], "", f"{row_place}.{column}")
                 found = rows.get(str(row[key]))
                 item = {"code": a_list["code"], "values": row, "users": sorted(users)}
                 label = f"{a_list['code']}: {row[key]}"
@@ -240,7 +247,7 @@ class _Planner:
             where = f"{place}.fields[{j}]"
             for key in ("required_on_stages", "required_to_leave"):
                 for k, stage in enumerate(f.get(key, [])):
-                    self.check_ids({"stage": stage}, name, f"{where}.{key}[{k}]")
+                    self.check_ref("stage", stage, name, f"{where}.{key}[{k}]")
             if f.get("list") and f["list"] not in lists:
                 self.fail(f"{where}.list", f"no list '{f['list']}'")
             found = fields.get(f["code"])
