@@ -6,6 +6,7 @@ e-mail, a department by name); the services keep ids. `Names` translates both wa
 
 from __future__ import annotations
 
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -70,29 +71,33 @@ async def read(stubs: Stubs) -> Snapshot:
 
 
 async def _all_users(stubs: Stubs) -> list[Any]:
-    users: list[Any] = []
-    cursor = ""
-    while True:
-        reply = await stubs.deals.ListUsers(
+    return await _every(
+        lambda cursor: stubs.deals.ListUsers(
             deals_pb2.ListUsersRequest(include_inactive=True, cursor=cursor, limit=200)
-        )
-        users.extend(reply.users)
-        cursor = reply.next_cursor
-        if not cursor:
-            return users
+        ),
+        "users",
+    )
 
 
 async def _all_items(stubs: Stubs, code: str) -> list[Any]:
-    items: list[Any] = []
+    return await _every(
+        lambda cursor: stubs.deals.ListListItems(
+            deals_pb2.ListListItemsRequest(code=code, cursor=cursor, limit=200)
+        ),
+        "items",
+    )
+
+
+async def _every(page: Callable[[str], Awaitable[Any]], key: str) -> list[Any]:
+    """Every record of a paged list RPC, following `next_cursor`."""
+    found: list[Any] = []
     cursor = ""
     while True:
-        reply = await stubs.deals.ListListItems(
-            deals_pb2.ListListItemsRequest(code=code, cursor=cursor, limit=200)
-        )
-        items.extend(reply.items)
+        reply = await page(cursor)
+        found.extend(getattr(reply, key))
         cursor = reply.next_cursor
         if not cursor:
-            return items
+            return found
 
 
 # Keys of ids in the services' definitions and the keys a blueprint writes for them.

@@ -11,9 +11,8 @@ import re
 from collections.abc import Callable
 from typing import Any
 
-import yaml
-
 from services.common.errors import FieldProblem, ValidationFailed
+from services.common.yaml_text import load_yaml
 
 Doc = dict[str, Any]
 
@@ -51,15 +50,7 @@ _KEYS: dict[str, tuple[str, ...]] = {
 
 def parse(text: str) -> Doc:
     """The blueprint in `text`, its shape checked; ValidationFailed lists every problem."""
-    try:
-        data = yaml.safe_load(text)
-    except yaml.YAMLError as exc:
-        mark = getattr(exc, "problem_mark", None)
-        where = f"line {mark.line + 1}" if mark is not None else "file"
-        reason = getattr(exc, "problem", None) or str(exc)
-        raise ValidationFailed(FieldProblem(where, f"not valid YAML: {reason}")) from None
-    except RecursionError:
-        raise ValidationFailed(FieldProblem("file", "nested too deeply")) from None
+    data = load_yaml(text)
     checker = _Shape()
     doc = checker.document(data)
     if checker.problems:

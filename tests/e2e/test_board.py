@@ -48,6 +48,15 @@ async def sign_in(page: Page, base: str, who: tuple[str, str]) -> None:
     await expect(page.get_by_role("navigation", name="Main")).to_be_visible()
 
 
+async def new_deal(page: Page, title: str) -> str:
+    """A deal made with the board's form in the Sales pipeline; its card is shown."""
+    await page.get_by_label("Pipeline").select_option(label="Sales")
+    await page.get_by_label("Title of a new deal").fill(title)
+    await page.get_by_role("button", name="Create deal").click()
+    await expect(page.get_by_role("heading", name=title)).to_be_visible()
+    return page.url.rsplit("/", 1)[1]
+
+
 async def task_form(page: Page, kind: str, timeout: float = 30.0):  # type: ignore[no-untyped-def]
     """The answer form of my open task of `kind`, refreshing My tasks until it is there
     (the process creates it asynchronously)."""
@@ -83,11 +92,7 @@ async def test_sm_2_sample_return_through_the_board(
     context, offline = await offline_context(browser, base, viewport={"width": 1400, "height": 900})
     page = await context.new_page()
     await sign_in(page, base, MANAGER)
-    await page.get_by_label("Pipeline").select_option(label="Sales")
-    await page.get_by_label("Title of a new deal").fill("Samples for Acme")
-    await page.get_by_role("button", name="Create deal").click()
-    await expect(page.get_by_role("heading", name="Samples for Acme")).to_be_visible()
-    deal_id = page.url.rsplit("/", 1)[1]
+    deal_id = await new_deal(page, "Samples for Acme")
 
     await page.get_by_label("Start a process").select_option("sample_return")
     back_by = (datetime.now(UTC).date() + timedelta(days=14)).isoformat()
@@ -140,10 +145,7 @@ async def test_a_refused_drag_shows_the_missing_field(
     context, offline = await offline_context(browser, base, viewport={"width": 1400, "height": 900})
     page = await context.new_page()
     await sign_in(page, base, MANAGER)
-    await page.get_by_label("Pipeline").select_option(label="Sales")
-    await page.get_by_label("Title of a new deal").fill("Pens without an INN")
-    await page.get_by_role("button", name="Create deal").click()
-    await expect(page.get_by_role("heading", name="Pens without an INN")).to_be_visible()
+    await new_deal(page, "Pens without an INN")
     await page.get_by_role("link", name="← Sales").click()
 
     card = page.locator("li.card", has_text="Pens without an INN")
