@@ -156,9 +156,21 @@ async def test_a_refused_drag_shows_the_missing_field(
     await expect(page.locator("section.column", has_text="New").first).to_contain_text(
         "Pens without an INN"
     )
+    await expect(card.get_by_role("alert")).to_contain_text("Client INN")
     await page.screenshot(path=SHOTS / "board-refused-move.png")
 
-    # The keyboard way (the card's stage picker) moves it where nothing is required.
+    # With the INN filled on the deal's card, the same drag moves it.
+    await card.get_by_role("link", name="Pens without an INN").click()
+    await page.get_by_text("Edit fields").click()
+    await page.get_by_label("Client INN").fill("7701234567")
+    await page.get_by_role("button", name="Save fields").click()
+    await expect(page.locator("dl.fields")).to_contain_text("7701234567")
+    await page.get_by_role("link", name="← Sales").click()
+    await card.drag_to(contract.locator(".cards"), source_position={"x": 8, "y": 6})
+    await expect(contract).to_contain_text("Pens without an INN")
+    await expect(card.get_by_role("alert")).to_have_count(0)
+
+    # The keyboard way: the card's stage picker.
     await card.get_by_label("Stage of Pens without an INN").select_option(label="Clarifying")
     await card.get_by_role("button", name="Move").click()
     clarifying = page.locator("section.column", has=page.get_by_role("heading", name="Clarifying"))

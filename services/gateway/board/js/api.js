@@ -47,8 +47,8 @@ async function refresh() {
   return true;
 }
 
-export async function request(method, path, body, { retried = false } = {}) {
-  const headers = { authorization: `Bearer ${tokens()?.access_token ?? ""}` };
+export async function request(method, path, body, { retried = false, extra = {} } = {}) {
+  const headers = { authorization: `Bearer ${tokens()?.access_token ?? ""}`, ...extra };
   const init = { method, headers };
   if (body !== undefined) {
     headers["content-type"] = "application/json";
@@ -57,7 +57,7 @@ export async function request(method, path, body, { retried = false } = {}) {
   }
   const resp = await fetch(BASE + path, init);
   if (resp.status === 401 && !retried && (await refresh())) {
-    return request(method, path, body, { retried: true });
+    return request(method, path, body, { retried: true, extra });
   }
   if (resp.status === 401) {
     sessionStorage.removeItem(KEY);
@@ -71,6 +71,9 @@ export async function request(method, path, body, { retried = false } = {}) {
 
 export const get = (path) => request("GET", path);
 export const post = (path, body = {}) => request("POST", path, body);
+// A change based on `version` (If-Match): a stale one is refused (409).
+export const patch = (path, body, version) =>
+  request("PATCH", path, body, { extra: { "if-match": `W/"${version}"` } });
 
 // Every item of a paged list (`{items, next_cursor}`), or a plain list as it is.
 export async function all(path) {

@@ -1,6 +1,6 @@
 // A deal's card: fields, contacts, timeline, files, processes (stage, open tasks, the
 // workflow in the Temporal UI) with a form to start one, and the deal's open tasks.
-import { ApiError, all, get, post } from "./api.js";
+import { ApiError, all, get, patch, post } from "./api.js";
 import { field, h, problems, when } from "./dom.js";
 import { answerForm } from "./forms.js";
 
@@ -27,7 +27,7 @@ export async function showDeal(main, dealId) {
     h("p", { class: "meta" }, `Stage: ${stage ? stage.name : deal.stage_id}`, deal.amount ? ` · ${deal.amount} ${deal.currency || ""}` : ""),
     section("Fields", fields.length
       ? h("dl", { class: "fields" }, fields.flatMap(([k, v]) => [h("dt", {}, names[k] || k), h("dd", {}, Array.isArray(v) ? v.join(", ") : String(v))]))
-      : h("p", {}, "No fields filled yet.")),
+      : h("p", {}, "No fields filled yet."), fieldsForm(deal, pipeline, () => showDeal(main, dealId))),
     section("Contacts", parties(deal.parties)),
     section("Processes", await processList(deal, processes, tasks, cfg), startForm(deal, catalog)),
     section("Open tasks", await taskForms(tasks, () => showDeal(main, dealId))),
@@ -37,6 +37,53 @@ export async function showDeal(main, dealId) {
     section("Timeline", h("ol", { "aria-label": "Timeline" }, timeline.items.map((e) =>
       h("li", {}, h("span", { class: "meta" }, `${when(e.created_at || e.at)} `), e.text || e.kind)))),
   );
+}
+
+const INPUT_TYPES = { number: "number", money: "text", date: "date", datetime: "datetime-local" };
+
+// The deal's editable fields (not computed ones, not files: those come with uploads).
+function fieldsForm(deal, pipeline, refresh) {
+  const editable = pipeline.fields.filter((f) => !f.formula && !["file", "user", "list_item"].includes(f.type));
+  if (!editable.length) return null;
+  const controls = editable.map((f) => {
+    const current = deal.fields[f.code];
+    let el;
+    if (f.type === "enum") {
+      el = h("select", { name: f.code }, h("option", { value: "" }, "—"),
+        f.options.map((o) => h("option", { value: o, selected: current === o }, o)));
+    } else if (f.type === "bool") {
+      el = h("input", { name: f.code, type: "checkbox", checked: current === true });
+    } else if (f.type === "text") {
+      el = h("textarea", { name: f.code, rows: 2 });
+      el.value = current ?? "";
+    } else {
+      el = h("input", { name: f.code, type: INPUT_TYPES[f.type] || "text", step: f.type === "number" ? "any" : undefined });
+      el.value = current ?? "";
+    }
+    return [f, el];
+  });
+  const error = h("div");
+  const form = h("form", { class: "form", "aria-label": "Edit fields" },
+    h("details", {}, h("summary", {}, "Edit fields"),
+      controls.map(([f, el]) => field(f.name, el)), error,
+      h("p", {}, h("button", { type: "submit" }, "Save fields"))));
+  form.addEventListener("submit", async (e) => {
+    e.preventDefault();
+    const fields = {};
+    for (const [f, el] of controls) {
+      const value = f.type === "bool" ? el.checked : f.type === "number" && el.value !== "" ? Number(el.value) : el.value;
+      if (value === "" && (deal.fields[f.code] ?? "") === "") continue;
+      fields[f.code] = value === "" ? null : value;
+    }
+    try {
+      await patch(`/deals/${deal.id}`, { fields }, deal.version);
+      refresh();
+    } catch (exc) {
+      if (!(exc instanceof ApiError)) throw exc;
+      error.replaceChildren(problems(exc));
+    }
+  });
+  return form;
 }
 
 function section(title, ...content) {

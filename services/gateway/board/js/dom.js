@@ -28,10 +28,12 @@ export function announce(text) {
   document.getElementById("status").textContent = text;
 }
 
-// The problems of a refused request as a list (role=alert), each field with its message.
-export function problems(error) {
+// The problems of a refused request as a list (role=alert), each field with its message
+// (and its name, when `labels` knows the field: `fields.inn` -> "INN").
+export function problems(error, labels = {}) {
+  const named = (f) => (labels[f] ? `${labels[f]} (${f})` : f);
   const items = error.errors?.length
-    ? error.errors.map((e) => h("li", {}, e.field ? `${e.field}: ${e.message}` : e.message))
+    ? error.errors.map((e) => h("li", {}, e.field ? `${named(e.field)}: ${e.message}` : e.message))
     : [h("li", {}, error.message)];
   return h("ul", { class: "problems", role: "alert" }, items);
 }

@@ -81,7 +81,8 @@ async function move(pipeline, el, stageId) {
     await post(`/deals/${el.dataset.dealId}/move`, { stage_id: stageId });
   } catch (exc) {
     if (!(exc instanceof ApiError)) throw exc;
-    out.replaceChildren(problems(exc));
+    const labels = Object.fromEntries(pipeline.fields.map((f) => [`fields.${f.code}`, f.name]));
+    out.replaceChildren(problems(exc, labels));
     announce(`Not moved: ${exc.errors.map((e) => e.field).join(", ") || exc.message}`);
     return;
   }
