@@ -66,8 +66,6 @@ class _Shape:
         self.problems.append(FieldProblem(where, message))
 
     def document(self, data: Any) -> Doc:
-        if data is None:
-            data = {}
         if not isinstance(data, dict):
             self.fail("file", "must be a mapping of " + ", ".join(TOP_KEYS))
             return {}

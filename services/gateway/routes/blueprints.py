@@ -35,10 +35,17 @@ class AppliedOut(BaseModel):
     changes: list[ChangeOut]
 
 
+# A blueprint is a YAML mapping; its parts are checked by services/blueprints/document.py.
+_BLUEPRINT: dict[str, Any] = {
+    "type": "object",
+    "properties": {"blueprint": {"type": "integer", "enum": [1]}},
+    "description": "calendar, departments, users, lists, pipelines, approval_templates, "
+    "contract_types",
+}
 _YAML_BODY: dict[str, Any] = {
     "requestBody": {
         "required": True,
-        "content": {"application/yaml": {"schema": {"type": "string"}}},
+        "content": {"application/yaml": {"schema": _BLUEPRINT}},
         "description": "the blueprint's text (blueprints/*.yaml show the format)",
     }
 }
@@ -74,7 +81,7 @@ async def apply(
     "/blueprint",
     responses={
         **responses(403),
-        200: {"content": {"application/yaml": {"schema": {"type": "string"}}}},
+        200: {"content": {"application/yaml": {"schema": _BLUEPRINT}}},
     },
     response_class=Response,
 )

@@ -76,7 +76,7 @@ async function route() {
       if (mine !== routing) return;
       main.removeAttribute("aria-busy");
       main.replaceChildren(view_root);
-      main.focus();
+      main.focus({ preventScroll: true });
       return;
     }
   }
