@@ -12,7 +12,7 @@ from contextlib import asynccontextmanager
 from dataclasses import dataclass, field
 from urllib.parse import urlsplit
 
-from playwright.async_api import Browser, BrowserContext, Route, async_playwright
+from playwright.async_api import Browser, BrowserContext, Page, Route, async_playwright
 
 CHROMIUM = "/usr/bin/chromium"
 ARGS = [
@@ -54,6 +54,19 @@ class Offline:
 
     allowed: str  # host:port of the gateway
     refused: list[str] = field(default_factory=list)
+    # what the pages said went wrong (a failed request, a script error), for a failure's message
+    troubles: list[str] = field(default_factory=list)
+
+    def watch(self, page: Page) -> Page:
+        page.on("console", lambda m: m.type == "error" and self.troubles.append(m.text))
+        page.on("pageerror", lambda e: self.troubles.append(f"script error: {e}"))
+        page.on(
+            "response",
+            lambda r: (
+                r.status >= 400 and self.troubles.append(f"{r.status} {r.request.method} {r.url}")
+            ),
+        )
+        return page
 
     async def handle(self, route: Route) -> None:
         url = route.request.url

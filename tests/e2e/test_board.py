@@ -90,7 +90,7 @@ async def test_sm_2_sample_return_through_the_board(
     base = blueprint_stack.gateway_url
     SHOTS.mkdir(parents=True, exist_ok=True)
     context, offline = await offline_context(browser, base, viewport={"width": 1400, "height": 900})
-    page = await context.new_page()
+    page = offline.watch(await context.new_page())
     await sign_in(page, base, MANAGER)
     deal_id = await new_deal(page, "Samples for Acme")
 
@@ -143,7 +143,7 @@ async def test_a_refused_drag_shows_the_missing_field(
 ) -> None:
     base = blueprint_stack.gateway_url
     context, offline = await offline_context(browser, base, viewport={"width": 1400, "height": 900})
-    page = await context.new_page()
+    page = offline.watch(await context.new_page())
     await sign_in(page, base, MANAGER)
     await new_deal(page, "Pens without an INN")
     await page.get_by_role("link", name="← Sales").click()
@@ -165,7 +165,9 @@ async def test_a_refused_drag_shows_the_missing_field(
     await page.get_by_label("Client INN").fill("7701234567")
     await page.get_by_role("button", name="Save fields").click()
     await expect(page.locator("dl.fields")).to_contain_text("7701234567")
-    await page.get_by_role("link", name="← Sales").click()
+    back = page.get_by_role("link", name="← Sales")
+    await expect(back, f"the page said: {offline.troubles}").to_be_visible()
+    await back.click()
     await card.drag_to(contract.locator(".cards"), source_position={"x": 8, "y": 6})
     await expect(contract).to_contain_text("Pens without an INN")
     await expect(card.get_by_role("alert")).to_have_count(0)

@@ -21,13 +21,12 @@ async def test_demo_seeds_deals_processes_and_tasks(
         run_demo, blueprint_stack.gateway_url, admin, "ad-agency", tmp_path
     )
     assert "deals" in said, said
-    sales = next(
-        p for p in (await blueprint_admin.get("/pipelines")).json() if p["name"] == "Sales"
-    )
-    deals = (
-        await blueprint_admin.get("/deals", params={"pipeline_id": sales["id"], "limit": 200})
-    ).json()
-    demo = [d for d in deals["items"] if "#" in d["title"]]
+    demo = []
+    for pipeline in (await blueprint_admin.get("/pipelines", params={"kind": "deal"})).json():
+        listed = await blueprint_admin.get(
+            "/deals", params={"pipeline_id": pipeline["id"], "limit": 200}
+        )
+        demo += [d for d in listed.json()["items"] if "#" in d["title"]]
     assert len(demo) >= 24, len(demo)
     assert len({d["stage_id"] for d in demo}) >= 3
     anna = await login(blueprint_stack.gateway_url, "anna@agency.example", "dealflow-demo")
@@ -39,7 +38,7 @@ async def test_demo_seeds_deals_processes_and_tasks(
     assert await eventually(open_tasks, timeout=30, what="the demo's open tasks")
     statuses = [
         run["status"]
-        for deal in demo[:6]
+        for deal in demo[:12]
         for run in (await blueprint_admin.get(f"/deals/{deal['id']}/processes")).json()
     ]
     assert "running" in statuses, statuses
