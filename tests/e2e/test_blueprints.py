@@ -3,11 +3,15 @@ a dry run, applying (and again: nothing changes), the export in the same format.
 
 from __future__ import annotations
 
+import os
+import subprocess
+import sys
 from pathlib import Path
 
 import httpx
 import yaml
 
+from deploy.local.stack import Stack
 from tests.e2e.conftest import problem
 
 BLUEPRINTS = Path(__file__).parents[2] / "blueprints"
@@ -132,3 +136,46 @@ async def test_every_seed_blueprint_applies_once(blueprint_admin: httpx.AsyncCli
     pipelines = {p["name"] for p in (await admin.get("/pipelines")).json()}
     tools = yaml.safe_load((BLUEPRINTS / "tool-distributor.yaml").read_text())["pipelines"]
     assert len(tools) == 13 and {p["name"] for p in tools} <= pipelines
+
+
+def test_the_command_line_applies_through_the_running_services(
+    blueprint_stack: Stack, tmp_path: Path
+) -> None:
+    env = {
+        **os.environ,
+        "DEALFLOW_DEALS_ADDR": blueprint_stack.service_addr("deals"),
+        "DEALFLOW_APPROVALS_ADDR": blueprint_stack.service_addr("approvals"),
+    }
+    dealflow = str(Path(sys.executable).parent / "dealflow")
+    path = tmp_path / "small.yaml"
+    path.write_text(SMALL.replace("BP Sales", "CLI Sales").replace("bp_", "cli_"))
+    dry = subprocess.run(
+        [dealflow, "apply-blueprint", str(path), "--dry-run"],
+        env=env,
+        capture_output=True,
+        text=True,
+    )
+    assert dry.returncode == 0, dry.stderr
+    assert "would create pipeline CLI Sales" in dry.stdout
+    done = subprocess.run(
+        [dealflow, "apply-blueprint", str(path)], env=env, capture_output=True, text=True
+    )
+    assert done.returncode == 0 and "create pipeline CLI Sales" in done.stdout, done.stderr
+    again = subprocess.run(
+        [dealflow, "apply-blueprint", str(path)], env=env, capture_output=True, text=True
+    )
+    assert again.returncode == 0 and again.stdout == "", again.stdout
+    assert "0 change(s)" in again.stderr
+
+    path.write_text(SMALL.replace("type: string, required", "type: colour, required"))
+    bad = subprocess.run(
+        [dealflow, "apply-blueprint", str(path)], env=env, capture_output=True, text=True
+    )
+    assert bad.returncode == 1 and "pipelines[0].fields[0].type" in bad.stderr, bad.stderr
+
+    exported = subprocess.run(
+        [dealflow, "export-blueprint"], env=env, capture_output=True, text=True
+    )
+    assert exported.returncode == 0, exported.stderr
+    names = [p["name"] for p in yaml.safe_load(exported.stdout)["pipelines"]]
+    assert "CLI Sales" in names
