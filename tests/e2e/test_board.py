@@ -51,6 +51,8 @@ async def sign_in(page: Page, base: str, who: tuple[str, str]) -> None:
 async def new_deal(page: Page, title: str) -> str:
     """A deal made with the board's form in the Sales pipeline; its card is shown."""
     await page.get_by_label("Pipeline").select_option(label="Sales")
+    # (choosing another pipeline shows its board: wait for it before using its form)
+    await expect(page.get_by_role("heading", name="Sales", exact=True, level=1)).to_be_visible()
     await page.get_by_label("Title of a new deal").fill(title)
     await page.get_by_role("button", name="Create deal").click()
     await expect(page.get_by_role("heading", name=title)).to_be_visible()
@@ -182,6 +184,7 @@ async def test_a_refused_drag_shows_the_missing_field(
     small = await phone.new_page()
     await sign_in(small, base, MANAGER)
     await small.get_by_label("Pipeline").select_option(label="Sales")
+    await expect(small.get_by_role("heading", name="Sales", exact=True, level=1)).to_be_visible()
     await expect(small.locator("li.card", has_text="Pens without an INN")).to_be_visible()
     await small.screenshot(path=SHOTS / "board-phone.png")
     await phone.close()
