@@ -7,12 +7,13 @@ import secrets
 from typing import Any
 
 from dealflow.approvals.v1 import approvals_pb2 as apb
-from dealflow.deals.v1 import automation_pb2, deals_pb2
+from dealflow.deals.v1 import access_pb2, automation_pb2, deals_pb2
 
 from services.blueprints import current
 from services.blueprints.current import Names, Stubs
 from services.blueprints.document import Doc
-from services.blueprints.plan import Change, plan
+from services.blueprints.plan import plan
+from services.blueprints.plan_parts import Change
 from services.common.errors import FieldProblem, ValidationFailed
 from services.common.protoconv import from_struct, to_struct
 
@@ -53,6 +54,17 @@ async def _apply(c: Change, stubs: Stubs, names: Names) -> None:
             await stubs.automation.PutCalendar(
                 automation_pb2.PutCalendarRequest(calendar=to_struct(merged))
             )
+        case "role", _:
+            kept = (await deals.ListRoles(access_pb2.ListRolesRequest())).roles
+            before = next((r for r in kept if r.code == item["code"]), None)
+            role = access_pb2.Role(
+                code=item["code"],
+                name=item["name"],
+                visibility=item.get("visibility", before.visibility if before else "own"),
+                permissions=item.get("permissions", []),
+                pipelines=list(before.pipelines) if before else [],  # kept: not in the file
+            )
+            await deals.PutRole(access_pb2.PutRoleRequest(role=role))
         case "department", "create":
             parent = names.department_ids.get(item["parent"], "") if item["parent"] else ""
             made = await deals.CreateDepartment(

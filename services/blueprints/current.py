@@ -38,7 +38,8 @@ class Snapshot:
     templates: list[Any] = field(default_factory=list)
     contract_types: list[Any] = field(default_factory=list)
     calendar: dict[str, Any] = field(default_factory=dict)
-    roles: list[str] = field(default_factory=list)
+    roles: list[str] = field(default_factory=list)  # the codes of role_defs
+    role_defs: list[Any] = field(default_factory=list)  # access_pb2.Role
 
 
 async def read(stubs: Stubs) -> Snapshot:
@@ -66,6 +67,7 @@ async def read(stubs: Stubs) -> Snapshot:
     calendar = await stubs.automation.GetCalendar(automation_pb2.GetCalendarRequest())
     snap.calendar = from_struct(calendar.calendar)
     roles = await stubs.deals.ListRoles(access_pb2.ListRolesRequest())
+    snap.role_defs = list(roles.roles)
     snap.roles = [r.code for r in roles.roles]
     return snap
 

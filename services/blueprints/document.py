@@ -20,6 +20,7 @@ TOP_KEYS = {
     "blueprint": "the format's version (1)",
     "company": "the company's name (a comment for people)",
     "calendar": "the company calendar",
+    "roles": "roles beyond the defaults (what each sees and may do)",
     "departments": "the org tree",
     "users": "the people",
     "lists": "admin-editable lists",
@@ -31,9 +32,11 @@ _CODE = re.compile(r"^[a-z][a-z0-9_]{0,62}$")
 FIELD_TYPES = "string text number money date datetime bool enum user file list_item".split()
 SEMANTICS = ("in_progress", "won", "lost", "spam")
 COLUMN_TYPES = ("string", "number", "user", "bool")
+VISIBILITIES = ("none", "own", "department", "all")
 _KEYS: dict[str, tuple[str, ...]] = {
     "calendar": ("timezone", "working_days", "work_start", "work_end", "holidays"),
     "department": ("name", "head", "children"),
+    "role": ("code", "name", "visibility", "permissions"),
     "user": ("email", "name", "roles", "department", "password", "substitute", "absent"),
     "list": ("code", "name", "columns", "key", "items"),
     "column": ("code", "name", "type"),
@@ -76,6 +79,7 @@ class _Shape:
             self.fail("blueprint", "only version 1 is known")
         if "calendar" in data:
             self.mapping(data["calendar"], "calendar", "calendar")
+        self.items(data, "roles", "role", self.role)
         self.departments(data.get("departments"), "departments")
         self.items(data, "users", "user", self.user)
         self.items(data, "lists", "list", self.a_list)
@@ -85,6 +89,7 @@ class _Shape:
         self.unique(data.get("pipelines"), "pipelines", "name")
         self.unique(data.get("lists"), "lists", "code")
         self.unique(data.get("users"), "users", "email")
+        self.unique(data.get("roles"), "roles", "code")
         self.unique(data.get("approval_templates"), "approval_templates", "code")
         self.unique(data.get("contract_types"), "contract_types", "code")
         return data
@@ -156,6 +161,12 @@ class _Shape:
                 self.text(item, "name", place)
                 self.text(item, "head", place, required=False)
                 self.departments(item.get("children"), f"{place}.children")
+
+    def role(self, item: Doc, where: str) -> None:
+        self.code(item, "code", where)
+        self.text(item, "name", where)
+        self.choice(item, "visibility", where, VISIBILITIES)
+        self.names(item, "permissions", where)
 
     def user(self, item: Doc, where: str) -> None:
         self.text(item, "email", where)

@@ -15,6 +15,15 @@ def export(snap: Snapshot) -> Doc:
     doc: Doc = {"blueprint": 1}
     if snap.calendar:
         doc["calendar"] = snap.calendar
+    doc["roles"] = [
+        {
+            "code": r.code,
+            "name": r.name,
+            "visibility": r.visibility,
+            "permissions": sorted(r.permissions),
+        }
+        for r in snap.role_defs
+    ]
     doc["departments"] = _tree(snap, names, parent_id="")
     doc["users"] = [_user(u, names) for u in snap.users if u.active]
     doc["lists"] = [_list(a_list, snap, names) for a_list in snap.lists]

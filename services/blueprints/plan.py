@@ -9,56 +9,26 @@ cannot change in place (a field's type, a stage's semantic, a list's columns) is
 from __future__ import annotations
 
 from collections.abc import Iterator
-from dataclasses import dataclass, field
 from typing import Any
 
 from services.blueprints.current import Names, Snapshot
 from services.blueprints.document import Doc, stages_of
 from services.blueprints.export import export
+from services.blueprints.plan_parts import (
+    CALENDAR,
+    CONTRACT_TYPES,
+    DEPARTMENTS,
+    LIST_ITEMS,
+    LISTS,
+    ORG_LINKS,
+    ROLES,
+    TEMPLATES,
+    USERS,
+    Change,
+    covers,
+)
+from services.blueprints.plan_pipelines import PipelinesPlan
 from services.common.errors import FieldProblem, ValidationFailed
-from services.common.protoconv import from_struct
-
-# The order changes are applied in: what a later part refers to exists by then.
-CALENDAR, DEPARTMENTS, USERS, ORG_LINKS, LISTS, LIST_ITEMS = 1, 2, 3, 4, 5, 6
-PIPELINES, STAGES, FIELDS, RULES, TEMPLATES, CONTRACT_TYPES = 7, 8, 9, 10, 11, 12
-
-
-@dataclass
-class Change:
-    phase: int
-    action: str  # create | update
-    kind: str
-    place: str
-    name: str
-    item: Doc = field(default_factory=dict)  # the blueprint's part, in names
-    target: str = ""  # the existing record's id (an update), or the pipeline's name
-    detail: str = ""
-
-    def public(self) -> dict[str, str]:
-        out = {"action": self.action, "kind": self.kind, "place": self.place, "name": self.name}
-        if self.detail:
-            out["detail"] = self.detail
-        return out
-
-
-def covers(current: Any, wanted: Any) -> bool:
-    """Whether `current` already is what `wanted` asks (keys `wanted` leaves out are the
-    service's defaults and do not count)."""
-    if isinstance(wanted, dict):
-        return isinstance(current, dict) and all(
-            covers(current.get(k), v) for k, v in wanted.items()
-        )
-    if isinstance(wanted, list):
-        return (
-            isinstance(current, list)
-            and len(current) == len(wanted)
-            and all(covers(c, w) for c, w in zip(current, wanted, strict=True))
-        )
-    if isinstance(wanted, bool) or isinstance(current, bool):
-        return current is wanted or (current is None and wanted is False)
-    if isinstance(wanted, int | float) and isinstance(current, int | float):
-        return float(wanted) == float(current)
-    return bool(current == wanted) or (current is None and wanted in ("", []))
 
 
 def departments_of(
@@ -80,13 +50,14 @@ def plan(doc: Doc, snap: Snapshot) -> list[Change]:
     return sorted(planner.changes, key=lambda c: c.phase)
 
 
-class _Planner:
+class _Planner(PipelinesPlan):
     def __init__(self, doc: Doc, snap: Snapshot) -> None:
         self.doc, self.snap = doc, snap
         self.now = export(snap)
         self.changes: list[Change] = []
         self.problems: list[FieldProblem] = []
         self.future = self._future_names()
+        self.new_roles = {r["code"] for r in doc.get("roles", [])}
 
     def add(self, *args: Any, **kwargs: Any) -> None:
         self.changes.append(Change(*args, **kwargs))
@@ -121,6 +92,7 @@ class _Planner:
 
     def run(self) -> None:
         self.calendar()
+        self.roles()
         self.org()
         self.lists()
         self.pipelines()
@@ -131,6 +103,20 @@ class _Planner:
         wanted = self.doc.get("calendar")
         if wanted and not covers(self.now.get("calendar", {}), wanted):
             self.add(CALENDAR, "update", "calendar", "calendar", "the company calendar", wanted)
+
+    def roles(self) -> None:
+        roles = {r["code"]: r for r in self.now.get("roles", [])}
+        known = {p for r in self.snap.role_defs for p in r.permissions}
+        for i, r in enumerate(self.doc.get("roles", [])):
+            place = f"roles[{i}]"
+            for j, permission in enumerate(r.get("permissions", [])):
+                if known and permission not in known:
+                    self.fail(f"{place}.permissions[{j}]", f"no permission '{permission}'")
+            wanted = {**r, "permissions": sorted(r.get("permissions", []))}
+            now = roles.get(r["code"])
+            if now is None or not covers(now, wanted):
+                action = "create" if now is None else "update"
+                self.add(ROLES, action, "role", place, r["code"], wanted)
 
     def org(self) -> None:
         existing = {d.name: d for d in self.snap.departments}
@@ -165,7 +151,7 @@ class _Planner:
         for i, u in enumerate(self.doc.get("users", [])):
             place = f"users[{i}]"
             for j, role in enumerate(u.get("roles", [])):
-                if role not in self.snap.roles:
+                if role not in self.snap.roles and role not in self.new_roles:
                     self.fail(f"{place}.roles[{j}]", f"no role '{role}'")
             if u.get("department"):
                 self.check_ref("department", u["department"], "", f"{place}.department")
@@ -211,69 +197,6 @@ class _Planner:
                 elif not covers(found, row):
                     target = item_ids[str(row[key])]
                     self.add(LIST_ITEMS, "update", "list_item", row_place, label, item, target)
-
-    def pipelines(self) -> None:
-        pipelines = {p["name"]: p for p in self.now.get("pipelines", [])}
-        for i, p in enumerate(self.doc.get("pipelines", [])):
-            place, name = f"pipelines[{i}]", p["name"]
-            now = pipelines.get(name)
-            if now is None:
-                self.add(
-                    PIPELINES, "create", "pipeline", place, name, {**p, "stages": stages_of(p)}
-                )
-            else:
-                self.stages(p, now, place)
-            self.fields(p, now or {}, place)
-            self.rules(p, now or {}, place)
-
-    def stages(self, p: Doc, now: Doc, place: str) -> None:
-        name = p["name"]
-        if now["kind"] != p.get("kind", "deal"):
-            self.fail(f"{place}.kind", f"'{name}' exists as a {now['kind']} pipeline")
-        have = {s["name"]: s["semantic"] for s in now["stages"]}
-        for j, s in enumerate(stages_of(p)):
-            where = f"{place}.stages[{j}]"
-            if s["name"] not in have:
-                item = {**s, "position": j}
-                self.add(STAGES, "create", "stage", where, f"{name} / {s['name']}", item, name)
-            elif have[s["name"]] != s["semantic"]:
-                self.fail(f"{where}.semantic", f"is {have[s['name']]}; a blueprint keeps it")
-
-    def fields(self, p: Doc, now: Doc, place: str) -> None:
-        name = p["name"]
-        lists = {a["code"] for a in self.doc.get("lists", [])} | {a.code for a in self.snap.lists}
-        fields = {f["code"]: f for f in now.get("fields", [])}
-        for j, f in enumerate(p.get("fields", [])):
-            where = f"{place}.fields[{j}]"
-            for key in ("required_on_stages", "required_to_leave"):
-                for k, stage in enumerate(f.get(key, [])):
-                    self.check_ref("stage", stage, name, f"{where}.{key}[{k}]")
-            if f.get("list") and f["list"] not in lists:
-                self.fail(f"{where}.list", f"no list '{f['list']}'")
-            found = fields.get(f["code"])
-            if found is None:
-                self.add(FIELDS, "create", "field", where, f"{name} / {f['code']}", f, name)
-            elif not covers(found, {k: v for k, v in f.items() if k != "name"}):
-                self.fail(where, "the field exists with another definition; a blueprint keeps it")
-
-    def rules(self, p: Doc, now: Doc, place: str) -> None:
-        name = p["name"]
-        ids = {
-            str(from_struct(r.definition).get("name", "")): r.id
-            for q in self.snap.pipelines
-            if q.name == name
-            for r in self.snap.rules.get(q.id, [])
-        }
-        rules = {r.get("name"): r for r in now.get("rules", [])}
-        for j, rule in enumerate(p.get("rules", [])):
-            where, label = f"{place}.rules[{j}]", f"{name} / {rule['name']}"
-            self.check_ids(rule, name, where)
-            found = rules.get(rule["name"])
-            if found is None:
-                self.add(RULES, "create", "rule", where, label, rule, name)
-            elif not covers(found, rule):
-                target = ids[rule["name"]]
-                self.add(RULES, "update", "rule", where, label, rule, target, detail=name)
 
     def templates(self) -> None:
         templates = {t["code"]: t for t in self.now.get("approval_templates", [])}

@@ -11,7 +11,8 @@ from dealflow.deals.v1 import deals_pb2
 from services.blueprints.current import Names, Snapshot
 from services.blueprints.document import parse
 from services.blueprints.export import export
-from services.blueprints.plan import covers, plan
+from services.blueprints.plan import plan
+from services.blueprints.plan_parts import covers
 from services.common.errors import ValidationFailed
 from services.common.protoconv import to_struct
 
@@ -123,6 +124,22 @@ def problems_of(doc: dict[str, object]) -> set[str]:
     with pytest.raises(ValidationFailed) as caught:
         plan(doc, _snapshot())
     return {p.field for p in caught.value.problems}
+
+
+def test_a_role_of_the_file_may_be_given_and_its_permissions_must_exist() -> None:
+    from dealflow.deals.v1 import access_pb2
+
+    admin = access_pb2.Role(
+        code="admin", name="Admin", visibility="all", permissions=["deals.edit"]
+    )
+    snap = Snapshot(roles=["admin"], role_defs=[admin])
+    text = """
+roles: [{code: engineer, name: Engineer, visibility: own, permissions: [deals.edit, deals.fly]}]
+users: [{email: e@x.example, roles: [engineer]}]
+"""
+    assert problems(text, snap) == {"roles[0].permissions[1]"}
+    changes = plan(parse(text.replace(", deals.fly", "")), snap)
+    assert [(c.action, c.kind) for c in changes] == [("create", "role"), ("create", "user")]
 
 
 def test_names_become_ids_and_back() -> None:
