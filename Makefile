@@ -6,7 +6,7 @@ GEN := services/common/gen
 PROTOS := $(shell find protos -name '*.proto')
 STAMP := $(VENV)/.installed
 
-.PHONY: up down test chaos unit integration e2e lint fmt proto bench clean
+.PHONY: up demo down test chaos unit integration e2e lint fmt proto bench clean
 
 $(STAMP): pyproject.toml constraints.txt
 	test -x $(PY) || $(PYTHON) -m venv $(VENV)
@@ -27,6 +27,9 @@ proto: $(GEN)/.stamp  ## regenerate the Python package from protos/
 
 up: $(GEN)/.stamp  ## start Temporal, NATS, PostgreSQL, every service, the worker and the gateway
 	$(PY) -m deploy.local.up
+
+demo: $(GEN)/.stamp  ## `make up` with a company blueprint applied and demo deals (DEALFLOW_DEMO, default ad-agency)
+	DEALFLOW_DEMO=$${DEALFLOW_DEMO:-ad-agency} $(PY) -m deploy.local.up
 
 down:  ## stop a stack started by `make up` in another terminal
 	$(PY) -m deploy.local.down

@@ -157,6 +157,8 @@ class Stack:
             "NOTIFICATIONS_SMTP_PORT": self.environ.get(
                 "NOTIFICATIONS_SMTP_PORT", str(self.ports.mail_sink)
             ),
+            # where the board links a deal's workflows
+            "GATEWAY_TEMPORAL_UI_URL": self.temporal_ui_url or "http://localhost:8233",
             **self.extra_env,
         }
         for service in SERVICES:

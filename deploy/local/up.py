@@ -8,6 +8,7 @@ import sys
 import threading
 from pathlib import Path
 
+from deploy.local.demo import failure, run_demo
 from deploy.local.stack import Ports, Stack
 
 DATA = Path(".data")
@@ -25,10 +26,18 @@ def main() -> None:
     except Exception as exc:
         print(f"\nDealflow failed to start: {exc}", file=sys.stderr)
         sys.exit(1)
+    demo = os.environ.get("DEALFLOW_DEMO", "")
+    if demo:
+        try:
+            admin = (stack.admin_email, stack.admin_password)
+            print(run_demo(stack.gateway_url, admin, demo, DATA), flush=True)
+        except Exception as exc:  # the stack stays up; the demo's failure is said and kept
+            print(failure(exc), file=sys.stderr, flush=True)
     ui = stack.temporal_ui_url or f"(external Temporal at {stack.temporal_address})"
     print(
         "\n"
         "Dealflow is up.\n"
+        f"  the board         {stack.gateway_url}/app/\n"
         f"  REST API + docs   {stack.gateway_url}/docs\n"
         f"  Temporal web UI   {ui}\n"
         f"  NATS              {stack.nats_url}\n"

@@ -16,6 +16,7 @@ from typing import Any, NoReturn
 import click
 from sqlalchemy.exc import DBAPIError, OperationalError, ProgrammingError
 
+from services.blueprints.cli import apply_blueprint_command, export_blueprint_command
 from services.common.csv_rows import batches, read_csv
 from services.common.db import create_engine
 from services.common.errors import DomainError, FieldProblem, ValidationFailed
@@ -318,3 +319,8 @@ async def import_command(
         )
         click.echo(f"imported {done}/{len(rows)} rows", err=True)
     click.echo(f"{created} created, {updated} updated")
+
+
+# Blueprints go through the running services' gRPC APIs (services/blueprints/cli.py).
+main.add_command(apply_blueprint_command)
+main.add_command(export_blueprint_command)

@@ -12,9 +12,8 @@ from collections.abc import Collection, Mapping
 from dataclasses import dataclass
 from typing import Any
 
-import yaml
-
 from services.common.errors import FieldProblem, ValidationFailed
+from services.common.yaml_text import load_yaml
 from services.deals.domain.org import new_department_name, new_user, normalize_email
 
 _TOP_KEYS = ("departments", "users")
@@ -64,13 +63,7 @@ def parse_org(
     already there (heads and substitutes may be either) and the names of `departments`
     already there (users may name one that the file does not); ValidationFailed lists every
     problem."""
-    try:
-        data = yaml.safe_load(text)
-    except yaml.YAMLError as exc:
-        mark = getattr(exc, "problem_mark", None)
-        where = f"line {mark.line + 1}" if mark is not None else "file"
-        reason = getattr(exc, "problem", None) or str(exc)
-        raise ValidationFailed(FieldProblem(where, f"not valid YAML: {reason}")) from exc
+    data = load_yaml(text)
     checker = _Checker(roles=set(roles))
     org = checker.org(data)
     checker.references(org, emails={normalize_email(e) for e in emails}, names=set(departments))

@@ -10,13 +10,14 @@ from datetime import timedelta
 
 import uvicorn
 from fastapi import FastAPI
+from fastapi_offline import FastAPIOffline
 from opentelemetry.instrumentation.fastapi import FastAPIInstrumentor
 from pydantic import ValidationError
 
 from services.common.logging import configure_logging
 from services.common.metrics import serve_metrics
 from services.common.tracing import instrument_grpc_client, setup_tracing
-from services.gateway import idempotency, problems
+from services.gateway import board, idempotency, problems
 from services.gateway.auth import PrincipalCache
 from services.gateway.blob_sweep import sweep_forever
 from services.gateway.clients import Clients, open_clients
@@ -34,6 +35,7 @@ from services.gateway.routes import (
     auth,
     automation,
     calendar_feed,
+    blueprints,
     contacts,
     contracts,
     deal_chat,
@@ -74,6 +76,10 @@ TAGS = [
     {"name": "auth", "description": "Bearer tokens (OAuth2 password flow)."},
     {"name": "users", "description": "Users; admins create and change them."},
     {"name": "org", "description": "Departments, roles and the audit log."},
+    {
+        "name": "blueprints",
+        "description": "A company's whole configuration as one YAML file: apply, export.",
+    },
     {
         "name": "pipelines",
         "description": "Pipelines, stages, custom fields and stage automation rules (admin).",
@@ -150,7 +156,9 @@ def create_app(
             await app.state.hub.close()
             await app.state.clients.close()
 
-    app = FastAPI(
+    # The docs' scripts and styles come from an installed package (fastapi-offline), not a
+    # CDN: /docs and /redoc work offline and on a closed company network.
+    app = FastAPIOffline(
         title="Dealflow API",
         version="1.0.0",
         description="CRM deals and their durable processes. Errors are RFC 9457 "
@@ -219,12 +227,14 @@ def create_app(
         deal_chat,
         delivery,
         events,  # include_in_schema=False: a stream is not a request-response operation
+        blueprints,
     ):
         app.include_router(module.router)
     for finance in (invoices, payments, payment_requests, expenses, payment_schedule, reports):
         app.include_router(finance.router)
     app.include_router(proposal_report.router)
     app.include_router(health.router)
+    board.install(app)
     return app
 
 

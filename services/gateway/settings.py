@@ -60,6 +60,8 @@ class GatewaySettings(CommonSettings):
     events_heartbeat_seconds: float = Field(15.0, gt=0)
     events_access_seconds: float = Field(5.0, gt=0)
     events_backlog: int = Field(10_000, ge=100)
+    # The Temporal UI the board (/app) links a deal's workflows to.
+    temporal_ui_url: str = "http://localhost:8233"
     # Strict-Transport-Security max-age, sent on requests that came over https; 0: never.
     hsts_seconds: int = 31_536_000
 

@@ -84,3 +84,22 @@ def problem(resp: httpx.Response) -> dict[str, Any]:
     assert resp.headers["content-type"].startswith("application/problem+json"), resp.text
     body: dict[str, Any] = json.loads(resp.text)
     return body
+
+
+@pytest.fixture(scope="session")
+def blueprint_stack(
+    tmp_path_factory: pytest.TempPathFactory, request: pytest.FixtureRequest
+) -> Iterator[Stack]:
+    """A stack of its own for blueprints and the board: a blueprint sets the company
+    calendar and approval templates (`supplier_payment`, `expense`) that the scenarios on
+    `stack` set up their own way."""
+    yield from running_stack(tmp_path_factory, request, "blueprint_stack")
+
+
+@pytest.fixture
+async def blueprint_admin(blueprint_stack: Stack) -> AsyncIterator[httpx.AsyncClient]:
+    client = await login(
+        blueprint_stack.gateway_url, blueprint_stack.admin_email, blueprint_stack.admin_password
+    )
+    yield client
+    await client.aclose()
