@@ -22,12 +22,14 @@ from services.deals.api_mappers import (
     list_pb,
     pipeline_pb,
     visit_pb,
+    with_links,
 )
 from services.deals.automation_api import register_automation
 from services.deals.crm_api import register_crm
 from services.deals.domain.attributes import SETTABLE
 from services.deals.files_api import register_files
 from services.deals.org_api import OrgApi
+from services.deals.reports_api import register_reports
 from services.deals.repository import DealFilter
 from services.deals.rules_api import RulesApi
 from services.deals.service import DealsService
@@ -125,12 +127,7 @@ class DealsApi(AccessApi, OrgApi, RulesApi, pb_grpc.DealsServiceServicer):  # ty
         return (await self._with_links([deal_pb(deal)]))[0]
 
     async def _with_links(self, deals: list[pb.Deal]) -> list[pb.Deal]:
-        """The deals with the deals linked to them (e.g. made by a rule from them)."""
-        links = await self._service.automation.links_of([int(d.id) for d in deals])
-        for deal in deals:
-            for linked_id, relation in links.get(int(deal.id), []):
-                deal.links.add(deal_id=str(linked_id), relation=relation)
-        return deals
+        return await with_links(self._service.automation.links_of, deals)
 
     async def ListDeals(self, request: pb.ListDealsRequest, context: Ctx) -> pb.ListDealsResponse:
         where = DealFilter(
@@ -260,4 +257,5 @@ def register(server: grpc.aio.Server, service: DealsService) -> list[str]:
         register_files(server, service),
         register_crm(server, service),
         register_automation(server, service),
+        register_reports(server, service),
     ]

@@ -17,11 +17,12 @@ from services.deals.tables import stage_history, timeline
 async def enter_stage(
     conn: AsyncConnection, *, deal_id: int, stage_id: int, at: datetime, actor_id: int | None
 ) -> None:
-    """Close the open visit of the deal (if any) and open one in `stage_id`."""
+    """Close the open visit of the deal (if any), noting where it led, and open one in
+    `stage_id`."""
     await conn.execute(
         stage_history.update()
         .where(stage_history.c.deal_id == deal_id, stage_history.c.left_at.is_(None))
-        .values(left_at=at)
+        .values(left_at=at, next_stage_id=stage_id)
     )
     await conn.execute(
         stage_history.insert().values(

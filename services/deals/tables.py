@@ -247,7 +247,10 @@ stage_history = sa.Table(
     sa.Column("entered_at", sa.DateTime(timezone=True), nullable=False),
     sa.Column("left_at", sa.DateTime(timezone=True)),
     sa.Column("actor_id", sa.BigInteger),
+    # the stage the visit led to, set as it ends (migration 0012): the funnel's outcome
+    sa.Column("next_stage_id", sa.BigInteger),
     sa.Index("ix_stage_history_deal", "deal_id", "id"),
+    sa.Index("ix_stage_history_stage_entered", "stage_id", "entered_at"),
 )
 
 timeline = sa.Table(

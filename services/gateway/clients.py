@@ -14,7 +14,13 @@ from typing import Any
 
 import grpc
 from dealflow.approvals.v1 import approvals_pb2_grpc
-from dealflow.deals.v1 import automation_pb2_grpc, crm_pb2_grpc, deals_pb2_grpc, files_pb2_grpc
+from dealflow.deals.v1 import (
+    automation_pb2_grpc,
+    crm_pb2_grpc,
+    deals_pb2_grpc,
+    files_pb2_grpc,
+    reports_pb2_grpc,
+)
 from dealflow.finance.v1 import finance_pb2_grpc
 from dealflow.notifications.v1 import notifications_pb2_grpc
 from grpc_health.v1 import health_pb2, health_pb2_grpc
@@ -92,6 +98,7 @@ class Clients:
     finance: Any = None
     crm: Any = None  # CrmService (contacts, companies, leads, intake), served by the deals process
     automation: Any = None  # AutomationService, served by the deals process
+    reports: Any = None  # ReportsService (funnel, activity, time in stage), the deals process
 
     async def close(self) -> None:
         await self.temporal.close()
@@ -138,4 +145,5 @@ def open_clients(settings: GatewaySettings) -> Clients:
         finance=finance_pb2_grpc.FinanceServiceStub(channels["finance"]),
         crm=crm_pb2_grpc.CrmServiceStub(channels["deals"]),
         automation=automation_pb2_grpc.AutomationServiceStub(channels["deals"]),
+        reports=reports_pb2_grpc.ReportsServiceStub(channels["deals"]),
     )

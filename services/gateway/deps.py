@@ -229,6 +229,10 @@ async def _automation(user: CurrentUser, clients: AppClients, settings: Settings
     return BoundStub(clients.automation, actor=user.id, timeout=settings.request_timeout_seconds)
 
 
+async def _reports(user: CurrentUser, clients: AppClients, settings: Settings) -> BoundStub:
+    return BoundStub(clients.reports, actor=user.id, timeout=settings.request_timeout_seconds)
+
+
 async def _blobs(clients: AppClients) -> BlobStore:
     return cast(BlobStore, clients.blobs)
 
@@ -253,6 +257,7 @@ Approvals = Annotated[BoundStub, Depends(_approvals)]
 Files = Annotated[BoundStub, Depends(_files)]
 Crm = Annotated[BoundStub, Depends(_crm)]
 Automation = Annotated[BoundStub, Depends(_automation)]
+Reports = Annotated[BoundStub, Depends(_reports)]
 Blobs = Annotated[BlobStore, Depends(_blobs)]
 Finance = Annotated[BoundStub, Depends(_finance)]
 TemporalClient = Annotated[Client, Depends(_temporal)]

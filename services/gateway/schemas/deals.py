@@ -92,6 +92,7 @@ class DealOut(BaseModel):
     updated_at: datetime | None
     stage_entered_at: datetime | None
     links: list[DealLinkOut] = []
+    href: str = ""  # the deal's own resource, for rows of lists and reports
     # On the deal's card (GET /deals/{id}); lists leave it out.
     parties: DealPartiesOut | None = None
 
@@ -114,6 +115,7 @@ class DealOut(BaseModel):
             updated_at=timestamp(msg, "updated_at"),
             stage_entered_at=timestamp(msg, "stage_entered_at"),
             links=[DealLinkOut(deal_id=int(x.deal_id), relation=x.relation) for x in msg.links],
+            href=f"/api/v1/deals/{int(msg.id)}",
         )
 
 
