@@ -159,7 +159,10 @@ class ClosedGroup:
     amount: Decimal | None
 
 
-async def created_per_manager(conn: AsyncConnection, scope: Scope) -> dict[int, int]:
+async def created_per_manager(
+    conn: AsyncConnection, scope: Scope, pipeline_id: int | None
+) -> dict[int, int]:
+    """Deals created in the period per manager (of the pipeline they are in now)."""
     query = (
         sa.select(d.c.responsible_id, sa.func.count())
         .where(
@@ -169,6 +172,8 @@ async def created_per_manager(conn: AsyncConnection, scope: Scope) -> dict[int, 
         )
         .group_by(d.c.responsible_id)
     )
+    if pipeline_id is not None:
+        query = query.where(d.c.pipeline_id == pipeline_id)
     return {r[0]: r[1] for r in (await conn.execute(query)).all()}
 
 

@@ -103,7 +103,7 @@ class ReportsService:
             if pipeline_id is not None:
                 await pipeline_of(conn, pipeline_id)
             scope = await self._scoped(conn, actor_id, scope)
-            created = await reports.created_per_manager(conn, scope)
+            created = await reports.created_per_manager(conn, scope, pipeline_id)
             closed, cycles = await reports.closed_per_manager(conn, scope, pipeline_id)
         rows: dict[int, ManagerRow] = {}
 
