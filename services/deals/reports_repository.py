@@ -10,6 +10,7 @@ from decimal import Decimal
 from typing import Any
 
 import sqlalchemy as sa
+from sqlalchemy.dialects.postgresql import distinct_on
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from services.deals.domain.funnel import LastPasses, LostMonth, Period, StagePasses
@@ -71,7 +72,7 @@ def last_passes(p: sa.CTE) -> sa.CTE:
     """Each deal's last pass of the period through each stage."""
     query = (
         sa.select(p)
-        .distinct(p.c.deal_id, p.c.stage_id)
+        .ext(distinct_on(p.c.deal_id, p.c.stage_id))
         .order_by(p.c.deal_id, p.c.stage_id, p.c.id.desc())
     )
     return query.cte("last_passes")

@@ -92,7 +92,8 @@ def outcome(stage: Stage, next_stage_id: int | None, pipeline: Pipeline) -> Outc
 def next_stages(pipeline: Pipeline, stage: Stage, wanted: Outcome) -> tuple[list[int], bool]:
     """The next-stage ids whose passes have that outcome, and whether an open pass (no next
     stage) counts too; a stage of another pipeline counts as moved out (ids not listed)."""
-    ids = [s.id for s in pipeline.stages if outcome(stage, s.id, pipeline) is wanted]
+    others = [s for s in pipeline.stages if s.id != stage.id]  # no move stays in its stage
+    ids = [s.id for s in others if outcome(stage, s.id, pipeline) is wanted]
     return ids, wanted is Outcome.STILL_THERE
 
 
