@@ -10,7 +10,7 @@ from sqlalchemy.dialects.postgresql import insert
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from services.deals.domain.history import StageVisit, TimelineEntry
-from services.deals.tables import stage_history, timeline
+from services.deals.tables import deals, stage_history, timeline
 
 
 # ---- stage history ----
@@ -24,9 +24,14 @@ async def enter_stage(
         .where(stage_history.c.deal_id == deal_id, stage_history.c.left_at.is_(None))
         .values(left_at=at, next_stage_id=stage_id)
     )
+    responsible = sa.select(deals.c.responsible_id).where(deals.c.id == deal_id)
     await conn.execute(
         stage_history.insert().values(
-            deal_id=deal_id, stage_id=stage_id, entered_at=at, actor_id=actor_id
+            deal_id=deal_id,
+            stage_id=stage_id,
+            entered_at=at,
+            actor_id=actor_id,
+            responsible_id=responsible.scalar_subquery(),
         )
     )
 

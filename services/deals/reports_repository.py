@@ -42,6 +42,20 @@ class Scope:
             found.append(visible_condition(self.visible))
         return found
 
+    def history_conditions(self) -> list[sa.ColumnElement[bool]]:
+        """The same owners on the history rows' copy of the responsible (kept in step by a
+        trigger), so a manager's or a department's report reads only their rows by index."""
+        owners: list[sa.ColumnElement[bool]] = []
+        if self.manager_id is not None:
+            owners.append(h.c.responsible_id == self.manager_id)
+        if self.department_id is not None:
+            members = sa.select(users.c.id).where(users.c.department_id == self.department_id)
+            owners.append(h.c.responsible_id.in_(members))
+        seen = self.visible
+        if seen is not None and not seen.pipelines and seen.default is not None:
+            owners.append(h.c.responsible_id.in_(sorted(seen.default)))
+        return owners
+
 
 def passes(stage_ids: Sequence[int], scope: Scope) -> sa.CTE:
     """The passes through those stages begun in the period, with their deal's money."""
@@ -63,6 +77,7 @@ def passes(stage_ids: Sequence[int], scope: Scope) -> sa.CTE:
             h.c.entered_at >= scope.period.start,
             h.c.entered_at < scope.period.end,
             *scope.conditions(),
+            *scope.history_conditions(),
         )
     )
     return query.cte("passes")
@@ -193,6 +208,7 @@ def _closing(scope: Scope, pipeline_id: int | None) -> sa.Subquery:
             h.c.entered_at >= scope.period.start,
             h.c.entered_at < scope.period.end,
             *scope.conditions(),
+            *scope.history_conditions(),
         )
         .group_by(h.c.deal_id, stages.c.semantic)
     )

@@ -249,8 +249,12 @@ stage_history = sa.Table(
     sa.Column("actor_id", sa.BigInteger),
     # the stage the visit led to, set as it ends (migration 0012): the funnel's outcome
     sa.Column("next_stage_id", sa.BigInteger),
+    # the deal's responsible, kept in step with the deal by a trigger (migration 0012): a
+    # manager's report reads the manager's rows by the index below
+    sa.Column("responsible_id", sa.BigInteger),
     sa.Index("ix_stage_history_deal", "deal_id", "id"),
     sa.Index("ix_stage_history_stage_entered", "stage_id", "entered_at"),
+    sa.Index("ix_stage_history_responsible_entered", "responsible_id", "stage_id", "entered_at"),
 )
 
 timeline = sa.Table(

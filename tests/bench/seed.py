@@ -41,7 +41,7 @@ WITH d AS (
   -- `history` visits per deal, cycling through the pipeline's four stages (onwards, won,
   -- then lost, then back to the first) so that the last one is the deal's stage
   INSERT INTO deals.stage_history (deal_id, stage_id, entered_at, left_at, actor_id,
-                                   next_stage_id)
+                                   next_stage_id, responsible_id)
   SELECT p.id,
          (%(stages)s::bigint[])[1 + p.base + ((p.own - (%(history)s - 1 - k)) %% 4 + 4) %% 4],
          p.created_at + k * p.step,
@@ -49,7 +49,8 @@ WITH d AS (
          p.responsible_id,
          CASE WHEN k < %(history)s - 1 THEN
            (%(stages)s::bigint[])[1 + p.base + ((p.own - (%(history)s - 2 - k)) %% 4 + 4) %% 4]
-         END
+         END,
+         p.responsible_id
     FROM p, generate_series(0, %(history)s - 1) k
 )
 INSERT INTO deals.timeline (deal_id, kind, text, actor_id, data, created_at)

@@ -95,7 +95,11 @@ async def _seed(
                     "left_at": times[i + 1] if following else None,
                     "next_stage_id": moves[i + 1] if following else None,
                 }
-                query = stage_history.insert().values(**row).returning(stage_history.c.id)
+                query = (
+                    stage_history.insert()
+                    .values(**row, responsible_id=responsible)
+                    .returning(stage_history.c.id)
+                )
                 pass_id = (await conn.execute(query)).scalar_one()
                 passes.append(Pass(pass_id, **row))
             money[deal_id] = Money(amount, currency)
@@ -154,11 +158,37 @@ async def test_the_service_notes_where_a_visit_led(
             comment="",
             pipeline_id=None,
         )
-    async with engine.connect() as conn:
-        query = (
-            sa.select(stage_history.c.stage_id, stage_history.c.next_stage_id)
-            .where(stage_history.c.deal_id == deal.id)
-            .order_by(stage_history.c.id)
+    query = (
+        sa.select(
+            stage_history.c.stage_id, stage_history.c.next_stage_id, stage_history.c.responsible_id
         )
+        .where(stage_history.c.deal_id == deal.id)
+        .order_by(stage_history.c.id)
+    )
+    async with engine.connect() as conn:
         rows = [tuple(r) for r in (await conn.execute(query)).all()]
-    assert rows == [(new, proposal), (proposal, qualified), (qualified, new), (new, None)]
+    assert rows == [
+        (new, proposal, owner),
+        (proposal, qualified, owner),
+        (qualified, new, owner),
+        (new, None, owner),
+    ]
+
+    # handed to another manager, the deal's history (and so its reports) follows
+    successor = (await _users(engine, "successor"))[0]
+    await service.update_deal(
+        actor_id=None,
+        deal_id=deal.id,
+        expected_version=0,
+        changes={"responsible_id": successor},
+        fields={},
+    )
+    async with engine.connect() as conn:
+        owners = {r[2] for r in (await conn.execute(query)).all()}
+    assert owners == {successor}
+    reports = ReportsService(engine, service.access, clock=service.clock)
+    today = datetime.now(UTC).date().isoformat()
+    for manager, expected in ((owner, 0), (successor, 1)):
+        scope = Scope(Period.of_dates(today, today), manager_id=manager)
+        funnel = await reports.funnel(actor_id=None, pipeline_id=pipeline.id, scope=scope)
+        assert funnel.stages[0].counts[Outcome.ENTERED].deals == expected

@@ -1,5 +1,6 @@
 """Migration 0012 on a database with stage history: every ended visit gets the stage it led
-to (the deal's next visit), the open one none; down again, the column is gone."""
+to (the deal's next visit), the open one none; every row the deal's responsible, which
+follows a reassignment; down again, the columns are gone."""
 
 from __future__ import annotations
 
@@ -68,17 +69,33 @@ def test_ended_visits_learn_where_they_led(infra: Stack) -> None:
                 {"d": deal_id, "s": stage, "at": now + timedelta(hours=i)},
             )
     command.upgrade(config, "0012")
+    history = q(
+        "SELECT deal_id, stage_id, next_stage_id, responsible_id FROM deals.stage_history"
+        " ORDER BY id"
+    )
     with engine.connect() as conn:
-        rows = conn.execute(
-            q("SELECT deal_id, stage_id, next_stage_id FROM deals.stage_history ORDER BY id")
-        ).all()
+        rows = conn.execute(history).all()
     first, second = deal_ids
     assert [tuple(r) for r in rows] == [
-        (first, a, b),
-        (second, a, None),
-        (first, b, a),
-        (first, a, None),
+        (first, a, b, user),
+        (second, a, None, user),
+        (first, b, a, user),
+        (first, a, None, user),
     ]
+    with engine.begin() as conn:  # a reassigned deal's rows follow it
+        other = conn.execute(
+            q(
+                "INSERT INTO deals.users (email, name, password_hash, roles, created_at) "
+                "VALUES ('o@x.test', 'o', '!', '{manager}', :now) RETURNING id"
+            ),
+            {"now": now},
+        ).scalar_one()
+        conn.execute(
+            q("UPDATE deals.deals SET responsible_id = :o WHERE id = :d"), {"o": other, "d": first}
+        )
+    with engine.connect() as conn:
+        owners = [(r.deal_id, r.responsible_id) for r in conn.execute(history).all()]
+    assert owners == [(first, other), (second, user), (first, other), (first, other)]
     command.downgrade(config, "0008")
     with engine.connect() as conn:
         columns = conn.execute(
@@ -87,5 +104,5 @@ def test_ended_visits_learn_where_they_led(infra: Stack) -> None:
                 "WHERE table_schema = 'deals' AND table_name = 'stage_history'"
             )
         ).scalars()
-        assert "next_stage_id" not in set(columns)
+        assert not {"next_stage_id", "responsible_id"} & set(columns)
     engine.dispose()

@@ -1,5 +1,6 @@
-"""stage history: the stage each visit led to (kept when the visit ends), and an index by
-stage and entry time, for the funnel reports
+"""stage history for the funnel reports: the stage each visit led to (kept when the visit
+ends), the deal's responsible on each row (kept in step with the deal by a trigger), and
+indexes by stage and by responsible with the entry time
 
 Revision ID: 0012
 Revises: 0008
@@ -33,8 +34,48 @@ def upgrade() -> None:
         ["stage_id", "entered_at"],
         schema="deals",
     )
+    op.add_column(
+        "stage_history", sa.Column("responsible_id", sa.BigInteger(), nullable=True), schema="deals"
+    )
+    op.execute(
+        "UPDATE deals.stage_history h SET responsible_id = d.responsible_id"
+        "  FROM deals.deals d WHERE d.id = h.deal_id"
+    )
+    op.create_index(
+        "ix_stage_history_responsible_entered",
+        "stage_history",
+        ["responsible_id", "stage_id", "entered_at"],
+        schema="deals",
+    )
+    # Whatever changes a deal's responsible (a PATCH, an import, a hand-over), its history
+    # rows follow in the same transaction: a manager's report reads them by responsible.
+    op.execute(
+        """
+        CREATE FUNCTION deals.stage_history_follow_responsible() RETURNS trigger
+        LANGUAGE plpgsql AS $$
+        BEGIN
+          UPDATE deals.stage_history SET responsible_id = NEW.responsible_id
+           WHERE deal_id = NEW.id;
+          RETURN NULL;
+        END $$
+        """
+    )
+    op.execute(
+        """
+        CREATE TRIGGER deals_responsible_to_history
+        AFTER UPDATE OF responsible_id ON deals.deals FOR EACH ROW
+        WHEN (OLD.responsible_id IS DISTINCT FROM NEW.responsible_id)
+        EXECUTE FUNCTION deals.stage_history_follow_responsible()
+        """
+    )
 
 
 def downgrade() -> None:
+    op.execute("DROP TRIGGER deals_responsible_to_history ON deals.deals")
+    op.execute("DROP FUNCTION deals.stage_history_follow_responsible()")
+    op.drop_index(
+        "ix_stage_history_responsible_entered", table_name="stage_history", schema="deals"
+    )
+    op.drop_column("stage_history", "responsible_id", schema="deals")
     op.drop_index("ix_stage_history_stage_entered", table_name="stage_history", schema="deals")
     op.drop_column("stage_history", "next_stage_id", schema="deals")
