@@ -10,7 +10,7 @@ from decimal import Decimal
 from typing import Any
 
 import sqlalchemy as sa
-from sqlalchemy.dialects.postgresql import distinct_on
+from sqlalchemy.dialects import postgresql as pg
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from services.deals.domain.funnel import LastPasses, LostMonth, Period, StagePasses
@@ -42,6 +42,12 @@ class Scope:
             found.append(visible_condition(self.visible))
         return found
 
+    def needs_deals(self) -> bool:
+        """Whether the deals table must be read to tell whose deal it is: only visibility
+        ruled per pipeline (which goes by the deal's pipeline); owners alone are on the
+        history rows."""
+        return self.visible is not None and bool(self.visible.pipelines)
+
     def history_conditions(self) -> list[sa.ColumnElement[bool]]:
         """The same owners on the history rows' copy of the responsible (kept in step by a
         trigger), so a manager's or a department's report reads only their rows by index."""
@@ -57,40 +63,36 @@ class Scope:
         return owners
 
 
-def passes(stage_ids: Sequence[int], scope: Scope) -> sa.CTE:
-    """The passes through those stages begun in the period, with their deal's money."""
-    query = (
-        sa.select(
-            h.c.id,
-            h.c.deal_id,
-            h.c.stage_id,
-            h.c.entered_at,
-            h.c.left_at,
-            h.c.next_stage_id,
-            d.c.amount,
-            d.c.currency,
-            d.c.responsible_id,
-        )
-        .join(d, d.c.id == h.c.deal_id)
-        .where(
-            h.c.stage_id.in_(list(stage_ids)),
-            h.c.entered_at >= scope.period.start,
-            h.c.entered_at < scope.period.end,
-            *scope.conditions(),
-            *scope.history_conditions(),
-        )
-    )
-    return query.cte("passes")
-
-
-def last_passes(p: sa.CTE) -> sa.CTE:
-    """Each deal's last pass of the period through each stage."""
-    query = (
-        sa.select(p)
-        .ext(distinct_on(p.c.deal_id, p.c.stage_id))
-        .order_by(p.c.deal_id, p.c.stage_id, p.c.id.desc())
-    )
-    return query.cte("last_passes")
+def passes(
+    stage_ids: Sequence[int], scope: Scope, *, money: bool = False, last: bool = False
+) -> sa.CTE:
+    """The passes through those stages begun in the period (with their deal's money, or
+    only each deal's last pass of the period through each stage, when asked)."""
+    columns: list[Any] = [
+        h.c.id,
+        h.c.deal_id,
+        h.c.stage_id,
+        h.c.entered_at,
+        h.c.left_at,
+        h.c.next_stage_id,
+    ]
+    conditions = [
+        h.c.stage_id.in_(list(stage_ids)),
+        h.c.entered_at >= scope.period.start,
+        h.c.entered_at < scope.period.end,
+        *scope.history_conditions(),
+    ]
+    if last:  # the deal does not enter the stage again within the period
+        ended = scope.period.end
+        conditions.append(sa.or_(h.c.reentered_at.is_(None), h.c.reentered_at >= ended))
+    deal_side = scope.needs_deals()
+    if money or last or deal_side:
+        columns += [d.c.amount, d.c.currency]
+        query = sa.select(*columns).join(d, d.c.id == h.c.deal_id)
+        conditions += scope.conditions() if deal_side else []
+    else:
+        query = sa.select(*columns)
+    return query.where(*conditions).cte("last_passes" if last else "passes")
 
 
 def drill_down(
@@ -103,7 +105,7 @@ def drill_down(
 ) -> sa.Select[Any]:
     """Ids of the deals whose last pass through `stage_id` led to one of `next_stage_ids`
     (None: anywhere), or is still open when `open_pass`."""
-    last = last_passes(passes(stage_ids, scope))
+    last = passes(stage_ids, scope, last=True)
     query = sa.select(last.c.deal_id).where(last.c.stage_id == stage_id)
     if next_stage_ids is not None:
         led = last.c.next_stage_id.in_(list(next_stage_ids))
@@ -113,7 +115,7 @@ def drill_down(
 
 def moved_out(stage_ids: Sequence[int], scope: Scope, *, stage_id: int) -> sa.Select[Any]:
     """Ids of the deals whose last pass through `stage_id` led out of the pipeline."""
-    last = last_passes(passes(stage_ids, scope))
+    last = passes(stage_ids, scope, last=True)
     return sa.select(last.c.deal_id).where(
         last.c.stage_id == stage_id,
         last.c.next_stage_id.is_not(None),
@@ -124,8 +126,7 @@ def moved_out(stage_ids: Sequence[int], scope: Scope, *, stage_id: int) -> sa.Se
 async def funnel_groups(
     conn: AsyncConnection, stage_ids: Sequence[int], lost_ids: Sequence[int], scope: Scope
 ) -> tuple[list[LastPasses], list[StagePasses], list[LostMonth]]:
-    p = passes(stage_ids, scope)
-    last = last_passes(p)
+    last = passes(stage_ids, scope, last=True)
     by_next = sa.select(
         last.c.stage_id,
         last.c.next_stage_id,
@@ -133,20 +134,20 @@ async def funnel_groups(
         sa.func.count(),
         sa.func.sum(last.c.amount),
     ).group_by(last.c.stage_id, last.c.next_stage_id, last.c.currency)
+    p = passes(stage_ids, scope)
     seconds = sa.func.extract("epoch", p.c.left_at - p.c.entered_at)
-    ended = p.c.left_at.is_not(None)
+    fractions = pg.array([0.5, 0.9], type_=sa.Float)
     per_stage = sa.select(
         p.c.stage_id,
         sa.func.count(),
-        sa.func.percentile_disc(0.5).within_group(seconds).filter(ended),
-        sa.func.percentile_disc(0.9).within_group(seconds).filter(ended),
+        sa.func.percentile_disc(fractions)
+        .within_group(seconds)
+        .filter(p.c.left_at.is_not(None)),  # one sort for both
     ).group_by(p.c.stage_id)
-    month = sa.func.date_trunc("month", sa.func.timezone("UTC", p.c.entered_at)).label("month")
+    m = passes(lost_ids, scope, money=True)
+    month = sa.func.date_trunc("month", sa.func.timezone("UTC", m.c.entered_at)).label("month")
     lost_deals = (
-        sa.select(p.c.deal_id, p.c.stage_id, month, p.c.currency, p.c.amount)
-        .where(p.c.stage_id.in_(list(lost_ids)))
-        .distinct()
-        .subquery()
+        sa.select(m.c.deal_id, m.c.stage_id, month, m.c.currency, m.c.amount).distinct().subquery()
     )
     by_month = sa.select(
         lost_deals.c.month,
@@ -155,12 +156,12 @@ async def funnel_groups(
         sa.func.count(),
         sa.func.sum(lost_deals.c.amount),
     ).group_by(lost_deals.c.month, lost_deals.c.stage_id, lost_deals.c.currency)
-    last_rows = (await conn.execute(by_next)).all()
-    stage_rows = (await conn.execute(per_stage)).all()
-    month_rows = (await conn.execute(by_month)).all() if lost_ids else []
+    last_rows = await _all(conn, by_next)
+    stage_rows = await _all(conn, per_stage)
+    month_rows = await _all(conn, by_month) if lost_ids else []
     return (
         [LastPasses(r[0], r[1], r[2], r[3], _dec(r[4])) for r in last_rows],
-        [StagePasses(r[0], r[1], _float(r[2]), _float(r[3])) for r in stage_rows],
+        [StagePasses(r[0], r[1], *_pair(r[2])) for r in stage_rows],
         [LostMonth(r[0].date(), r[1], r[2], r[3], _dec(r[4])) for r in month_rows],
     )
 
@@ -289,5 +290,9 @@ def _dec(value: Any) -> Decimal | None:
     return None if value is None else Decimal(value)
 
 
-def _float(value: Any) -> float | None:
-    return None if value is None else float(value)
+def _pair(values: Any) -> tuple[float | None, float | None]:
+    """The median and p90 (percentile_disc over an array of fractions), or none."""
+    if values is None:
+        return None, None
+    median, p90 = values
+    return float(median), float(p90)

@@ -41,7 +41,7 @@ WITH d AS (
   -- `history` visits per deal, cycling through the pipeline's four stages (onwards, won,
   -- then lost, then back to the first) so that the last one is the deal's stage
   INSERT INTO deals.stage_history (deal_id, stage_id, entered_at, left_at, actor_id,
-                                   next_stage_id, responsible_id)
+                                   next_stage_id, responsible_id, reentered_at)
   SELECT p.id,
          (%(stages)s::bigint[])[1 + p.base + ((p.own - (%(history)s - 1 - k)) %% 4 + 4) %% 4],
          p.created_at + k * p.step,
@@ -50,7 +50,8 @@ WITH d AS (
          CASE WHEN k < %(history)s - 1 THEN
            (%(stages)s::bigint[])[1 + p.base + ((p.own - (%(history)s - 2 - k)) %% 4 + 4) %% 4]
          END,
-         p.responsible_id
+         p.responsible_id,
+         CASE WHEN k + 4 < %(history)s THEN p.created_at + (k + 4) * p.step END
     FROM p, generate_series(0, %(history)s - 1) k
 )
 INSERT INTO deals.timeline (deal_id, kind, text, actor_id, data, created_at)

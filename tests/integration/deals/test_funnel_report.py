@@ -88,6 +88,14 @@ async def _seed(
             ).scalar_one()
             for i, (stage_id, entered) in enumerate(zip(moves, times, strict=True)):
                 following = i + 1 < len(moves)
+                again = next(
+                    (
+                        t
+                        for s, t in zip(moves[i + 1 :], times[i + 1 :], strict=True)
+                        if s == stage_id
+                    ),
+                    None,
+                )
                 row = {
                     "deal_id": deal_id,
                     "stage_id": stage_id,
@@ -97,7 +105,7 @@ async def _seed(
                 }
                 query = (
                     stage_history.insert()
-                    .values(**row, responsible_id=responsible)
+                    .values(**row, responsible_id=responsible, reentered_at=again)
                     .returning(stage_history.c.id)
                 )
                 pass_id = (await conn.execute(query)).scalar_one()
@@ -149,6 +157,7 @@ async def test_the_service_notes_where_a_visit_led(
         actor_id=None, pipeline_id=pipeline.id, title="t", responsible_id=owner, amount="",
         currency="RUB", company_name="", contact_name="", fields={}, stage_id=None,
     )  # fmt: skip
+    moved_at = []
     for target in (proposal, qualified, new):
         await service.move_deal(
             actor_id=None,
@@ -158,9 +167,13 @@ async def test_the_service_notes_where_a_visit_led(
             comment="",
             pipeline_id=None,
         )
+        moved_at.append((await service.get_deal(actor_id=None, deal_id=deal.id)).stage_entered_at)
     query = (
         sa.select(
-            stage_history.c.stage_id, stage_history.c.next_stage_id, stage_history.c.responsible_id
+            stage_history.c.stage_id,
+            stage_history.c.next_stage_id,
+            stage_history.c.responsible_id,
+            stage_history.c.reentered_at,
         )
         .where(stage_history.c.deal_id == deal.id)
         .order_by(stage_history.c.id)
@@ -168,10 +181,10 @@ async def test_the_service_notes_where_a_visit_led(
     async with engine.connect() as conn:
         rows = [tuple(r) for r in (await conn.execute(query)).all()]
     assert rows == [
-        (new, proposal, owner),
-        (proposal, qualified, owner),
-        (qualified, new, owner),
-        (new, None, owner),
+        (new, proposal, owner, moved_at[2]),  # New entered again by the third move
+        (proposal, qualified, owner, None),
+        (qualified, new, owner, None),
+        (new, None, owner, None),
     ]
 
     # handed to another manager, the deal's history (and so its reports) follows

@@ -70,17 +70,17 @@ def test_ended_visits_learn_where_they_led(infra: Stack) -> None:
             )
     command.upgrade(config, "0012")
     history = q(
-        "SELECT deal_id, stage_id, next_stage_id, responsible_id FROM deals.stage_history"
-        " ORDER BY id"
+        "SELECT deal_id, stage_id, next_stage_id, responsible_id, reentered_at"
+        " FROM deals.stage_history ORDER BY id"
     )
     with engine.connect() as conn:
         rows = conn.execute(history).all()
     first, second = deal_ids
     assert [tuple(r) for r in rows] == [
-        (first, a, b, user),
-        (second, a, None, user),
-        (first, b, a, user),
-        (first, a, None, user),
+        (first, a, b, user, now + timedelta(hours=3)),  # entered A again at the fourth visit
+        (second, a, None, user, None),
+        (first, b, a, user, None),
+        (first, a, None, user, None),
     ]
     with engine.begin() as conn:  # a reassigned deal's rows follow it
         other = conn.execute(

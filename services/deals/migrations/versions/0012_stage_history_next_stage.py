@@ -1,6 +1,7 @@
 """stage history for the funnel reports: the stage each visit led to (kept when the visit
-ends), the deal's responsible on each row (kept in step with the deal by a trigger), and
-indexes by stage and by responsible with the entry time
+ends), when the deal entered the same stage again, the deal's responsible on each row (kept
+in step with the deal by a trigger), and indexes by stage and by responsible with the entry
+time
 
 Revision ID: 0012
 Revises: 0008
@@ -14,7 +15,7 @@ revision = "0012"
 down_revision = "0008"
 branch_labels = None
 depends_on = None
-_INCLUDED = ["deal_id", "id", "left_at", "next_stage_id"]
+_INCLUDED = ["deal_id", "id", "left_at", "next_stage_id", "reentered_at"]
 
 
 def upgrade() -> None:
@@ -27,6 +28,20 @@ def upgrade() -> None:
           FROM (SELECT id, lead(stage_id) OVER (PARTITION BY deal_id ORDER BY id) AS next_stage_id
                   FROM deals.stage_history) n
          WHERE n.id = h.id AND n.next_stage_id IS NOT NULL
+        """
+    )
+    op.add_column(
+        "stage_history",
+        sa.Column("reentered_at", sa.DateTime(timezone=True), nullable=True),
+        schema="deals",
+    )
+    op.execute(
+        """
+        UPDATE deals.stage_history h SET reentered_at = n.reentered_at
+          FROM (SELECT id, lead(entered_at) OVER (PARTITION BY deal_id, stage_id ORDER BY id)
+                       AS reentered_at
+                  FROM deals.stage_history) n
+         WHERE n.id = h.id AND n.reentered_at IS NOT NULL
         """
     )
     op.add_column(
@@ -68,9 +83,7 @@ def upgrade() -> None:
 def downgrade() -> None:
     op.execute("DROP TRIGGER deals_responsible_to_history ON deals.deals")
     op.execute("DROP FUNCTION deals.stage_history_follow_responsible()")
-    op.drop_index(
-        "ix_stage_history_responsible_entered", table_name="stage_history", schema="deals"
-    )
-    op.drop_column("stage_history", "responsible_id", schema="deals")
-    op.drop_index("ix_stage_history_stage_entered", table_name="stage_history", schema="deals")
-    op.drop_column("stage_history", "next_stage_id", schema="deals")
+    for name in ("ix_stage_history_responsible_entered", "ix_stage_history_stage_entered"):
+        op.drop_index(name, table_name="stage_history", schema="deals")
+    for column in ("responsible_id", "reentered_at", "next_stage_id"):
+        op.drop_column("stage_history", column, schema="deals")
