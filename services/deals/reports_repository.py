@@ -30,14 +30,18 @@ class Scope:
     department_id: int | None = None
     visible: Visible | None = None  # None: every deal (an internal caller)
 
-    def conditions(self) -> list[sa.ColumnElement[bool]]:
-        """Conditions on the deals table."""
+    def _owned(self, responsible: sa.ColumnElement[int]) -> list[sa.ColumnElement[bool]]:
         found: list[sa.ColumnElement[bool]] = []
         if self.manager_id is not None:
-            found.append(d.c.responsible_id == self.manager_id)
+            found.append(responsible == self.manager_id)
         if self.department_id is not None:
             members = sa.select(users.c.id).where(users.c.department_id == self.department_id)
-            found.append(d.c.responsible_id.in_(members))
+            found.append(responsible.in_(members))
+        return found
+
+    def conditions(self) -> list[sa.ColumnElement[bool]]:
+        """Conditions on the deals table."""
+        found = self._owned(d.c.responsible_id)
         if self.visible is not None:
             found.append(visible_condition(self.visible))
         return found
@@ -51,16 +55,11 @@ class Scope:
     def history_conditions(self) -> list[sa.ColumnElement[bool]]:
         """The same owners on the history rows' copy of the responsible (kept in step by a
         trigger), so a manager's or a department's report reads only their rows by index."""
-        owners: list[sa.ColumnElement[bool]] = []
-        if self.manager_id is not None:
-            owners.append(h.c.responsible_id == self.manager_id)
-        if self.department_id is not None:
-            members = sa.select(users.c.id).where(users.c.department_id == self.department_id)
-            owners.append(h.c.responsible_id.in_(members))
+        found = self._owned(h.c.responsible_id)
         seen = self.visible
         if seen is not None and not seen.pipelines and seen.default is not None:
-            owners.append(h.c.responsible_id.in_(sorted(seen.default)))
-        return owners
+            found.append(h.c.responsible_id.in_(sorted(seen.default)))
+        return found
 
 
 def passes(
