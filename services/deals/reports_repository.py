@@ -122,9 +122,11 @@ def moved_out(stage_ids: Sequence[int], scope: Scope, *, stage_id: int) -> sa.Se
     )
 
 
-async def funnel_groups(
-    conn: AsyncConnection, stage_ids: Sequence[int], lost_ids: Sequence[int], scope: Scope
-) -> tuple[list[LastPasses], list[StagePasses], list[LostMonth]]:
+def funnel_queries(
+    stage_ids: Sequence[int], lost_ids: Sequence[int], scope: Scope
+) -> tuple[sa.Select[Any], sa.Select[Any], sa.Select[Any]]:
+    """The funnel's three groupings: last passes by where they led, passes and times per
+    stage, lost deals per month."""
     last = passes(stage_ids, scope, last=True)
     by_next = sa.select(
         last.c.stage_id,
@@ -155,6 +157,13 @@ async def funnel_groups(
         sa.func.count(),
         sa.func.sum(lost_deals.c.amount),
     ).group_by(lost_deals.c.month, lost_deals.c.stage_id, lost_deals.c.currency)
+    return by_next, per_stage, by_month
+
+
+async def funnel_groups(
+    conn: AsyncConnection, stage_ids: Sequence[int], lost_ids: Sequence[int], scope: Scope
+) -> tuple[list[LastPasses], list[StagePasses], list[LostMonth]]:
+    by_next, per_stage, by_month = funnel_queries(stage_ids, lost_ids, scope)
     last_rows = await _all(conn, by_next)
     stage_rows = await _all(conn, per_stage)
     month_rows = await _all(conn, by_month) if lost_ids else []
