@@ -24,6 +24,7 @@ from services.deals.api_mappers import (
     list_pb,
     pipeline_pb,
     visit_pb,
+    with_links,
 )
 from services.deals.automation_api import register_automation
 from services.deals.crm_api import register_crm
@@ -32,6 +33,7 @@ from services.deals.files_api import register_files
 from services.deals.org_api import OrgApi
 from services.deals.products_api import register_products
 from services.deals.proposal_report import ProposalReportApi
+from services.deals.reports_api import register_reports
 from services.deals.repository import DealFilter
 from services.deals.rules_api import RulesApi
 from services.deals.service import DealsService
@@ -136,14 +138,13 @@ class DealsApi(
         return (await self._with_links([deal_pb(deal)]))[0]
 
     async def _with_links(self, deals: list[pb.Deal]) -> list[pb.Deal]:
-        """The deals with the deals linked to them (e.g. made by a rule from them)."""
-        links = await self._service.automation.links_of([int(d.id) for d in deals])
+        """The deals with the deals linked to them (e.g. made by a rule from them) and their
+        next activities."""
+        deals = await with_links(self._service.automation.links_of, deals)
         following = await self._activities.next_of_deals([int(d.id) for d in deals])
         for deal in deals:
             if int(deal.id) in following:
                 deal.next_activity.CopyFrom(activity_pb(following[int(deal.id)]))
-            for linked_id, relation in links.get(int(deal.id), []):
-                deal.links.add(deal_id=str(linked_id), relation=relation)
         return deals
 
     async def ListDeals(self, request: pb.ListDealsRequest, context: Ctx) -> pb.ListDealsResponse:
@@ -276,4 +277,5 @@ def register(server: grpc.aio.Server, service: DealsService) -> list[str]:
         register_automation(server, service),
         register_products(server, service),
         register_activities(server, service),
+        register_reports(server, service),
     ]

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from collections.abc import Awaitable, Callable
+
 from dealflow.deals.v1 import deals_pb2 as pb
 
 from services.common.protoconv import to_struct, to_timestamp
@@ -10,6 +12,17 @@ from services.deals.domain.history import StageVisit, TimelineEntry
 from services.deals.domain.lists import AdminList, ListItem
 from services.deals.domain.org import Department, User
 from services.deals.domain.pipelines import FieldDefinition, Pipeline
+
+LinksOf = Callable[[list[int]], Awaitable[dict[int, list[tuple[int, str]]]]]
+
+
+async def with_links(links_of: LinksOf, deals: list[pb.Deal]) -> list[pb.Deal]:
+    """The deals with the deals linked to them (e.g. made by a rule from them)."""
+    links = await links_of([int(d.id) for d in deals])
+    for deal in deals:
+        for linked_id, relation in links.get(int(deal.id), []):
+            deal.links.add(deal_id=str(linked_id), relation=relation)
+    return deals
 
 
 def _id(value: int | None) -> str:

@@ -10,22 +10,35 @@ from sqlalchemy.dialects.postgresql import insert
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from services.deals.domain.history import StageVisit, TimelineEntry
-from services.deals.tables import stage_history, timeline
+from services.deals.tables import deals, stage_history, timeline
 
 
 # ---- stage history ----
 async def enter_stage(
     conn: AsyncConnection, *, deal_id: int, stage_id: int, at: datetime, actor_id: int | None
 ) -> None:
-    """Close the open visit of the deal (if any) and open one in `stage_id`."""
+    """Close the open visit of the deal (if any), noting where it led, note the re-entry on
+    the deal's last visit to `stage_id` (if any), and open one there. One statement for
+    both rows (they may be one)."""
+    open_visit = stage_history.c.left_at.is_(None)
+    visited = sa.and_(stage_history.c.stage_id == stage_id, stage_history.c.reentered_at.is_(None))
     await conn.execute(
         stage_history.update()
-        .where(stage_history.c.deal_id == deal_id, stage_history.c.left_at.is_(None))
-        .values(left_at=at)
+        .where(stage_history.c.deal_id == deal_id, sa.or_(open_visit, visited))
+        .values(
+            left_at=sa.case((open_visit, at), else_=stage_history.c.left_at),
+            next_stage_id=sa.case((open_visit, stage_id), else_=stage_history.c.next_stage_id),
+            reentered_at=sa.case((visited, at), else_=stage_history.c.reentered_at),
+        )
     )
+    responsible = sa.select(deals.c.responsible_id).where(deals.c.id == deal_id)
     await conn.execute(
         stage_history.insert().values(
-            deal_id=deal_id, stage_id=stage_id, entered_at=at, actor_id=actor_id
+            deal_id=deal_id,
+            stage_id=stage_id,
+            entered_at=at,
+            actor_id=actor_id,
+            responsible_id=responsible.scalar_subquery(),
         )
     )
 

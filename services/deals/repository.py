@@ -205,6 +205,7 @@ class DealFilter:
     responsible_id: int | None = None
     q: str = ""
     visible: Visible | None = None  # None: every deal (an internal caller)
+    among: sa.Select[Any] | None = None  # deal ids a report selected (its drill-down)
 
 
 async def list_deals(
@@ -220,6 +221,8 @@ async def list_deals(
         query = query.where(deals.c.responsible_id == where.responsible_id)
     if where.visible is not None:
         query = query.where(visible_condition(where.visible))
+    if where.among is not None:
+        query = query.where(deals.c.id.in_(where.among))
     if where.q.strip():
         escaped = where.q.strip().replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
         pattern = f"%{escaped}%"

@@ -247,7 +247,17 @@ stage_history = sa.Table(
     sa.Column("entered_at", sa.DateTime(timezone=True), nullable=False),
     sa.Column("left_at", sa.DateTime(timezone=True)),
     sa.Column("actor_id", sa.BigInteger),
+    # the stage the visit led to, set as it ends (migration 0012): the funnel's outcome
+    sa.Column("next_stage_id", sa.BigInteger),
+    # the deal's responsible, kept in step with the deal by a trigger (migration 0012): a
+    # manager's report reads the manager's rows by the index below
+    sa.Column("responsible_id", sa.BigInteger),
+    # when the deal entered this stage again (set by that entry): a pass is the deal's last
+    # of a period through the stage when this is unset or after the period
+    sa.Column("reentered_at", sa.DateTime(timezone=True)),
     sa.Index("ix_stage_history_deal", "deal_id", "id"),
+    sa.Index("ix_stage_history_stage_entered", "stage_id", "entered_at"),
+    sa.Index("ix_stage_history_responsible_entered", "responsible_id", "stage_id", "entered_at"),
 )
 
 timeline = sa.Table(

@@ -21,6 +21,7 @@ from dealflow.deals.v1 import (
     deals_pb2_grpc,
     files_pb2_grpc,
     products_pb2_grpc,
+    reports_pb2_grpc,
 )
 from dealflow.finance.v1 import finance_pb2_grpc
 from dealflow.notifications.v1 import calendar_feeds_pb2_grpc, notifications_pb2_grpc
@@ -102,6 +103,7 @@ class Clients:
     products: Any = None  # ProductsService (catalogue, deal line items), the deals process
     activities: Any = None  # ActivitiesService (activities, reminder plans, alerts), the same
     feeds: Any = None  # CalendarFeedsService, served by the notifications process
+    reports: Any = None  # ReportsService (funnel, activity, time in stage), the deals process
 
     async def close(self) -> None:
         await self.temporal.close()
@@ -151,4 +153,5 @@ def open_clients(settings: GatewaySettings) -> Clients:
         products=products_pb2_grpc.ProductsServiceStub(channels["deals"]),
         activities=activities_pb2_grpc.ActivitiesServiceStub(channels["deals"]),
         feeds=calendar_feeds_pb2_grpc.CalendarFeedsServiceStub(channels["notifications"]),
+        reports=reports_pb2_grpc.ReportsServiceStub(channels["deals"]),
     )

@@ -260,6 +260,10 @@ async def _activities(user: CurrentUser, clients: AppClients, settings: Settings
     return BoundStub(clients.activities, actor=user.id, timeout=settings.request_timeout_seconds)
 
 
+async def _reports(user: CurrentUser, clients: AppClients, settings: Settings) -> BoundStub:
+    return BoundStub(clients.reports, actor=user.id, timeout=settings.request_timeout_seconds)
+
+
 async def _blobs(clients: AppClients) -> BlobStore:
     return cast(BlobStore, clients.blobs)
 
@@ -286,6 +290,7 @@ Crm = Annotated[BoundStub, Depends(_crm)]
 Automation = Annotated[BoundStub, Depends(_automation)]
 Products = Annotated[BoundStub, Depends(_products)]
 Activities = Annotated[BoundStub, Depends(_activities)]
+Reports = Annotated[BoundStub, Depends(_reports)]
 Blobs = Annotated[BlobStore, Depends(_blobs)]
 Finance = Annotated[BoundStub, Depends(_finance)]
 TemporalClient = Annotated[Client, Depends(_temporal)]

@@ -34,8 +34,8 @@ from services.gateway.routes import (
     approvals,
     auth,
     automation,
-    calendar_feed,
     blueprints,
+    calendar_feed,
     contacts,
     contracts,
     deal_chat,
@@ -108,7 +108,11 @@ TAGS = [
         "description": "Invoices, the payment registry, payment requests, expenses and the "
         "payment schedule. Amounts are decimal strings.",
     },
-    {"name": "reports", "description": "Reports: deal margin per manager and period."},
+    {
+        "name": "reports",
+        "description": "Reports: the funnel with drill-down, manager activity, time in stage, "
+        "deal margin; JSON, CSV or XLSX by the Accept header.",
+    },
     {"name": "health", "description": "Liveness, readiness and metrics."},
 ]
 

@@ -1,8 +1,8 @@
 """`make bench`: start the stack as `make up` does (on free ports), run each benchmark with
 its baseline measured in the same run, print the table and write tests/bench/results.json.
 
-BENCH_ONLY=b1,b2,b3,b4,b5,b6,b7 picks benchmarks; BENCH_RUNS (default 5) sets the repetitions;
-BENCH_SIZES (default 10000,100000,1000000) the deal counts of B4; BENCH_KEEP=1 keeps the
+BENCH_ONLY=b1,b2,b3,b4,b5,b6,b7,b8 picks benchmarks; BENCH_RUNS (default 5) sets the repetitions;
+BENCH_SIZES (default 10000,100000,1000000) the deal counts of B4 and B8; BENCH_KEEP=1 keeps the
 data directory (logs included) for a look afterwards.
 """
 
@@ -26,7 +26,15 @@ Step = Callable[[Bench], Awaitable[None]]
 
 
 def _steps() -> list[tuple[str, Step]]:
-    from tests.bench import b2_events, b3_process, b4_scale, b5_automation, b5_intake, b7_sse
+    from tests.bench import (
+        b2_events,
+        b3_process,
+        b4_scale,
+        b5_automation,
+        b5_intake,
+        b7_sse,
+        b8_reports,
+    )
 
     return [
         ("b1", b1_move.run),
@@ -35,7 +43,8 @@ def _steps() -> list[tuple[str, Step]]:
         ("b5", b5_intake.run),
         ("b6", b5_automation.run),
         ("b7", b7_sse.run),
-        ("b4", b4_scale.run),  # last: it adds up to a million deals
+        ("b4", b4_scale.run),  # then those adding up to a million deals
+        ("b8", b8_reports.run),
     ]
 
 

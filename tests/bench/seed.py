@@ -1,5 +1,5 @@
-"""B4's data: up to a million deals, each with its stage-history row and its "created"
-timeline entry, written by the database itself (INSERT … SELECT generate_series) with the
+"""B4's and B8's data: up to a million deals, each with its stage-history rows and its
+"created" timeline entry, written by the database itself (INSERT … SELECT generate_series) with the
 foreign-key triggers off for the seeding session, then vacuumed and analysed."""
 
 from __future__ import annotations
@@ -29,12 +29,30 @@ WITH d AS (
          'Scale deal ' || g,
          (%(users)s::bigint[])[1 + g %% 50],
          (g %% 1000) * 10, 'RUB', '{}'::jsonb, 1,
-         now() - make_interval(secs => g), now(), now()
+         now() - make_interval(secs => g * %(spread)s), now(), now()
     FROM generate_series(%(lo)s, %(hi)s - 1) g
   RETURNING id, stage_id, responsible_id, created_at
+), p AS (  -- the deal's index among all stages: its pipeline's first (base) and its own
+  SELECT d.*, ((array_position(%(stages)s::bigint[], d.stage_id) - 1) / 4) * 4 AS base,
+         (array_position(%(stages)s::bigint[], d.stage_id) - 1) %% 4 AS own,
+         make_interval(hours => 1 + (d.id %% 48)::int) AS step
+    FROM d
 ), h AS (
-  INSERT INTO deals.stage_history (deal_id, stage_id, entered_at, actor_id)
-  SELECT id, stage_id, created_at, responsible_id FROM d
+  -- `history` visits per deal, cycling through the pipeline's four stages (onwards, won,
+  -- then lost, then back to the first) so that the last one is the deal's stage
+  INSERT INTO deals.stage_history (deal_id, stage_id, entered_at, left_at, actor_id,
+                                   next_stage_id, responsible_id, reentered_at)
+  SELECT p.id,
+         (%(stages)s::bigint[])[1 + p.base + ((p.own - (%(history)s - 1 - k)) %% 4 + 4) %% 4],
+         p.created_at + k * p.step,
+         CASE WHEN k < %(history)s - 1 THEN p.created_at + (k + 1) * p.step END,
+         p.responsible_id,
+         CASE WHEN k < %(history)s - 1 THEN
+           (%(stages)s::bigint[])[1 + p.base + ((p.own - (%(history)s - 2 - k)) %% 4 + 4) %% 4]
+         END,
+         p.responsible_id,
+         CASE WHEN k + 4 < %(history)s THEN p.created_at + (k + 4) * p.step END
+    FROM p, generate_series(0, %(history)s - 1) k
 )
 INSERT INTO deals.timeline (deal_id, kind, text, actor_id, data, created_at)
 SELECT id, 'created', 'Deal created', responsible_id, '{}'::jsonb, created_at FROM d
@@ -48,10 +66,22 @@ SELECT %(deal)s, 'note', 'Scale note ' || g, %(actor)s, '{}'::jsonb, now()
 
 
 class Seeder:
-    """Grows the seeded deals to a given count, one chunk per transaction."""
+    """Grows the seeded deals to a given count, one chunk per transaction: each deal with
+    `history` stage-history rows (B8: 5), created `spread` seconds apart (B8: 30, a
+    million deals over about a year)."""
 
-    def __init__(self, conninfo: str, *, manager_id: int, pipelines: list[dict[str, Any]]) -> None:
+    def __init__(
+        self,
+        conninfo: str,
+        *,
+        manager_id: int,
+        pipelines: list[dict[str, Any]],
+        history: int = 1,
+        spread: int = 1,
+    ) -> None:
         self._conninfo = conninfo
+        self._history = history
+        self._spread = spread
         self._manager_id = manager_id
         self._pipelines = [int(p["id"]) for p in pipelines]
         self._stages = [int(s["id"]) for p in pipelines for s in p["stages"]]
@@ -76,6 +106,8 @@ class Seeder:
                     "users": self._users,
                     "lo": self.count,
                     "hi": hi,
+                    "history": self._history,
+                    "spread": self._spread,
                 }
                 async with conn.transaction():
                     await conn.execute(DEALS, args)

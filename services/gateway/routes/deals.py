@@ -11,12 +11,13 @@ from fastapi import APIRouter, Depends, Header, Query, Response
 
 from services.common.errors import FieldProblem
 from services.common.protoconv import to_struct
-from services.gateway.deps import Crm, CurrentUser, Deals
+from services.gateway.deps import Crm, CurrentUser, Deals, Reports
 from services.gateway.idempotency import CreationKey
 from services.gateway.problems import COMMON_RESPONSES, Problem, responses
 from services.gateway.rate_limit import searching
 from services.gateway.routes import API_PREFIX
 from services.gateway.schemas.common import Page, RecordId, cursor_or_none
+from services.gateway.schemas.deal_funnel import FunnelQuery
 from services.gateway.schemas.deals import (
     DealIn,
     DealMove,
@@ -91,6 +92,8 @@ async def create_deal(
 async def list_deals(
     _: CurrentUser,
     deals: Deals,
+    reports: Reports,
+    funnel: Annotated[FunnelQuery, Depends()],
     pipeline_id: RecordId | None = None,
     stage_id: RecordId | None = None,
     responsible_id: RecordId | None = None,
@@ -98,16 +101,24 @@ async def list_deals(
     cursor: str = "",
     limit: Limit = 50,
 ) -> Page[DealOut]:
-    reply = await deals.ListDeals(
-        deals_pb2.ListDealsRequest(
-            pipeline_id=str(pipeline_id or ""),
-            stage_id=str(stage_id or ""),
-            responsible_id=str(responsible_id or ""),
-            q=q,
-            cursor=cursor,
-            limit=limit,
+    """Deals newest first. With `funnel_stage_id` (and `pipeline_id`, `from`, `to`): the
+    deals behind one count of the funnel report (its drill-down links)."""
+    if funnel.funnel_stage_id is not None:
+        reply = await reports.ListFunnelDeals(
+            funnel.request(pipeline_id, stage_id, responsible_id, q, cursor=cursor, limit=limit)
         )
-    )
+    else:
+        funnel.require_absent()
+        reply = await deals.ListDeals(
+            deals_pb2.ListDealsRequest(
+                pipeline_id=str(pipeline_id or ""),
+                stage_id=str(stage_id or ""),
+                responsible_id=str(responsible_id or ""),
+                q=q,
+                cursor=cursor,
+                limit=limit,
+            )
+        )
     return Page(
         items=[DealOut.of(d) for d in reply.deals], next_cursor=cursor_or_none(reply.next_cursor)
     )

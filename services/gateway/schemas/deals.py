@@ -94,6 +94,7 @@ class DealOut(BaseModel):
     stage_entered_at: datetime | None
     links: list[DealLinkOut] = []
     next_activity: ActivityOut | None = None  # the earliest planned activity
+    href: str = ""  # the deal's own resource, for rows of lists and reports
     # On the deal's card (GET /deals/{id}); lists leave it out.
     parties: DealPartiesOut | None = None
     # Where the deal's folder and chat are (every deal has both).
@@ -124,6 +125,7 @@ class DealOut(BaseModel):
             next_activity=ActivityOut.of(msg.next_activity)
             if msg.HasField("next_activity")
             else None,
+            href=f"/api/v1/deals/{int(msg.id)}",
         )
 
 

@@ -1,0 +1,108 @@
+"""Migration 0012 on a database with stage history: every ended visit gets the stage it led
+to (the deal's next visit), the open one none; every row the deal's responsible, which
+follows a reassignment; down again, the columns are gone."""
+
+from __future__ import annotations
+
+import uuid
+from datetime import UTC, datetime, timedelta
+
+import pytest
+import sqlalchemy as sa
+from alembic import command
+
+from deploy.local.bootstrap import ensure_database
+from deploy.local.stack import Stack
+from services.common.migrate import alembic_config
+
+pytestmark = pytest.mark.integration
+
+
+def test_ended_visits_learn_where_they_led(infra: Stack) -> None:
+    url = f"{infra.database_url.rsplit('/', 1)[0]}/m_{uuid.uuid4().hex[:12]}"
+    ensure_database(url)
+    config = alembic_config("deals", url)
+    command.upgrade(config, "0008")
+    engine = sa.create_engine(url.replace("postgresql://", "postgresql+psycopg://", 1))
+    now = datetime(2026, 11, 30, tzinfo=UTC)
+    q = sa.text
+    with engine.begin() as conn:
+        pipeline = conn.execute(
+            q("INSERT INTO deals.pipelines (name, created_at) VALUES ('P', :now) RETURNING id"),
+            {"now": now},
+        ).scalar_one()
+        a, b = (
+            conn.execute(
+                q(
+                    "INSERT INTO deals.stages (pipeline_id, name, semantic, position) "
+                    "VALUES (:p, :n, 'in_progress', :i) RETURNING id"
+                ),
+                {"p": pipeline, "n": name, "i": i},
+            ).scalar_one()
+            for i, name in enumerate("AB")
+        )
+        user = conn.execute(
+            q(
+                "INSERT INTO deals.users (email, name, password_hash, roles, created_at) "
+                "VALUES ('u@x.test', 'u', '!', '{manager}', :now) RETURNING id"
+            ),
+            {"now": now},
+        ).scalar_one()
+        deal_ids = [
+            conn.execute(
+                q(
+                    "INSERT INTO deals.deals (pipeline_id, stage_id, title, responsible_id, "
+                    "currency, fields, version, created_at, updated_at, stage_entered_at) "
+                    "VALUES (:p, :s, 't', :u, 'RUB', '{}', 1, :now, :now, :now) RETURNING id"
+                ),
+                {"p": pipeline, "s": a, "u": user, "now": now},
+            ).scalar_one()
+            for _ in range(2)
+        ]
+        visits = [(deal_ids[0], a), (deal_ids[1], a), (deal_ids[0], b), (deal_ids[0], a)]
+        for i, (deal_id, stage) in enumerate(visits):
+            conn.execute(
+                q(
+                    "INSERT INTO deals.stage_history (deal_id, stage_id, entered_at) "
+                    "VALUES (:d, :s, :at)"
+                ),
+                {"d": deal_id, "s": stage, "at": now + timedelta(hours=i)},
+            )
+    command.upgrade(config, "0012")
+    history = q(
+        "SELECT deal_id, stage_id, next_stage_id, responsible_id, reentered_at"
+        " FROM deals.stage_history ORDER BY id"
+    )
+    with engine.connect() as conn:
+        rows = conn.execute(history).all()
+    first, second = deal_ids
+    assert [tuple(r) for r in rows] == [
+        (first, a, b, user, now + timedelta(hours=3)),  # entered A again at the fourth visit
+        (second, a, None, user, None),
+        (first, b, a, user, None),
+        (first, a, None, user, None),
+    ]
+    with engine.begin() as conn:  # a reassigned deal's rows follow it
+        other = conn.execute(
+            q(
+                "INSERT INTO deals.users (email, name, password_hash, roles, created_at) "
+                "VALUES ('o@x.test', 'o', '!', '{manager}', :now) RETURNING id"
+            ),
+            {"now": now},
+        ).scalar_one()
+        conn.execute(
+            q("UPDATE deals.deals SET responsible_id = :o WHERE id = :d"), {"o": other, "d": first}
+        )
+    with engine.connect() as conn:
+        owners = [(r.deal_id, r.responsible_id) for r in conn.execute(history).all()]
+    assert owners == [(first, other), (second, user), (first, other), (first, other)]
+    command.downgrade(config, "0008")
+    with engine.connect() as conn:
+        columns = conn.execute(
+            q(
+                "SELECT column_name FROM information_schema.columns "
+                "WHERE table_schema = 'deals' AND table_name = 'stage_history'"
+            )
+        ).scalars()
+        assert not {"next_stage_id", "responsible_id"} & set(columns)
+    engine.dispose()
