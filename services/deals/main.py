@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+from functools import partial
 
 import grpc
 from pydantic import AliasChoices, Field, SecretStr, model_validator
@@ -80,6 +81,7 @@ async def main() -> None:
         consumers=[
             lambda js: decisions_consumer(js, engine).run,
             lambda js: money_consumer(js, engine).run,
+            lambda _: partial(service.pipelines.cache.listen, engine),
         ],
     )
 
