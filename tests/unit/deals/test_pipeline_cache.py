@@ -103,4 +103,3 @@ async def test_reconnecting_forgets_what_was_kept(store: FakeStore) -> None:
     cache._connected()
     await cache.get(CONN, 1)
     assert store.reads == 2
-
