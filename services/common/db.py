@@ -157,22 +157,21 @@ class UnitOfWork:
             await conn.close()
 
     async def _flush_events(self, conn: AsyncConnection) -> None:
+        """The events into the outbox and the relay's wake-up, in one statement."""
         if not self._events:
             return
-        await conn.execute(
-            self._outbox.insert(),
-            [
-                {
-                    "id": e.id,
-                    "type": e.type,
-                    "subject": e.subject,
-                    "actor": e.actor,
-                    "data": e.data,
-                    "created_at": e.time,
-                }
-                for e in self._events
-            ],
-        )
+        rows = [
+            {
+                "id": e.id,
+                "type": e.type,
+                "subject": e.subject,
+                "actor": e.actor,
+                "data": e.data,
+                "created_at": e.time,
+            }
+            for e in self._events
+        ]
         channel = notify_channel(self._outbox.schema or "public")
-        await conn.execute(sa.text(f"NOTIFY {channel}"))
+        written = self._outbox.insert().values(rows).cte("written")
+        await conn.execute(sa.select(sa.func.pg_notify(channel, "")).add_cte(written))
         self._events = []

@@ -12,21 +12,34 @@ from sqlalchemy.ext.asyncio import AsyncConnection
 from services.deals.domain.history import StageVisit, TimelineEntry
 from services.deals.tables import stage_history, timeline
 
-
 # ---- stage history ----
+# One statement (one round trip) for both halves of a visit change. The CTE's UPDATE and
+# the INSERT see the same snapshot, so the new visit is never the one closed.
+_CLOSE_VISIT = (
+    stage_history.update()
+    .where(stage_history.c.deal_id == sa.bindparam("b_deal"), stage_history.c.left_at.is_(None))
+    .values(left_at=sa.bindparam("b_at"))
+    .returning(stage_history.c.id)
+    .cte("closed")
+)
+_ENTER_STAGE = (
+    stage_history.insert()
+    .values(
+        deal_id=sa.bindparam("b_deal"),
+        stage_id=sa.bindparam("b_stage"),
+        entered_at=sa.bindparam("b_at"),
+        actor_id=sa.bindparam("b_actor"),
+    )
+    .add_cte(_CLOSE_VISIT)
+)
+
+
 async def enter_stage(
     conn: AsyncConnection, *, deal_id: int, stage_id: int, at: datetime, actor_id: int | None
 ) -> None:
     """Close the open visit of the deal (if any) and open one in `stage_id`."""
     await conn.execute(
-        stage_history.update()
-        .where(stage_history.c.deal_id == deal_id, stage_history.c.left_at.is_(None))
-        .values(left_at=at)
-    )
-    await conn.execute(
-        stage_history.insert().values(
-            deal_id=deal_id, stage_id=stage_id, entered_at=at, actor_id=actor_id
-        )
+        _ENTER_STAGE, {"b_deal": deal_id, "b_stage": stage_id, "b_at": at, "b_actor": actor_id}
     )
 
 
