@@ -1,7 +1,7 @@
 """`make bench`: start the stack as `make up` does (on free ports), run each benchmark with
 its baseline measured in the same run, print the table and write tests/bench/results.json.
 
-BENCH_ONLY=b1,b2,b3,b4,b5 picks benchmarks; BENCH_RUNS (default 5) sets the repetitions;
+BENCH_ONLY=b1,b2,b3,b4,b5,b6,b9 picks benchmarks; BENCH_RUNS (default 5) sets the repetitions;
 BENCH_SIZES (default 10000,100000,1000000) the deal counts of B4; BENCH_KEEP=1 keeps the
 data directory (logs included) for a look afterwards.
 """
@@ -26,7 +26,7 @@ Step = Callable[[Bench], Awaitable[None]]
 
 
 def _steps() -> list[tuple[str, Step]]:
-    from tests.bench import b2_events, b3_process, b4_scale, b5_automation, b5_intake
+    from tests.bench import b2_events, b3_process, b4_scale, b5_automation, b5_intake, b9_mixed
 
     return [
         ("b1", b1_move.run),
@@ -34,6 +34,7 @@ def _steps() -> list[tuple[str, Step]]:
         ("b3", b3_process.run),
         ("b5", b5_intake.run),
         ("b6", b5_automation.run),
+        ("b9", b9_mixed.run),
         ("b4", b4_scale.run),  # last: it adds up to a million deals
     ]
 
