@@ -7,8 +7,8 @@ confirmation, then send back); while a task is not there yet it polls `GET /task
 POLL seconds and, at each poll, also reads its deal list and the deal's timeline. One head
 of department (all the managers' head) confirms. Reported: processes completed per minute,
 every REST call's p99, the error rate (any status but the one the call expects: the flow
-sends no bad input, so every 4xx or 5xx counts) and each process's memory growth (RSS, the
-PostgreSQL tree by PSS) over the run.
+sends no bad input, so every 4xx or 5xx counts), each process's memory growth (RSS, the
+PostgreSQL tree by PSS) and its CPU time per completed process over the run.
 
 BENCH_B9_SECONDS (default 60) and BENCH_B9_USERS (default 20) shorten it for a smoke check.
 """
@@ -173,15 +173,18 @@ async def run(bench: Bench) -> None:
     department_id = int(ok(await bench.admin.post("/departments", json=dept), 201)["id"])
     managers = [await _user(bench, "manager", department_id) for _ in range(users())]
     before = resources.snapshot(bench.stack)
+    cpu_before = resources.cpu_seconds(resources.pids(bench.stack))
     calls = Calls()
     started = time.monotonic()
     deadline = started + seconds()
     await asyncio.gather(*(_manager(bench, calls, c, i, head, deadline) for c, i in managers))
     wall = time.monotonic() - started
+    cpu = resources.cpu_delta(cpu_before, resources.cpu_seconds(resources.pids(bench.stack)))
     after = resources.snapshot(bench.stack)
     for client, _ in [*managers, (head, 0)]:
         await client.aclose()
     _report(bench, calls, wall, before, after)
+    _report_cpu(bench, calls, cpu)
 
 
 def _report(
@@ -238,3 +241,20 @@ def _report(
     print(
         f"[bench] b9: {calls.completed} processes, {calls.total} calls, {errors} errors", flush=True
     )
+
+
+def _report_cpu(bench: Bench, calls: Calls, cpu: dict[str, float]) -> None:
+    """CPU seconds of each process over the run, per process completed (with the reads and
+    polls that came with it): the figure that holds on a loaded machine."""
+    if not calls.completed:
+        return
+    total = sum(cpu.values())
+    for name, spent in [("all processes", total), *sorted(cpu.items(), key=lambda i: -i[1])]:
+        bench.add(
+            Figure(
+                "B9",
+                f"CPU per completed SM-2 process: {name}",
+                "ms",
+                Spread.of([1000 * spent / calls.completed]),
+            )
+        )
