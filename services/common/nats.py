@@ -126,8 +126,7 @@ class EventConsumer:
                     log.warning("fetch failed; retrying", exc_info=True)
                     await asyncio.sleep(0.5)
                     continue
-                for msg in messages:
-                    await self._process(msg)
+                await self._process_all(messages)
                 if self._lag_due():  # also while busy, not idle
                     await self._report_lag(sub)
         finally:
@@ -144,6 +143,10 @@ class EventConsumer:
         with contextlib.suppress(Exception):
             info = await sub.consumer_info()
             CONSUMER_LAG.labels(self._durable).set(info.num_pending + info.num_ack_pending)
+
+    async def _process_all(self, messages: list[nats.aio.msg.Msg]) -> None:
+        for msg in messages:
+            await self._process(msg)
 
     async def _process(self, msg: nats.aio.msg.Msg) -> None:
         try:
@@ -194,13 +197,38 @@ class Consumer(EventConsumer):
     async def apply(self, event: Envelope) -> bool:
         """Apply the event unless already applied; True when this call applied it."""
         async with self._engine.begin() as conn:
-            inserted = await conn.execute(
-                insert(self._inbox)
-                .values(consumer=self._durable, event_id=event.id, processed_at=datetime.now(UTC))
-                .on_conflict_do_nothing()
-                .returning(self._inbox.c.event_id)
-            )
-            if inserted.first() is None:
-                return False
-            await self._handler(conn, event)
-            return True
+            return await self._apply_in(conn, event)
+
+    async def _apply_in(self, conn: AsyncConnection, event: Envelope) -> bool:
+        inserted = await conn.execute(
+            insert(self._inbox)
+            .values(consumer=self._durable, event_id=event.id, processed_at=datetime.now(UTC))
+            .on_conflict_do_nothing()
+            .returning(self._inbox.c.event_id)
+        )
+        if inserted.first() is None:
+            return False
+        await self._handler(conn, event)
+        return True
+
+    async def _process_all(self, messages: list[nats.aio.msg.Msg]) -> None:
+        """A fetched batch in one transaction (one commit, not one per event); when any of
+        its events fails or is malformed, the batch is rolled back and applied one by one,
+        so that only that event is retried or terminated."""
+        try:
+            events = [Envelope.from_json(msg.data) for msg in messages]
+        except (ValueError, KeyError, TypeError):
+            events = []
+        if len(events) < 2:
+            await super()._process_all(messages)
+            return
+        try:
+            async with self._engine.begin() as conn:
+                for event in events:
+                    await self._apply_in(conn, event)
+        except Exception:
+            log.info("batch not applied at once; one event at a time", exc_info=True)
+            await super()._process_all(messages)
+            return
+        for msg in messages:
+            await msg.ack()

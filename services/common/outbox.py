@@ -14,13 +14,13 @@ import contextlib
 import logging
 from datetime import UTC, datetime, timedelta
 
-import psycopg
 import sqlalchemy as sa
 from nats.js import JetStreamContext
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from services.common.db import notify_channel, psycopg_conninfo
 from services.common.events import Envelope
+from services.common.listen import listen_until
 from services.common.metrics import OUTBOX_LAG
 
 log = logging.getLogger(__name__)
@@ -81,19 +81,13 @@ class OutboxRelay:
                 w.cancel()
 
     async def _listen(self, stop: asyncio.Event) -> None:
-        channel = notify_channel(self._outbox.schema or "public")
-        while not stop.is_set():
-            try:
-                async with await psycopg.AsyncConnection.connect(
-                    psycopg_conninfo(self._engine), autocommit=True
-                ) as conn:
-                    await conn.execute(f"LISTEN {channel}")
-                    self._wake.set()  # catch up on anything committed while not listening
-                    async for _ in conn.notifies():
-                        self._wake.set()
-            except Exception:
-                log.warning("outbox LISTEN connection lost; reconnecting", exc_info=True)
-                await asyncio.sleep(1.0)
+        await listen_until(
+            stop,
+            conninfo=psycopg_conninfo(self._engine),
+            channel=notify_channel(self._outbox.schema or "public"),
+            on_ready=self._wake.set,  # catch up on anything committed while not listening
+            on_notify=self._wake.set,
+        )
 
     async def publish_batch(self) -> int:
         """Publish up to one batch of pending events; returns how many were published."""

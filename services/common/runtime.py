@@ -4,11 +4,13 @@ from __future__ import annotations
 
 import asyncio
 import logging
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Coroutine, Sequence
 from datetime import timedelta
+from typing import Any
 
 import grpc
 import sqlalchemy as sa
+import uvloop
 from nats.js import JetStreamContext
 from sqlalchemy.ext.asyncio import AsyncEngine
 
@@ -21,6 +23,12 @@ from services.common.tracing import instrument_grpc_client, instrument_grpc_serv
 log = logging.getLogger(__name__)
 
 ConsumerFactory = Callable[[JetStreamContext], Background]
+
+
+def run_main(main: Coroutine[Any, Any, None]) -> None:
+    """Run a service process's main coroutine on uvloop (libuv's event loop), which spends
+    less CPU per socket wake-up and callback than asyncio's own loop."""
+    uvloop.run(main)
 
 
 async def run_service(

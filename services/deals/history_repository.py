@@ -12,34 +12,50 @@ from sqlalchemy.ext.asyncio import AsyncConnection
 from services.deals.domain.history import StageVisit, TimelineEntry
 from services.deals.tables import deals, stage_history, timeline
 
-
 # ---- stage history ----
+# One statement (one round trip) for both halves of a visit change. The CTE's UPDATE and
+# the INSERT see the same snapshot, so the new visit is never one of those updated: the
+# open visit is closed, noting where it led, and the deal's last visit to the stage it
+# enters notes the re-entry (they may be one row).
+_AT = sa.bindparam("b_at", type_=stage_history.c.entered_at.type)
+_STAGE = sa.bindparam("b_stage", type_=stage_history.c.stage_id.type)
+_DEAL = sa.bindparam("b_deal", type_=stage_history.c.deal_id.type)
+_OPEN = stage_history.c.left_at.is_(None)
+_VISITED = sa.and_(stage_history.c.stage_id == _STAGE, stage_history.c.reentered_at.is_(None))
+_END_VISITS = (
+    stage_history.update()
+    .where(stage_history.c.deal_id == _DEAL, sa.or_(_OPEN, _VISITED))
+    .values(
+        left_at=sa.case((_OPEN, _AT), else_=stage_history.c.left_at),
+        next_stage_id=sa.case((_OPEN, _STAGE), else_=stage_history.c.next_stage_id),
+        reentered_at=sa.case((_VISITED, _AT), else_=stage_history.c.reentered_at),
+    )
+    .returning(stage_history.c.id)
+    .cte("ended")
+)
+_ENTER_STAGE = (
+    stage_history.insert()
+    .values(
+        deal_id=_DEAL,
+        stage_id=_STAGE,
+        entered_at=_AT,
+        actor_id=sa.bindparam("b_actor", type_=stage_history.c.actor_id.type),
+        responsible_id=sa.select(deals.c.responsible_id)
+        .where(deals.c.id == _DEAL)
+        .scalar_subquery(),
+    )
+    .add_cte(_END_VISITS)
+)
+
+
 async def enter_stage(
     conn: AsyncConnection, *, deal_id: int, stage_id: int, at: datetime, actor_id: int | None
 ) -> None:
     """Close the open visit of the deal (if any), noting where it led, note the re-entry on
-    the deal's last visit to `stage_id` (if any), and open one there. One statement for
-    both rows (they may be one)."""
-    open_visit = stage_history.c.left_at.is_(None)
-    visited = sa.and_(stage_history.c.stage_id == stage_id, stage_history.c.reentered_at.is_(None))
+    the deal's last visit to `stage_id` (if any), and open one there, with the deal's
+    responsible."""
     await conn.execute(
-        stage_history.update()
-        .where(stage_history.c.deal_id == deal_id, sa.or_(open_visit, visited))
-        .values(
-            left_at=sa.case((open_visit, at), else_=stage_history.c.left_at),
-            next_stage_id=sa.case((open_visit, stage_id), else_=stage_history.c.next_stage_id),
-            reentered_at=sa.case((visited, at), else_=stage_history.c.reentered_at),
-        )
-    )
-    responsible = sa.select(deals.c.responsible_id).where(deals.c.id == deal_id)
-    await conn.execute(
-        stage_history.insert().values(
-            deal_id=deal_id,
-            stage_id=stage_id,
-            entered_at=at,
-            actor_id=actor_id,
-            responsible_id=responsible.scalar_subquery(),
-        )
+        _ENTER_STAGE, {"b_deal": deal_id, "b_stage": stage_id, "b_at": at, "b_actor": actor_id}
     )
 
 

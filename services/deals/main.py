@@ -2,8 +2,8 @@
 
 from __future__ import annotations
 
-import asyncio
 import logging
+from functools import partial
 
 import grpc
 from pydantic import AliasChoices, Field, SecretStr, model_validator
@@ -13,7 +13,7 @@ from services.common.db import create_engine
 from services.common.grpc_server import start_in_process
 from services.common.logging import configure_logging
 from services.common.metrics import serve_metrics
-from services.common.runtime import run_service
+from services.common.runtime import run_main, run_service
 from services.common.settings import ServiceSettings
 from services.deals.api import register
 from services.deals.audit_consumer import decisions_consumer
@@ -80,9 +80,10 @@ async def main() -> None:
         consumers=[
             lambda js: decisions_consumer(js, engine).run,
             lambda js: money_consumer(js, engine).run,
+            lambda _: partial(service.pipelines.cache.listen, engine),
         ],
     )
 
 
 if __name__ == "__main__":
-    asyncio.run(main())
+    run_main(main())

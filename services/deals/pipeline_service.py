@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable
+import contextlib
+from collections.abc import AsyncIterator, Callable
 from datetime import datetime
 from typing import Any
 
@@ -22,6 +23,7 @@ from services.deals.domain.pipelines import (
     require_pipeline,
     stage_draft,
 )
+from services.deals.pipeline_cache import PipelineCache, notify_changed
 from services.deals.tables import outbox
 
 
@@ -29,9 +31,18 @@ class PipelineService:
     def __init__(self, engine: AsyncEngine, *, clock: Callable[[], datetime] = utcnow) -> None:
         self._engine = engine
         self._now = clock
+        self.cache = PipelineCache()
 
-    def _uow(self) -> UnitOfWork:
-        return UnitOfWork(self._engine, outbox)
+    @contextlib.asynccontextmanager
+    async def _change(self) -> AsyncIterator[UnitOfWork]:
+        """A unit of work changing pipelines: it tells every replica's cache, and this
+        process's forgets as soon as it is over."""
+        try:
+            async with UnitOfWork(self._engine, outbox) as uow:
+                yield uow
+                await notify_changed(uow.conn)
+        finally:
+            self.cache.clear()
 
     async def create_pipeline(
         self,
@@ -44,7 +55,7 @@ class PipelineService:
         """A pipeline (of deals, or a lead funnel) with its ordered stages."""
         chosen = pipeline_kind(kind)
         clean_name, drafts = new_pipeline(name, stages, chosen)
-        async with self._uow() as uow:
+        async with self._change() as uow:
             pipeline_id = await repository.insert_pipeline(
                 uow.conn, name=clean_name, drafts=drafts, now=self._now(), kind=chosen
             )
@@ -84,7 +95,7 @@ class PipelineService:
         actor_id: int | None = None,
     ) -> Pipeline:
         """Append a stage, or insert it at a 0-based position."""
-        async with self._uow() as uow:
+        async with self._change() as uow:
             if not await repository.lock_pipeline(uow.conn, pipeline_id):
                 raise NotFound(f"pipeline {pipeline_id} not found")
             pipeline = await pipeline_of(uow.conn, pipeline_id)
@@ -115,7 +126,7 @@ class PipelineService:
         actor_id: int | None = None,
     ) -> FieldDefinition:
         """A custom field of a pipeline, optionally required on some of its stages."""
-        async with self._uow() as uow:
+        async with self._change() as uow:
             if not await repository.lock_pipeline(uow.conn, pipeline_id):
                 raise NotFound(f"pipeline {pipeline_id} not found")
             pipeline = await pipeline_of(uow.conn, pipeline_id)

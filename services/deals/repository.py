@@ -181,8 +181,11 @@ async def insert_deal(conn: AsyncConnection, deal: Deal) -> int:
     return int((await conn.execute(query)).scalar_one())
 
 
+_SAVE_DEAL = deals.update().where(deals.c.id == sa.bindparam("b_id"))  # SET: the parameters
+
+
 async def save_deal(conn: AsyncConnection, deal: Deal) -> None:
-    await conn.execute(deals.update().where(deals.c.id == deal.id).values(**_deal_values(deal)))
+    await conn.execute(_SAVE_DEAL, {**_deal_values(deal), "b_id": deal.id})
 
 
 _DEAL_SELECT = sa.select(deals, stages.c.semantic.label("stage_semantic")).join(

@@ -29,9 +29,6 @@ from services.deals.domain.attributes import clean_attributes
 from services.deals.domain.deals import Deal, new_deal
 from services.deals.domain.events import DealCreated, DealStageChanged, DealUpdated
 from services.deals.domain.history import StageVisit, TimelineEntry, check_entry
-from services.deals.domain.pipelines import (
-    Pipeline,
-)
 from services.deals.events import (
     ACTIVITY_KINDS,
     FINISHED_KIND,
@@ -41,7 +38,7 @@ from services.deals.events import (
 )
 from services.deals.folders_repository import make_root
 from services.deals.org_service import OrgService
-from services.deals.pipeline_service import PipelineService, pipeline_of
+from services.deals.pipeline_service import PipelineService
 from services.deals.repository import DealFilter
 from services.deals.rules_service import RulesService
 from services.deals.tables import creations, outbox
@@ -132,7 +129,9 @@ class DealsService:
                 guard.access.require(Permission.DEALS_REASSIGN, _REASSIGN)
             if stage_id is not None and not guard.rights.may_move_into(pipeline_id, stage_id):
                 raise PermissionDenied("your role may not put deals in this stage")
-        pipeline = await _pipeline(uow.conn, pipeline_id)
+        pipeline = await self.pipelines.cache.get(
+            uow.conn, pipeline_id, with_stages=(stage_id,) if stage_id else ()
+        )
         await _require_user(uow.conn, responsible)
         deal = new_deal(
             pipeline,
@@ -189,7 +188,7 @@ class DealsService:
                 guard.access.require(Permission.DEALS_EDIT, "your role may not change deals")
                 if changes.get("responsible_id", deal.responsible_id) != deal.responsible_id:
                     guard.access.require(Permission.DEALS_REASSIGN, _REASSIGN)
-            pipeline = await _pipeline(uow.conn, deal.pipeline_id)
+            pipeline = await self.pipelines.cache.get(uow.conn, deal.pipeline_id)
             await _follows_items(uow.conn, deal, changes)
             responsible = changes.get("responsible_id")
             if isinstance(responsible, int) and responsible != deal.responsible_id:
@@ -226,10 +225,12 @@ class DealsService:
                 guard.access.require(Permission.DEALS_MOVE, "your role may not move deals")
                 if not guard.rights.may_move_into(pipeline_id or deal.pipeline_id, stage_id):
                     raise PermissionDenied("your role may not move deals into this stage")
-            current = await _pipeline(uow.conn, deal.pipeline_id)
+            cache, into = self.pipelines.cache, pipeline_id or deal.pipeline_id
+            here = (deal.stage_id, stage_id) if into == deal.pipeline_id else (deal.stage_id,)
+            current = await cache.get(uow.conn, deal.pipeline_id, with_stages=here)
             target = current
-            if pipeline_id is not None and pipeline_id != current.id:
-                target = await _pipeline(uow.conn, pipeline_id)
+            if into != current.id:
+                target = await cache.get(uow.conn, into, with_stages=(stage_id,))
             deal.move(
                 current,
                 target,
@@ -326,10 +327,6 @@ class DealsService:
         async with self._engine.connect() as conn:
             await self._visible_deal(conn, actor_id, deal_id)
             return await history_repository.stage_visits(conn, deal_id), self._now()
-
-
-async def _pipeline(conn: AsyncConnection, pipeline_id: int) -> Pipeline:
-    return await pipeline_of(conn, pipeline_id)
 
 
 def _found(deal: Deal | None, deal_id: int) -> Deal:

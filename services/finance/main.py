@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import asyncio
-
 import grpc
 from dealflow.deals.v1 import deals_pb2, deals_pb2_grpc
 from pydantic_settings import SettingsConfigDict
@@ -14,7 +12,7 @@ from services.common.grpc_client import call, channel
 from services.common.grpc_server import start_in_process
 from services.common.logging import configure_logging
 from services.common.metrics import serve_metrics
-from services.common.runtime import run_service
+from services.common.runtime import run_main, run_service
 from services.common.settings import ServiceSettings
 from services.finance.api import register
 from services.finance.context import DealOwner
@@ -63,4 +61,4 @@ async def main() -> None:
 
 
 if __name__ == "__main__":
-    asyncio.run(main())
+    run_main(main())

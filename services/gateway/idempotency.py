@@ -105,7 +105,7 @@ class IdempotencyMiddleware:
             return
         headers = dict(scope["headers"])
         raw_key = headers.get(HEADER.lower().encode())
-        principal = self._principal(headers.get(b"authorization", b""))
+        principal = None if raw_key is None else self._principal(headers.get(b"authorization", b""))
         if raw_key is None or principal is None:  # no key, or the route answers 401 itself
             await self.app(scope, receive, send)
             return

@@ -17,7 +17,7 @@ from services.common.grpc_client import channel
 from services.common.grpc_server import Background, start_in_process
 from services.common.logging import configure_logging
 from services.common.metrics import serve_metrics
-from services.common.runtime import run_service
+from services.common.runtime import run_main, run_service
 from services.common.settings import ServiceSettings
 from services.notifications.api import register
 from services.notifications.consumer import deal_events_consumer
@@ -109,4 +109,4 @@ async def main() -> None:
 
 
 if __name__ == "__main__":
-    asyncio.run(main())
+    run_main(main())

@@ -1,7 +1,7 @@
 """`make bench`: start the stack as `make up` does (on free ports), run each benchmark with
 its baseline measured in the same run, print the table and write tests/bench/results.json.
 
-BENCH_ONLY=b1,b2,b3,b4,b5,b6,b7,b8 picks benchmarks; BENCH_RUNS (default 5) sets the repetitions;
+BENCH_ONLY=b1,b2,b3,b4,b5,b6,b7,b8,b9 picks benchmarks; BENCH_RUNS (default 5) sets the repetitions;
 BENCH_SIZES (default 10000,100000,1000000) the deal counts of B4 and B8; BENCH_KEEP=1 keeps the
 data directory (logs included) for a look afterwards.
 """
@@ -34,6 +34,7 @@ def _steps() -> list[tuple[str, Step]]:
         b5_intake,
         b7_sse,
         b8_reports,
+        b9_mixed,
     )
 
     return [
@@ -43,6 +44,7 @@ def _steps() -> list[tuple[str, Step]]:
         ("b5", b5_intake.run),
         ("b6", b5_automation.run),
         ("b7", b7_sse.run),
+        ("b9", b9_mixed.run),
         ("b4", b4_scale.run),  # then those adding up to a million deals
         ("b8", b8_reports.run),
     ]

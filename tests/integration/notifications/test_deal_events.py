@@ -21,8 +21,9 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 from services.approvals.tables import outbox as approvals_outbox
 from services.common.db import PendingEvent, UnitOfWork
 from services.common.events import Envelope
+from services.common.nats import Consumer
 from services.common.outbox import OutboxRelay
-from services.notifications.consumer import deal_events_consumer
+from services.notifications.consumer import apply_deal_event, deal_events_consumer
 from services.notifications.tables import inbox, notifications
 
 pytestmark = pytest.mark.integration
@@ -230,3 +231,65 @@ async def test_outbox_to_consumer_exactly_once_across_relay_restart(
             sa.select(sa.func.count()).select_from(inbox).where(inbox.c.event_id.in_(ids))
         )
     assert applied == n
+
+
+@contextlib.asynccontextmanager
+async def consuming_only(
+    js: JetStreamContext, engine: AsyncEngine, subject: str
+) -> AsyncIterator[str]:
+    """The deal-events consumer on a subject of the test's own (nothing older in its way)."""
+    durable = f"notifications-batch-{uuid.uuid4().hex[:8]}"
+    consumer = Consumer(
+        js=js,
+        engine=engine,
+        inbox=inbox,
+        stream="DEALS",
+        durable=durable,
+        filter_subject=subject,
+        handler=apply_deal_event,
+    )
+    stop = asyncio.Event()
+    task = asyncio.create_task(consumer.run(stop))
+    try:
+        yield durable
+    finally:
+        stop.set()
+        await asyncio.wait_for(task, 10)
+        await js.delete_consumer("DEALS", durable)
+
+
+async def applied_in(engine: AsyncEngine, durable: str, events: list[Envelope]) -> dict[Any, str]:
+    """Event id → the id of the transaction that recorded it in the inbox."""
+    async with engine.connect() as conn:
+        rows = await conn.execute(
+            sa.select(inbox.c.event_id, sa.literal_column("xmin::text")).where(
+                inbox.c.consumer == durable, inbox.c.event_id.in_([e.id for e in events])
+            )
+        )
+        return {r[0]: r[1] for r in rows}
+
+
+@pytest.mark.parametrize("with_bad_event", [False, True])
+async def test_a_fetched_batch_is_applied_in_one_transaction_a_bad_event_alone(
+    nc: NATS, engine: AsyncEngine, with_bad_event: bool
+) -> None:
+    js = nc.jetstream()
+    subject = f"deals.deal.batch{uuid.uuid4().hex[:8]}"
+    users = [fresh_user() for _ in range(5)]
+    good = [deal_event(u) for u in users]
+    bad = [deal_event(fresh_user(), deal="not a deal")] if with_bad_event else []
+    for event in [*good[:2], *bad, *good[2:]]:  # all there before the consumer starts
+        await js.publish(subject, event.to_json(), headers={"Nats-Msg-Id": str(event.id)})
+    async with consuming_only(js, engine, subject) as durable:
+
+        async def recorded() -> bool:
+            return len(await notified(engine, *users)) == len(users)
+
+        await eventually(recorded)
+        await caught_up(js, durable)
+        info = await js.consumer_info("DEALS", durable)
+        assert info.num_redelivered == 0  # a bad event is terminated, the others applied
+        applied = await applied_in(engine, durable, [*good, *bad])
+    assert set(applied) == {e.id for e in good}
+    if not with_bad_event:  # one fetch, one transaction
+        assert len(set(applied.values())) == 1

@@ -194,3 +194,28 @@ async def test_logout_ends_the_session_and_forgets_the_token_at_once(world: Worl
 
     assert world.deals.called("EndSession")[0].request.session_id == f"s{USER_ID}"
     assert (await world.http.get("/api/v1/me", headers=headers)).status_code == 401
+
+
+def test_a_verified_token_is_not_verified_again_until_it_expires(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    from services.gateway import auth
+
+    principal = Principal(id=USER_ID, session_id="s1", roles=frozenset({"sales"}))
+    token = issue_token(principal, secret=SECRET, minutes=1)
+    first = auth.decode_token(token, secret=SECRET)
+    verified: list[str] = []
+
+    def verify(token: str, secret: str) -> tuple[auth.Claims, float]:
+        verified.append(secret)
+        raise Unauthenticated("the token has expired")
+
+    monkeypatch.setattr(auth, "_verify", verify)
+    assert auth.decode_token(token, secret=SECRET) == first
+    with pytest.raises(Unauthenticated):  # under another secret it is verified again
+        auth.decode_token(token, secret="another secret")
+    assert verified == ["another secret"]
+    monkeypatch.setattr(auth.time, "time", lambda: datetime.now(UTC).timestamp() + 61)
+    with pytest.raises(Unauthenticated, match="expired"):
+        auth.decode_token(token, secret=SECRET)
+    assert verified == ["another secret", SECRET]
