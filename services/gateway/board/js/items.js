@@ -53,7 +53,7 @@ function render(root, dealId, lines, products) {
     error,
     lines.items.length ? h("p", {}, h("button", { type: "submit" }, "Save line items")) : null,
     products.length
-      ? h("details", {}, h("summary", {}, "Add a line"), field("Product", product), field("Quantity of the new line", quantity),
+      ? h("details", {}, h("summary", {}, "Add a line"), field("Product of the new line", product), field("Quantity of the new line", quantity),
           h("p", {}, h("button", { type: "button", class: "secondary", onclick: () => save([{ product_id: Number(product.value), quantity: quantity.value }]) }, "Add line")))
       : h("p", { class: "meta" }, "The catalogue has no products yet."),
   );
