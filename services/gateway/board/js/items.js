@@ -71,7 +71,7 @@ function row(item, i) {
     h("input", { name: key, type: "text", inputmode: "decimal", value: item[key], "aria-label": `${label} of ${name} (${item.product_name})` })]));
   const kind = h("select", { name: "discount_type", "aria-label": `Discount type of ${name}` },
     ["amount", "percent"].map((k) => h("option", { value: k, selected: item.discount_type === k }, k)));
-  const out = h("ul", { class: "problems", role: "alert" });
+  const out = h("div"); // the row's problems, when a save is refused
   const state = { removed: false };
   const tr = h("tr", { dataset: { position: item.position } },
     h("th", { scope: "row" }, item.product_name, h("div", { class: "meta" }, `${item.product_code} · ${item.unit}`), out),
@@ -98,7 +98,8 @@ function row(item, i) {
     },
     show(part, problem) {
       const label = EDITABLE.find(([key]) => key === part)?.[1] || part;
-      out.append(h("li", {}, `${label} (${problem.field}): ${problem.message}`));
+      const list = out.firstChild || out.appendChild(h("ul", { class: "problems", role: "alert" }));
+      list.append(h("li", {}, `${label} (${problem.field}): ${problem.message}`));
       inputs[part]?.setAttribute("aria-invalid", "true");
       return true;
     },
