@@ -251,6 +251,19 @@ async def test_line_items_and_the_chat_on_the_deal_card(
     await expect(messages).to_contain_text("Anna Kuznetsova")
     chat = (await agency.get(f"/deals/{deal_id}/chat")).json()
     assert chat["items"][0]["body"] == "Layout v1 is ready", chat
+
+    # The folder: a file in its root, one in a sub-folder (opened on demand).
+    layouts = await agency.post(f"/deals/{deal_id}/folder/folders", json={"name": "Layouts"})
+    assert layouts.status_code == 201, layouts.text
+    for name, folder in (("brief.pdf", None), ("layout-v1.pdf", layouts.json()["id"])):
+        data = {"deal_id": str(deal_id)} | ({"folder_id": str(folder)} if folder else {})
+        files = {"file": (name, b"%PDF-1.4 a test", "application/pdf")}
+        assert (await agency.post("/files", data=data, files=files)).status_code == 201
+    await page.reload()
+    folder = page.get_by_role("region", name="Files")
+    await expect(folder.get_by_role("link", name="brief.pdf")).to_be_visible()
+    await folder.get_by_text("Layouts").click()
+    await expect(folder.get_by_role("link", name="layout-v1.pdf")).to_be_visible()
     await page.screenshot(path=SHOTS / "deal-items-chat.png", full_page=True)
     assert offline.refused == [], offline.refused
     await context.close()
