@@ -202,6 +202,12 @@ async def test_a_deal_moved_by_someone_else_moves_on_an_open_board(
     await expect(page.get_by_role("list", name="Chat messages")).to_contain_text(
         "Anna, call them today"
     )
+    product = {"code": f"MUG-{time.time_ns()}", "name": "Mug", "type": "mug", "price": "100"}
+    made_product = await agency.post("/products", json=product)
+    assert made_product.status_code == 201, made_product.text
+    items = [{"product_id": made_product.json()["id"], "quantity": "2"}]
+    assert (await head.put(f"/deals/{deal_id}/items", json={"items": items})).status_code == 200
+    await expect(page.locator('[data-total="net"]')).to_have_text("200.00")
     assert offline.refused == [], offline.refused
     await context.close()
     await manager.aclose()

@@ -35,6 +35,7 @@ export async function showDeal(main, dealId) {
     if (dealOf(envelope) !== Number(dealId)) return;
     if (type === "notifications.chat.message_posted") return chat.reload();
     if (!type.startsWith("deals.deal.")) return;
+    if (type === "deals.deal.items_changed") items.reload();
     const now = await get(`/deals/${dealId}`);
     const at = pipeline.stages.find((s) => s.id === now.stage_id);
     summary.dataset.stageId = now.stage_id;

@@ -16,6 +16,8 @@ export async function itemsSection(dealId) {
   const [lines, products] = await Promise.all([get(`/deals/${dealId}/items`), all("/products?active=true&limit=200")]);
   const root = h("div", { class: "items" });
   render(root, dealId, lines, products);
+  // live events: lines changed by someone else (not while the caller is editing them)
+  root.reload = async () => root.contains(document.activeElement) || render(root, dealId, await get(`/deals/${dealId}/items`), products);
   return root;
 }
 
