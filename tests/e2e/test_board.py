@@ -1,8 +1,10 @@
 """The board (/app) and the API docs (/docs) in a real browser against the whole stack,
 offline from everything but the stack: SM-2 done entirely through the board (the manager
 signs in, creates the deal, starts the process and answers its tasks; the head of sales
-confirms), a refused drag showing the missing field on the card, the docs rendering their
-operations. Screenshots go to docs/board/ (shown in the README)."""
+confirms), a refused drag showing the missing field on the card; a deal moved by someone
+else moving on an open board (live events); line items edited on the card, a 422 in its
+row; the chat; the funnel's counts opening exactly their drill-down lists; the docs
+rendering their operations. Screenshots go to docs/board/ (shown in the README)."""
 
 from __future__ import annotations
 
@@ -11,13 +13,16 @@ import time
 from collections.abc import AsyncIterator
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
+from typing import Any
 
 import httpx
 import pytest
-from playwright.async_api import Browser, Page, expect
+from playwright.async_api import Browser, expect
 
 from deploy.local.stack import Stack
+from tests.e2e.board_pages import answer, new_deal, sign_in, task_form
 from tests.e2e.browser import chromium, offline_context
+from tests.e2e.conftest import login
 from tests.e2e.test_blueprints import BLUEPRINTS, YAML
 
 SHOTS = Path(__file__).parents[2] / "docs" / "board"
@@ -38,52 +43,6 @@ async def agency(blueprint_admin: httpx.AsyncClient) -> httpx.AsyncClient:
     )
     assert resp.status_code == 200, resp.text
     return blueprint_admin
-
-
-async def sign_in(page: Page, base: str, who: tuple[str, str]) -> None:
-    await page.goto(f"{base}/app/")
-    await page.get_by_label("E-mail").fill(who[0])
-    await page.get_by_label("Password").fill(who[1])
-    await page.get_by_role("button", name="Sign in").click()
-    await expect(page.get_by_role("navigation", name="Main")).to_be_visible()
-
-
-async def new_deal(page: Page, title: str) -> str:
-    """A deal made with the board's form in the Sales pipeline; its card is shown."""
-    await page.get_by_label("Pipeline").select_option(label="Sales")
-    # (choosing another pipeline shows its board: wait for it before using its form)
-    await expect(page.get_by_role("heading", name="Sales", exact=True, level=1)).to_be_visible()
-    await page.get_by_label("Title of a new deal").fill(title)
-    await page.get_by_role("button", name="Create deal").click()
-    await expect(page.get_by_role("heading", name=title)).to_be_visible()
-    return page.url.rsplit("/", 1)[1]
-
-
-async def task_form(page: Page, kind: str, timeout: float = 30.0):  # type: ignore[no-untyped-def]
-    """The answer form of my open task of `kind`, refreshing My tasks until it is there
-    (the process creates it asynchronously)."""
-    await page.get_by_role("link", name="My tasks").click()
-    await expect(page.get_by_role("heading", name="My tasks", level=1)).to_be_visible()
-    form = page.locator(f'form[data-kind="{kind}"]')
-    deadline = time.monotonic() + timeout
-    while not await _shown(page, form):
-        assert time.monotonic() < deadline, f"no open task {kind}"
-        await asyncio.sleep(0.3)
-        await page.get_by_role("button", name="Refresh").click()
-    return form
-
-
-async def _shown(page: Page, form) -> bool:  # type: ignore[no-untyped-def]
-    await expect(page.locator("[aria-busy]")).to_have_count(0)
-    return bool(await form.count())
-
-
-async def answer(form, outcome: str, **fields: str) -> None:  # type: ignore[no-untyped-def]
-    await form.get_by_label("Outcome").select_option(outcome)
-    for label, value in fields.items():
-        await form.get_by_label(label).fill(value)
-    await form.get_by_role("button", name="Answer").click()
-    await expect(form.get_by_role("status")).to_have_text(f"Answered: {outcome}")
 
 
 async def test_sm_2_sample_return_through_the_board(
@@ -190,6 +149,176 @@ async def test_a_refused_drag_shows_the_missing_field(
     await phone.close()
     assert offline.refused == [], offline.refused
     await context.close()
+
+
+async def sales(client: httpx.AsyncClient) -> dict[str, Any]:
+    pipelines = (await client.get("/pipelines")).json()
+    return next(p for p in pipelines if p["name"] == "Sales")
+
+
+def stage_id(pipeline: dict[str, Any], name: str) -> int:
+    return int(next(s["id"] for s in pipeline["stages"] if s["name"] == name))
+
+
+async def test_a_deal_moved_by_someone_else_moves_on_an_open_board(
+    blueprint_stack: Stack, agency: httpx.AsyncClient, browser: Browser
+) -> None:
+    base = blueprint_stack.gateway_url
+    manager, head = await login(base, *MANAGER), await login(base, *HEAD)
+    pipeline = await sales(manager)
+    made = await manager.post(
+        "/deals", json={"pipeline_id": pipeline["id"], "title": "Mugs for Gamma"}
+    )
+    assert made.status_code == 201, made.text
+    deal_id = made.json()["id"]
+    context, offline = await offline_context(browser, base, viewport={"width": 1400, "height": 900})
+    page = offline.watch(await context.new_page())
+    await sign_in(page, base, MANAGER)
+    await page.get_by_label("Pipeline").select_option(label="Sales")
+    card = page.locator("li.card", has_text="Mugs for Gamma")
+    new = page.locator("section.column", has=page.get_by_role("heading", name="New"))
+    await expect(new.locator(".cards")).to_contain_text("Mugs for Gamma")
+    await expect(page.locator('body[data-live="ready"]')).to_have_count(1)
+
+    moved = await head.post(
+        f"/deals/{deal_id}/move", json={"stage_id": stage_id(pipeline, "Clarifying")}
+    )
+    assert moved.status_code == 200, moved.text
+    clarifying = page.locator("section.column", has=page.get_by_role("heading", name="Clarifying"))
+    await expect(clarifying.locator(".cards")).to_contain_text("Mugs for Gamma")
+    await expect(card.get_by_label("Stage of Mugs for Gamma")).to_have_value(
+        str(stage_id(pipeline, "Clarifying"))
+    )
+    await page.screenshot(path=SHOTS / "board-live.png")
+
+    # The open card follows too: the head's move and the head's chat message show on it.
+    await card.get_by_role("link", name="Mugs for Gamma").click()
+    await expect(page.get_by_role("heading", name="Mugs for Gamma")).to_be_visible()
+    back = await head.post(f"/deals/{deal_id}/move", json={"stage_id": stage_id(pipeline, "New")})
+    assert back.status_code == 200, back.text
+    await expect(page.get_by_text("Stage: New")).to_be_visible()
+    posted = await head.post(f"/deals/{deal_id}/chat", json={"body": "Anna, call them today"})
+    assert posted.status_code == 201, posted.text
+    await expect(page.get_by_role("list", name="Chat messages")).to_contain_text(
+        "Anna, call them today"
+    )
+    product = {"code": f"MUG-{time.time_ns()}", "name": "Mug", "type": "mug", "price": "100"}
+    made_product = await agency.post("/products", json=product)
+    assert made_product.status_code == 201, made_product.text
+    items = [{"product_id": made_product.json()["id"], "quantity": "2"}]
+    assert (await head.put(f"/deals/{deal_id}/items", json={"items": items})).status_code == 200
+    await expect(page.locator('[data-total="net"]')).to_have_text("200.00")
+    assert offline.refused == [], offline.refused
+    await context.close()
+    await manager.aclose()
+    await head.aclose()
+
+
+async def test_line_items_and_the_chat_on_the_deal_card(
+    blueprint_stack: Stack, agency: httpx.AsyncClient, browser: Browser
+) -> None:
+    base = blueprint_stack.gateway_url
+    product = {"code": f"PEN-{time.time_ns()}", "name": "Pen with a logo", "type": "pen",
+               "price": "25.00", "currency": "RUB", "vat_rate": "20"}  # fmt: skip
+    assert (await agency.post("/products", json=product)).status_code == 201
+    context, offline = await offline_context(browser, base, viewport={"width": 1400, "height": 900})
+    page = offline.watch(await context.new_page())
+    await sign_in(page, base, MANAGER)
+    deal_id = await new_deal(page, "Pens for Beta")
+
+    await page.get_by_text("Add a line").click()
+    await page.get_by_label("Product of the new line").select_option(
+        label="Pen with a logo (25.00 RUB)"
+    )
+    await page.get_by_label("Quantity of the new line").fill("10")
+    await page.get_by_role("button", name="Add line").click()
+    total = page.locator('[data-total="total"]')
+    await expect(total).to_have_text("300.00")  # 10 × 25.00 + 20 % VAT
+
+    quantity = page.get_by_label("Quantity of row 1 (Pen with a logo)")
+    await quantity.fill("0")
+    await page.get_by_role("button", name="Save line items").click()
+    row = page.locator('tr[data-position="1"]')
+    await expect(row.get_by_role("alert")).to_contain_text("items[0].quantity")
+    await expect(quantity).to_have_attribute("aria-invalid", "true")
+    await quantity.fill("12")
+    await page.get_by_label("Discount of row 1 (Pen with a logo)").fill("10")
+    await page.get_by_role("button", name="Save line items").click()
+    await expect(total).to_have_text("348.00")  # (12 × 25.00 − 10.00) + 20 % VAT
+    await expect(row.get_by_role("alert")).to_have_count(0)
+    lines = (await agency.get(f"/deals/{deal_id}/items")).json()
+    assert lines["totals"]["total"] == "348.00", lines
+    await expect(page.get_by_text("348.00 RUB")).to_be_visible()  # the deal's amount, live
+
+    await page.get_by_label("Message", exact=True).fill("Layout v1 is ready")
+    await page.get_by_role("button", name="Post", exact=True).click()
+    messages = page.get_by_role("list", name="Chat messages")
+    await expect(messages).to_contain_text("Layout v1 is ready")
+    await expect(messages).to_contain_text("Anna Kuznetsova")
+    chat = (await agency.get(f"/deals/{deal_id}/chat")).json()
+    assert chat["items"][0]["body"] == "Layout v1 is ready", chat
+
+    # The folder: a file in its root, one in a sub-folder (opened on demand).
+    layouts = await agency.post(f"/deals/{deal_id}/folder/folders", json={"name": "Layouts"})
+    assert layouts.status_code == 201, layouts.text
+    for name, folder in (("brief.pdf", None), ("layout-v1.pdf", layouts.json()["id"])):
+        data = {"deal_id": str(deal_id)} | ({"folder_id": str(folder)} if folder else {})
+        files = {"file": (name, b"%PDF-1.4 a test", "application/pdf")}
+        assert (await agency.post("/files", data=data, files=files)).status_code == 201
+    await page.reload()
+    folder = page.get_by_role("region", name="Files")
+    await expect(folder.get_by_role("link", name="brief.pdf")).to_be_visible()
+    await folder.get_by_text("Layouts").click()
+    await expect(folder.get_by_role("link", name="layout-v1.pdf")).to_be_visible()
+    await page.screenshot(path=SHOTS / "deal-items-chat.png", full_page=True)
+    assert offline.refused == [], offline.refused
+    await context.close()
+
+
+async def test_a_funnel_count_opens_exactly_its_drill_down(
+    blueprint_stack: Stack, agency: httpx.AsyncClient, browser: Browser
+) -> None:
+    base = blueprint_stack.gateway_url
+    manager = await login(base, *MANAGER)
+    pipeline = await sales(manager)
+    for title in ("Caps for Delta", "Bags for Epsilon"):
+        made = (
+            await manager.post("/deals", json={"pipeline_id": pipeline["id"], "title": title})
+        ).json()
+        moved = await manager.post(
+            f"/deals/{made['id']}/move", json={"stage_id": stage_id(pipeline, "Clarifying")}
+        )
+        assert moved.status_code == 200, moved.text
+    today = datetime.now(UTC).date()
+    period = {"from": today.replace(day=1).isoformat(), "to": today.isoformat()}
+    report = (
+        await manager.get("/reports/funnel", params={"pipeline_id": pipeline["id"], **period})
+    ).json()
+    new = next(s for s in report["stages"] if s["name"] == "New")
+    href = new["moved_on"]["href"]
+    expected = [
+        d["title"] for d in (await manager.get(href.removeprefix("/api/v1"))).json()["items"]
+    ]
+    assert {"Caps for Delta", "Bags for Epsilon"} <= set(expected)
+
+    context, offline = await offline_context(browser, base, viewport={"width": 1400, "height": 900})
+    page = offline.watch(await context.new_page())
+    await sign_in(page, base, MANAGER)
+    await page.get_by_role("link", name="Funnel", exact=True).click()
+    await page.get_by_label("Pipeline").select_option(label="Sales")
+    await page.get_by_role("button", name="Show").click()
+    await expect(page.get_by_role("heading", name="Funnel: Sales")).to_be_visible()
+    await page.screenshot(path=SHOTS / "funnel.png", full_page=True)
+    link = page.get_by_role("link", name=f"New, moved on: {new['moved_on']['deals']} deals")
+    await link.click()
+    rows = page.get_by_role("list", name="Deals behind the count").get_by_role("link")
+    await expect(rows).to_have_text(expected)
+    assert page.url.endswith("#/reports/deals?" + href.split("?", 1)[1])
+    await rows.filter(has_text="Caps for Delta").click()
+    await expect(page.get_by_role("heading", name="Caps for Delta")).to_be_visible()
+    assert offline.refused == [], offline.refused
+    await context.close()
+    await manager.aclose()
 
 
 async def test_the_api_docs_render_offline(blueprint_stack: Stack, browser: Browser) -> None:

@@ -34,7 +34,8 @@ export async function signOut() {
   }
 }
 
-async function refresh() {
+// A fresh access token from the refresh token (false when there is none, or it expired).
+export async function refresh() {
   const current = tokens();
   if (!current || !current.refresh_token) return false;
   const resp = await fetch(`${BASE}/auth/refresh`, {
@@ -47,8 +48,10 @@ async function refresh() {
   return true;
 }
 
+export const bearer = () => `Bearer ${tokens()?.access_token ?? ""}`;
+
 export async function request(method, path, body, { retried = false, extra = {} } = {}) {
-  const headers = { authorization: `Bearer ${tokens()?.access_token ?? ""}`, ...extra };
+  const headers = { authorization: bearer(), ...extra };
   const init = { method, headers };
   if (body !== undefined) {
     headers["content-type"] = "application/json";
@@ -71,6 +74,7 @@ export async function request(method, path, body, { retried = false, extra = {} 
 
 export const get = (path) => request("GET", path);
 export const post = (path, body = {}) => request("POST", path, body);
+export const put = (path, body) => request("PUT", path, body);
 // A change based on `version` (If-Match): a stale one is refused (409).
 export const patch = (path, body, version) =>
   request("PATCH", path, body, { extra: { "if-match": `W/"${version}"` } });

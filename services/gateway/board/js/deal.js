@@ -1,8 +1,12 @@
-// A deal's card: fields, contacts, timeline, files, processes (stage, open tasks, the
-// workflow in the Temporal UI) with a form to start one, and the deal's open tasks.
+// A deal's card: fields, line items, contacts, chat, processes (stage, open tasks, the
+// workflow in the Temporal UI) with a form to start one, the deal's open tasks, its folder
+// and timeline. The card follows live events of its deal: a move, a change, a message.
 import { ApiError, all, get, patch, post } from "./api.js";
+import { chatSection, folderSection } from "./chat.js";
 import { field, h, problems, when } from "./dom.js";
 import { answerForm } from "./forms.js";
+import { itemsSection } from "./items.js";
+import { dealOf, follow } from "./live.js";
 
 let config = null;
 const boardConfig = async () => (config ??= await (await fetch("config.json")).json());
@@ -11,9 +15,11 @@ export async function showDeal(main, dealId) {
   const deal = await get(`/deals/${dealId}`);
   const pipeline = await get(`/pipelines/${deal.pipeline_id}`);
   const stage = pipeline.stages.find((s) => s.id === deal.stage_id);
-  const [timeline, files, processes, tasks, catalog, cfg] = await Promise.all([
+  const [timeline, folder, items, chat, processes, tasks, catalog, cfg] = await Promise.all([
     get(`/deals/${dealId}/timeline`),
-    all(`/files?deal_id=${dealId}`),
+    folderSection(dealId),
+    itemsSection(dealId),
+    chatSection(dealId),
     get(`/deals/${dealId}/processes`),
     all(`/tasks?deal_id=${dealId}&status=open`),
     get("/processes"),
@@ -21,23 +27,40 @@ export async function showDeal(main, dealId) {
   ]);
   const names = Object.fromEntries(pipeline.fields.map((f) => [f.code, f.name]));
   const fields = Object.entries(deal.fields).filter(([, v]) => v !== null && v !== "");
+  const summary = h("p", { class: "meta", "aria-live": "polite", dataset: { stageId: deal.stage_id } },
+    `Stage: ${stage ? stage.name : deal.stage_id}`, deal.amount ? ` · ${deal.amount} ${deal.currency || ""}` : "");
+  const events = h("ol", { "aria-label": "Timeline" }, timelineItems(timeline));
+  follow(async (type, envelope) => {
+    if (type === "reset") return showDeal(main, dealId);
+    if (dealOf(envelope) !== Number(dealId)) return;
+    if (type === "notifications.chat.message_posted") return chat.reload();
+    if (!type.startsWith("deals.deal.")) return;
+    if (type === "deals.deal.items_changed") items.reload();
+    const now = await get(`/deals/${dealId}`);
+    const at = pipeline.stages.find((s) => s.id === now.stage_id);
+    summary.dataset.stageId = now.stage_id;
+    summary.textContent = `Stage: ${at ? at.name : now.stage_id}${now.amount ? ` · ${now.amount} ${now.currency || ""}` : ""}`;
+    events.replaceChildren(...timelineItems(await get(`/deals/${dealId}/timeline`)));
+  });
   main.replaceChildren(
     h("p", {}, h("a", { href: `#/board/${deal.pipeline_id}` }, `← ${pipeline.name}`)),
     h("h1", {}, deal.title),
-    h("p", { class: "meta" }, `Stage: ${stage ? stage.name : deal.stage_id}`, deal.amount ? ` · ${deal.amount} ${deal.currency || ""}` : ""),
+    summary,
     section("Fields", fields.length
       ? h("dl", { class: "fields" }, fields.flatMap(([k, v]) => [h("dt", {}, names[k] || k), h("dd", {}, Array.isArray(v) ? v.join(", ") : String(v))]))
       : h("p", {}, "No fields filled yet."), fieldsForm(deal, pipeline, () => showDeal(main, dealId))),
+    section("Line items", items),
     section("Contacts", parties(deal.parties)),
+    section("Chat", chat),
     section("Processes", await processList(deal, processes, tasks, cfg), startForm(deal, catalog)),
     section("Open tasks", await taskForms(tasks, () => showDeal(main, dealId))),
-    section("Files", files.length
-      ? h("ul", {}, files.map((f) => h("li", {}, h("a", { href: "#", onclick: (e) => download(e, f) }, f.name || f.filename || `file ${f.id}`))))
-      : h("p", {}, "No files.")),
-    section("Timeline", h("ol", { "aria-label": "Timeline" }, timeline.items.map((e) =>
-      h("li", {}, h("span", { class: "meta" }, `${when(e.created_at || e.at)} `), e.text || e.kind)))),
+    section("Files", folder),
+    section("Timeline", events),
   );
 }
+
+const timelineItems = (timeline) => timeline.items.map((e) =>
+  h("li", {}, h("span", { class: "meta" }, `${when(e.created_at || e.at)} `), e.text || e.kind));
 
 const INPUT_TYPES = { number: "number", money: "text", date: "date", datetime: "datetime-local" };
 
@@ -158,12 +181,4 @@ async function taskForms(tasks, refresh) {
   const list = h("ul", { class: "plain" });
   for (const task of tasks) list.append(h("li", {}, await answerForm(task, refresh)));
   return list;
-}
-
-async function download(event, file) {
-  event.preventDefault();
-  const tokens = JSON.parse(sessionStorage.getItem("dealflow.tokens") || "{}");
-  const resp = await fetch(`/api/v1/files/${file.id}/content`, { headers: { authorization: `Bearer ${tokens.access_token}` } });
-  const url = URL.createObjectURL(await resp.blob());
-  window.open(url, "_blank");
 }

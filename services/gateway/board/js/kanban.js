@@ -1,7 +1,9 @@
 // A kanban per pipeline: a column per stage, cards dragged between columns (or moved with
 // the card's own stage picker, for the keyboard); a refused move shows the 422's fields.
+// The board follows live events: a deal moved, made or changed by anyone shows at once.
 import { ApiError, all, get, post } from "./api.js";
 import { announce, field, h, problems } from "./dom.js";
+import { dealOf, follow } from "./live.js";
 
 export async function showBoard(main, pipelineId) {
   const pipelines = (await get("/pipelines")).filter((p) => p.kind !== "lead");
@@ -20,9 +22,14 @@ export async function showBoard(main, pipelineId) {
   for (const stage of pipeline.stages) {
     board.append(column(pipeline, stage, deals.filter((d) => d.stage_id === stage.id)));
   }
+  follow((type, envelope) => {
+    if (type === "reset") showBoard(main, String(pipeline.id));
+    else if (type.startsWith("deals.deal.")) place(pipeline, board, dealOf(envelope), envelope.data?.deal);
+  });
   main.replaceChildren(
     h("h1", {}, pipeline.name),
     field("Pipeline", picker),
+    h("p", {}, h("a", { href: `#/reports/funnel/${pipeline.id}` }, `Funnel report of ${pipeline.name}`)),
     newDealForm(pipeline),
     board,
   );
@@ -50,6 +57,29 @@ function column(pipeline, stage, deals) {
     if (el) move(pipeline, el, stage.id);
   });
   return section;
+}
+
+// A deal as an event leaves it (`data.deal`: id, title, pipeline_id, stage_id): its card
+// moved to its stage's column, made when it is new here, dropped when it left the pipeline.
+function place(pipeline, board, dealId, summary) {
+  if (!dealId || !summary) return;
+  let el = board.querySelector(`[data-deal-id="${dealId}"]`);
+  const target = board.querySelector(`.column[data-stage-id="${summary.stage_id}"] .cards`);
+  if (String(summary.pipeline_id) !== String(pipeline.id) || !target) {
+    if (el) el.remove();
+  } else {
+    if (!el) el = card(pipeline, { id: dealId, title: summary.title, stage_id: Number(summary.stage_id) });
+    el.querySelector("a").textContent = summary.title;
+    el.querySelector("select").value = String(summary.stage_id);
+    if (el.parentElement !== target) target.append(el);
+  }
+  recount(board);
+}
+
+function recount(board) {
+  for (const column of board.querySelectorAll(".column")) {
+    column.querySelector("h2 .meta").textContent = `(${column.querySelectorAll(".card").length})`;
+  }
 }
 
 function card(pipeline, deal) {
@@ -89,6 +119,7 @@ async function move(pipeline, el, stageId) {
   const target = document.querySelector(`.column[data-stage-id="${stageId}"] .cards`);
   target.append(el);
   el.querySelector("select").value = String(stageId);
+  recount(target.closest(".kanban"));
   const stage = pipeline.stages.find((s) => s.id === stageId);
   announce(`Moved to ${stage ? stage.name : stageId}`);
 }

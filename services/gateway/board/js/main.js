@@ -5,6 +5,8 @@ import { showBoard } from "./kanban.js";
 import { showDeal } from "./deal.js";
 import { showTasks } from "./tasks.js";
 import { showApprovals } from "./approvals.js";
+import { showDrillDown, showFunnel } from "./funnel.js";
+import { follow } from "./live.js";
 
 const main = document.getElementById("main");
 const nav = document.getElementById("nav");
@@ -14,6 +16,8 @@ const routes = [
   [/^#\/deals\/(\d+)$/, (root, m) => showDeal(root, m[1])],
   [/^#\/tasks$/, (root) => showTasks(root)],
   [/^#\/approvals$/, (root) => showApprovals(root)],
+  [/^#\/reports\/funnel(?:\/(\d+))?(?:\?(.*))?$/, (root, m) => showFunnel(root, m[1], m[2] || "")],
+  [/^#\/reports\/deals\?(.*)$/, (root, m) => showDrillDown(root, m[1])],
 ];
 
 function showSignIn() {
@@ -62,6 +66,7 @@ async function route() {
     if (current) link.setAttribute("aria-current", "page");
     else link.removeAttribute("aria-current");
   }
+  follow(null); // the next view says what it follows
   for (const [pattern, view] of routes) {
     const match = hash.match(pattern);
     if (match) {
