@@ -4,7 +4,8 @@ signs in, creates the deal, starts the process and answers its tasks; the head o
 confirms), a refused drag showing the missing field on the card; a deal moved by someone
 else moving on an open board (live events); line items edited on the card, a 422 in its
 row; the chat; the funnel's counts opening exactly their drill-down lists; the docs
-rendering their operations. Screenshots go to a scratch folder, or to BOARD_SCREENSHOTS=docs/board (the README's)."""
+rendering their operations. Screenshots go to a scratch folder, or to the README's with
+BOARD_SCREENSHOTS=docs/board."""
 
 from __future__ import annotations
 
