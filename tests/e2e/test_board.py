@@ -311,6 +311,8 @@ async def test_a_funnel_count_opens_exactly_its_drill_down(
     page = offline.watch(await context.new_page())
     await sign_in(page, base, MANAGER)
     await page.get_by_role("link", name="Funnel", exact=True).click()
+    # (the board stays shown, with its own Pipeline picker, until the report has loaded)
+    await expect(page.get_by_role("heading", name="Funnel:")).to_be_visible()
     await page.get_by_label("Pipeline").select_option(label="Sales")
     await page.get_by_role("button", name="Show").click()
     await expect(page.get_by_role("heading", name="Funnel: Sales")).to_be_visible()

@@ -33,6 +33,16 @@ async def test_sm_2_sample_return(stack: Stack, admin: httpx.AsyncClient) -> Non
     pipeline = await sales_pipeline(admin)
     head = await create_user(admin, "head_of_sales")
     manager = await create_user(admin, "manager")
+    # The manager's department is the head's: with no department the escalation would go
+    # to the first head of sales of the install, whichever test of the shared stack made it.
+    department = await admin.post(
+        "/departments", json={"name": f"Samples {manager['id']}", "head_id": head["id"]}
+    )
+    assert department.status_code == 201, department.text
+    joined = await admin.patch(
+        f"/users/{manager['id']}", json={"department_id": department.json()["id"]}
+    )
+    assert joined.status_code == 200, joined.text
     as_manager = await login(stack.gateway_url, manager["email"], manager["password"])
     as_head = await login(stack.gateway_url, head["email"], head["password"])
 

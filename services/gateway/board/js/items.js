@@ -16,8 +16,16 @@ export async function itemsSection(dealId) {
   const [lines, products] = await Promise.all([get(`/deals/${dealId}/items`), all("/products?active=true&limit=200")]);
   const root = h("div", { class: "items" });
   render(root, dealId, lines, products);
-  // live events: lines changed by someone else (not while the caller is editing them)
-  root.reload = async () => root.contains(document.activeElement) || render(root, dealId, await get(`/deals/${dealId}/items`), products);
+  // live events: lines changed by someone else (not while the caller is editing them, nor
+  // while a refusal of their save is shown: the event of their own earlier change may
+  // arrive after it); asked again once the lines are fetched, as the caller may have begun
+  // editing meanwhile
+  const editing = () => root.contains(document.activeElement) || root.querySelector('[role="alert"]');
+  root.reload = async () => {
+    if (editing()) return;
+    const lines = await get(`/deals/${dealId}/items`);
+    if (!editing()) render(root, dealId, lines, products);
+  };
   return root;
 }
 
