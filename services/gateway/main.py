@@ -267,6 +267,9 @@ def main() -> None:
         log_config=None,
         access_log=False,
         timeout_graceful_shutdown=10,
+        # An idle keep-alive connection is kept longer than clients and proxies keep theirs
+        # (uvicorn's 5 s made a client reusing one just as it closed see a reset request).
+        timeout_keep_alive=settings.keep_alive_seconds,
     )
 
 

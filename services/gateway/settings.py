@@ -57,6 +57,8 @@ class GatewaySettings(CommonSettings):
     # checks its caller's credential and visibility again (the longest a deactivated user
     # or a narrowed role keeps receiving), and how many events of each stream are kept for
     # clients resuming with Last-Event-ID.
+    # How long an idle HTTP keep-alive connection stays open.
+    keep_alive_seconds: int = Field(75, ge=1)
     events_heartbeat_seconds: float = Field(15.0, gt=0)
     events_access_seconds: float = Field(5.0, gt=0)
     events_backlog: int = Field(10_000, ge=100)
