@@ -179,3 +179,35 @@ def test_the_command_line_applies_through_the_running_services(
     assert exported.returncode == 0, exported.stderr
     names = [p["name"] for p in yaml.safe_load(exported.stdout)["pipelines"]]
     assert "CLI Sales" in names
+
+
+async def test_pit_1_pipelines_as_data(blueprint_admin: httpx.AsyncClient) -> None:
+    """PIT-1: the tool distributor's 13 pipelines, each with its own stages and custom
+    fields of every type the case names, made from one file as easily as one pipeline."""
+    admin = blueprint_admin
+    text = (BLUEPRINTS / "tool-distributor.yaml").read_text()
+    assert (await apply(admin, text)).status_code == 200
+    declared = yaml.safe_load(text)["pipelines"]
+    assert len(declared) == 13
+    by_name = {p["name"]: p for p in (await admin.get("/pipelines")).json()}
+    types: set[str] = set()
+    for want in declared:
+        made = (await admin.get(f"/pipelines/{by_name[want['name']]['id']}")).json()
+        stages = [s if isinstance(s, str) else s["name"] for s in want["stages"]]
+        assert [s["name"] for s in made["stages"]][: len(stages)] == stages, want["name"]
+        fields = {f["code"]: f["type"] for f in made["fields"]}
+        for field in want.get("fields", []):
+            assert fields.get(field["code"]) == field["type"], (want["name"], field["code"])
+            types.add(field["type"])
+    assert {
+        "string",
+        "number",
+        "money",
+        "date",
+        "enum",
+        "user",
+        "file",
+        "bool",
+        "list_item",
+    } <= types
+    assert (await apply(admin, text)).json()["changes"] == []  # applying again changes nothing
