@@ -17,6 +17,7 @@ from services.common.runtime import run_main, run_service
 from services.common.settings import ServiceSettings
 from services.deals.api import register
 from services.deals.audit_consumer import decisions_consumer
+from services.deals.funnel_cells import keep_folding
 from services.deals.money_consumer import money_consumer
 from services.deals.service import DealsService
 from services.deals.tables import outbox
@@ -81,6 +82,7 @@ async def main() -> None:
             lambda js: decisions_consumer(js, engine).run,
             lambda js: money_consumer(js, engine).run,
             lambda _: partial(service.pipelines.cache.listen, engine),
+            lambda _: partial(keep_folding, engine),
         ],
     )
 

@@ -30,18 +30,24 @@ class Scope:
     department_id: int | None = None
     visible: Visible | None = None  # None: every deal (an internal caller)
 
-    def _owned(self, responsible: sa.ColumnElement[int]) -> list[sa.ColumnElement[bool]]:
+    def owners(self, responsible: sa.ColumnElement[Any]) -> list[sa.ColumnElement[bool]]:
+        """Conditions on a responsible column (a deal's, a history row's, a funnel cell's):
+        the manager, the department, and whose deals the caller sees when that goes by
+        owner alone (per-pipeline visibility needs the deal: `needs_deals`)."""
         found: list[sa.ColumnElement[bool]] = []
         if self.manager_id is not None:
             found.append(responsible == self.manager_id)
         if self.department_id is not None:
             members = sa.select(users.c.id).where(users.c.department_id == self.department_id)
             found.append(responsible.in_(members))
+        seen = self.visible
+        if seen is not None and not seen.pipelines and seen.default is not None:
+            found.append(responsible.in_(sorted(seen.default)))
         return found
 
     def conditions(self) -> list[sa.ColumnElement[bool]]:
         """Conditions on the deals table."""
-        found = self._owned(d.c.responsible_id)
+        found = self.owners(d.c.responsible_id)
         if self.visible is not None:
             found.append(visible_condition(self.visible))
         return found
@@ -55,11 +61,7 @@ class Scope:
     def history_conditions(self) -> list[sa.ColumnElement[bool]]:
         """The same owners on the history rows' copy of the responsible (kept in step by a
         trigger), so a manager's or a department's report reads only their rows by index."""
-        found = self._owned(h.c.responsible_id)
-        seen = self.visible
-        if seen is not None and not seen.pipelines and seen.default is not None:
-            found.append(h.c.responsible_id.in_(sorted(seen.default)))
-        return found
+        return self.owners(h.c.responsible_id)
 
 
 def passes(

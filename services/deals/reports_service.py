@@ -14,8 +14,8 @@ from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
 from services.common.errors import FieldProblem, ValidationFailed
 from services.common.pagination import Page, decode_cursor
+from services.deals import funnel_cells, repository
 from services.deals import reports_repository as reports
-from services.deals import repository
 from services.deals.access_service import AccessService
 from services.deals.domain.deals import Deal
 from services.deals.domain.funnel import Funnel, Outcome, Tally, assemble, next_stages
@@ -67,11 +67,16 @@ class ReportsService:
     async def funnel(self, *, actor_id: int | None, pipeline_id: int, scope: Scope) -> Funnel:
         """Per stage: the deals that passed it in the period and where they went."""
         async with self._engine.connect() as conn:
+            # one snapshot: the cells' statements add up to the same moment
+            await conn.execution_options(isolation_level="REPEATABLE READ")
             pipeline = await pipeline_of(conn, pipeline_id)
             scope = await self._scoped(conn, actor_id, scope)
             ids = [s.id for s in pipeline.stages]
             lost_ids = [s.id for s in pipeline.stages if s.semantic is Semantic.LOST]
-            last, passes, lost = await reports.funnel_groups(conn, ids, lost_ids, scope)
+            groups = (
+                funnel_cells.funnel_groups if funnel_cells.usable(scope) else reports.funnel_groups
+            )
+            last, passes, lost = await groups(conn, ids, lost_ids, scope)
         return assemble(pipeline, scope.period, last, passes, lost)
 
     async def funnel_deals(

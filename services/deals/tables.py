@@ -255,6 +255,14 @@ stage_history = sa.Table(
     # when the deal entered this stage again (set by that entry): a pass is the deal's last
     # of a period through the stage when this is unset or after the period
     sa.Column("reentered_at", sa.DateTime(timezone=True)),
+    # the visit's length once it ended, and its bucket (migration 0014): the funnel's
+    # median reads only the visits of one bucket (services/deals/funnel_cells.py)
+    sa.Column("seconds", sa.Numeric, sa.Computed("extract(epoch FROM left_at - entered_at)")),
+    sa.Column(
+        "duration_bucket",
+        sa.SmallInteger,
+        sa.Computed("deals.duration_bucket(extract(epoch FROM left_at - entered_at))"),
+    ),
     sa.Index("ix_stage_history_deal", "deal_id", "id"),
     sa.Index("ix_stage_history_stage_entered", "stage_id", "entered_at"),
     sa.Index("ix_stage_history_responsible_entered", "responsible_id", "stage_id", "entered_at"),

@@ -97,12 +97,30 @@ def next_stages(pipeline: Pipeline, stage: Stage, wanted: Outcome) -> tuple[list
     return ids, wanted is Outcome.STILL_THERE
 
 
+FRACTIONS = (0.5, 0.9)  # the median and p90 of the time in stage
+
+
+def rank(count: int, fraction: float) -> int:
+    """The index (from 0) of the first of `count` sorted values whose rank reaches the
+    fraction: PostgreSQL's percentile_disc."""
+    return max(0, math.ceil(fraction * count) - 1)
+
+
 def percentile(values: Sequence[float], fraction: float) -> float | None:
-    """The first value whose rank reaches the fraction (PostgreSQL's percentile_disc)."""
     if not values:
         return None
-    ordered = sorted(values)
-    return ordered[max(0, math.ceil(fraction * len(ordered)) - 1)]
+    return sorted(values)[rank(len(values), fraction)]
+
+
+def in_buckets(buckets: Sequence[tuple[int, int]], fraction: float) -> tuple[int, int] | None:
+    """Where the percentile's value is among values counted per bucket (bucket, count),
+    buckets ascending and ordered as their values: the bucket, and the index within it."""
+    wanted = rank(sum(n for _, n in buckets), fraction)
+    for bucket, n in buckets:
+        if wanted < n:
+            return bucket, wanted
+        wanted -= n
+    return None
 
 
 def ratio(part: int, whole: int) -> str:
