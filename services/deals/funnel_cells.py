@@ -177,9 +177,18 @@ async def funnel_groups(
 
 
 async def fold(engine: AsyncEngine) -> int:
-    """Move the changes into the folded cells (another fold running: nothing, 0)."""
+    """Move the changes into the folded cells (another fold running: nothing, 0), then
+    vacuum the changes: a report reads them whole, dead rows too until vacuumed."""
     async with engine.begin() as conn:
-        return int((await conn.execute(sa.text("SELECT deals.fold_funnel_changes()"))).scalar_one())
+        folded = int(
+            (await conn.execute(sa.text("SELECT deals.fold_funnel_changes()"))).scalar_one()
+        )
+    if folded:
+        async with engine.connect() as conn:
+            await conn.execution_options(isolation_level="AUTOCOMMIT")
+            tables = ", ".join(f"deals.{c.changes.name}" for c in (PASS_CELLS, DURATION_CELLS))
+            await conn.execute(sa.text(f"VACUUM {tables}"))
+    return folded
 
 
 async def keep_folding(engine: AsyncEngine, stop: asyncio.Event) -> None:

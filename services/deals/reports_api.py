@@ -13,7 +13,7 @@ from services.common.grpc_server import actor_id
 from services.common.ids import optional_id, parse_id
 from services.common.pagination import clamp_limit
 from services.deals.api_mappers import deal_pb, with_links
-from services.deals.domain.funnel import Funnel, Outcome, Period, StageRow, Tally
+from services.deals.domain.funnel import Funnel, Outcome, Period, StageRow, Tally, sum_text
 from services.deals.reports_repository import Scope
 from services.deals.reports_service import ReportsService
 from services.deals.service import DealsService
@@ -30,7 +30,7 @@ def scope_of(f: pb.ReportFilter) -> Scope:
 
 
 def count_pb(t: Tally) -> pb.Count:
-    sums = [pb.Sum(currency=c, amount=format(a, "f")) for c, a in sorted(t.sums.items())]
+    sums = [pb.Sum(currency=c, amount=sum_text(a)) for c, a in sorted(t.sums.items())]
     return pb.Count(deals=t.deals, sums=sums)
 
 

@@ -112,7 +112,14 @@ class Seeder:
                 async with conn.transaction():
                     await conn.execute(DEALS, args)
                 self.count = hi
-            await conn.execute("VACUUM (ANALYZE) deals.deals, deals.stage_history, deals.timeline")
+            # what the deals service's fold does within seconds (the funnel's cells)
+            await conn.execute("SELECT deals.fold_funnel_changes()")
+            await conn.execute(
+                "VACUUM (ANALYZE) deals.deals, deals.stage_history, deals.timeline,"
+                " deals.funnel_passes, deals.funnel_passes_all, deals.funnel_durations,"
+                " deals.funnel_durations_all, deals.funnel_pass_changes,"
+                " deals.funnel_duration_changes"
+            )
 
     async def long_timeline(self, deal_id: int, entries: int) -> None:
         async with await self._connect() as conn:

@@ -130,6 +130,18 @@ def ratio(part: int, whole: int) -> str:
     return str((Decimal(part) / Decimal(whole)).quantize(Decimal("0.0001")))
 
 
+CENTS = Decimal("0.01")
+
+
+def sum_text(value: Decimal) -> str:
+    """A sum as the reports print it: exact, with two decimals at least and no trailing
+    zeros past them, however many places the amounts summed had (10.000 and 10 → 10.00)."""
+    exact = value.normalize()
+    if exact.as_tuple().exponent >= -2:
+        return format(value.quantize(CENTS), "f")
+    return format(exact, "f")
+
+
 @dataclass
 class Tally:
     """Deals and their sums per currency."""

@@ -14,6 +14,7 @@ from alembic import command
 from deploy.local.bootstrap import ensure_database
 from deploy.local.stack import Stack
 from services.common.migrate import alembic_config
+from tests.integration.deals.migration_data import pipeline_with_deals
 
 pytestmark = pytest.mark.integration
 
@@ -27,38 +28,7 @@ def test_ended_visits_learn_where_they_led(infra: Stack) -> None:
     now = datetime(2026, 11, 30, tzinfo=UTC)
     q = sa.text
     with engine.begin() as conn:
-        pipeline = conn.execute(
-            q("INSERT INTO deals.pipelines (name, created_at) VALUES ('P', :now) RETURNING id"),
-            {"now": now},
-        ).scalar_one()
-        a, b = (
-            conn.execute(
-                q(
-                    "INSERT INTO deals.stages (pipeline_id, name, semantic, position) "
-                    "VALUES (:p, :n, 'in_progress', :i) RETURNING id"
-                ),
-                {"p": pipeline, "n": name, "i": i},
-            ).scalar_one()
-            for i, name in enumerate("AB")
-        )
-        user = conn.execute(
-            q(
-                "INSERT INTO deals.users (email, name, password_hash, roles, created_at) "
-                "VALUES ('u@x.test', 'u', '!', '{manager}', :now) RETURNING id"
-            ),
-            {"now": now},
-        ).scalar_one()
-        deal_ids = [
-            conn.execute(
-                q(
-                    "INSERT INTO deals.deals (pipeline_id, stage_id, title, responsible_id, "
-                    "currency, fields, version, created_at, updated_at, stage_entered_at) "
-                    "VALUES (:p, :s, 't', :u, 'RUB', '{}', 1, :now, :now, :now) RETURNING id"
-                ),
-                {"p": pipeline, "s": a, "u": user, "now": now},
-            ).scalar_one()
-            for _ in range(2)
-        ]
+        a, b, user, deal_ids = pipeline_with_deals(conn, now, deals=2)
         visits = [(deal_ids[0], a), (deal_ids[1], a), (deal_ids[0], b), (deal_ids[0], a)]
         for i, (deal_id, stage) in enumerate(visits):
             conn.execute(

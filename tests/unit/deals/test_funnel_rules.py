@@ -16,10 +16,12 @@ from services.deals.domain.funnel import (
     Outcome,
     Period,
     assemble,
+    in_buckets,
     next_stages,
     outcome,
     percentile,
     ratio,
+    sum_text,
 )
 from services.deals.domain.funnel_raw import Money, Pass, deals_of, group_passes, passes_of
 from services.deals.domain.pipelines import Pipeline, Semantic, Stage
@@ -195,3 +197,23 @@ def test_every_deal_of_a_row_went_exactly_one_way(
         assert row.passes >= entered.deals
         for o in (Outcome.ENTERED, *LEAVINGS):
             assert len(listed.get((row.stage.id, o.value), set())) == row.counts[o].deals
+
+
+def test_a_sum_prints_the_same_however_many_places_its_amounts_had() -> None:
+    assert sum_text(Decimal("10")) == sum_text(Decimal("10.000")) == "10.00"
+    assert sum_text(Decimal("10.5")) == sum_text(Decimal("10.5000")) == "10.50"
+    assert sum_text(Decimal("10.125")) == "10.125"
+    assert sum_text(Decimal("0")) == "0.00"
+    assert sum_text(Decimal("1E+3")) == "1000.00"
+
+
+def test_a_percentile_is_found_among_counted_buckets() -> None:
+    values = [1.0, 2.0, 2.0, 3.0, 7.0, 8.0, 9.0, 30.0, 31.0, 32.0]
+    buckets = [(0, 4), (3, 3), (5, 3)]  # values by bucket, in order: [1 2 2 3] [7 8 9] [30..]
+    flat = sorted(values)
+    for fraction in (0.1, 0.5, 0.9, 1.0):
+        spot = in_buckets(buckets, fraction)
+        assert spot is not None
+        start = {0: 0, 3: 4, 5: 7}[spot[0]]
+        assert flat[start + spot[1]] == percentile(values, fraction)
+    assert in_buckets([], 0.5) is None

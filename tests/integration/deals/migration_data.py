@@ -1,0 +1,48 @@
+"""Rows written by hand at an old revision, for the migration tests: a pipeline of two
+stages, a manager, and deals in the first stage."""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+import sqlalchemy as sa
+
+
+def pipeline_with_deals(
+    conn: sa.Connection, now: datetime, *, deals: int
+) -> tuple[int, int, int, list[int]]:
+    """(stage A, stage B, the manager, the deals' ids)."""
+    q = sa.text
+    pipeline = conn.execute(
+        q("INSERT INTO deals.pipelines (name, created_at) VALUES ('P', :now) RETURNING id"),
+        {"now": now},
+    ).scalar_one()
+    a, b = (
+        conn.execute(
+            q(
+                "INSERT INTO deals.stages (pipeline_id, name, semantic, position) "
+                "VALUES (:p, :n, 'in_progress', :i) RETURNING id"
+            ),
+            {"p": pipeline, "n": name, "i": i},
+        ).scalar_one()
+        for i, name in enumerate("AB")
+    )
+    user = conn.execute(
+        q(
+            "INSERT INTO deals.users (email, name, password_hash, roles, created_at) "
+            "VALUES ('u@x.test', 'u', '!', '{manager}', :now) RETURNING id"
+        ),
+        {"now": now},
+    ).scalar_one()
+    deal_ids = [
+        conn.execute(
+            q(
+                "INSERT INTO deals.deals (pipeline_id, stage_id, title, responsible_id, "
+                "currency, fields, version, created_at, updated_at, stage_entered_at) "
+                "VALUES (:p, :s, 't', :u, 'RUB', '{}', 1, :now, :now, :now) RETURNING id"
+            ),
+            {"p": pipeline, "s": a, "u": user, "now": now},
+        ).scalar_one()
+        for _ in range(deals)
+    ]
+    return a, b, user, deal_ids
