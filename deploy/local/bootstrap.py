@@ -8,6 +8,8 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import time
+from typing import Any
 
 import psycopg
 from psycopg import sql
@@ -27,12 +29,25 @@ log = logging.getLogger(__name__)
 SEARCH_ATTRIBUTES = ("DealId", "PipelineId", "Stage", "Assignee", "ProcessName", "LeadId")
 
 
+def _connect_when_up(conninfo: str, timeout: float = 60.0) -> psycopg.Connection[Any]:
+    """A connection, once the server accepts them: its port opens while it is still
+    starting up (recovering, on a loaded machine for seconds), which refuses connections."""
+    deadline = time.monotonic() + timeout
+    while True:
+        try:
+            return psycopg.connect(conninfo, autocommit=True)
+        except psycopg.OperationalError as exc:
+            if "starting up" not in str(exc) or time.monotonic() > deadline:
+                raise
+            time.sleep(0.2)
+
+
 def ensure_database(database_url: str) -> None:
     """Create the database named in the URL if the server does not have it yet."""
     url = make_url(database_url)
     name = url.database or "dealflow"
     admin = url.set(drivername="postgresql", database="postgres")
-    with psycopg.connect(admin.render_as_string(hide_password=False), autocommit=True) as conn:
+    with _connect_when_up(admin.render_as_string(hide_password=False)) as conn:
         exists = conn.execute("SELECT 1 FROM pg_database WHERE datname = %s", (name,)).fetchone()
         if not exists:
             conn.execute(sql.SQL("CREATE DATABASE {}").format(sql.Identifier(name)))
