@@ -68,28 +68,35 @@ _PASS_COLUMNS = ("stage_id", "entered_on", "reentered_on", "next_stage_id", "cur
                  "passes", "priced", "amount")  # fmt: skip
 
 
-def _money(t: sa.Subquery) -> list[Any]:
-    return [sa.func.sum(t.c.passes), sa.func.sum(t.c.priced), sa.func.sum(t.c.amount)]
+def _money(t: sa.Subquery, *only: sa.ColumnElement[bool]) -> list[Any]:
+    """Passes, priced passes and their sum (of the rows that meet `only`)."""
+    sums = (sa.func.sum(t.c.passes), sa.func.sum(t.c.priced), sa.func.sum(t.c.amount))
+    return [s.filter(*only) if only else s for s in sums]
 
 
 async def _last_passes(
     conn: AsyncConnection, stage_ids: Sequence[int], scope: Scope
-) -> list[LastPasses]:
+) -> tuple[list[LastPasses], dict[int, int]]:
+    """The last passes by where they led, and all passes per stage, in one reading."""
     c = _rows(PASS_CELLS, scope, _PASS_COLUMNS, _in_period(stage_ids, scope))
     query = (
-        sa.select(c.c.stage_id, c.c.next_stage_id, c.c.currency, *_money(c))
-        .where(_last_before(scope.period.end.date(), c))
+        sa.select(
+            c.c.stage_id,
+            c.c.next_stage_id,
+            c.c.currency,
+            *_money(c, _last_before(scope.period.end.date(), c)),
+            sa.func.sum(c.c.passes),
+        )
         .group_by(c.c.stage_id, c.c.next_stage_id, c.c.currency)
         .having(sa.func.sum(c.c.passes) != 0)
     )
-    rows = await _all(conn, query)
-    return [LastPasses(r[0], r[1], r[2], int(r[3]), r[5] if r[4] else None) for r in rows]
-
-
-async def _passes(conn: AsyncConnection, stage_ids: Sequence[int], scope: Scope) -> dict[int, int]:
-    c = _rows(PASS_CELLS, scope, ("stage_id", "passes"), _in_period(stage_ids, scope))
-    query = sa.select(c.c.stage_id, sa.func.sum(c.c.passes)).group_by(c.c.stage_id)
-    return {r[0]: int(r[1]) for r in await _all(conn, query) if r[1]}
+    last, passes = [], defaultdict[int, int](int)
+    for stage_id, next_stage_id, currency, deals, priced, amount, every in await _all(conn, query):
+        passes[stage_id] += int(every)
+        if deals:
+            last.append(LastPasses(stage_id, next_stage_id, currency, int(deals),
+                                   amount if priced else None))  # fmt: skip
+    return last, passes
 
 
 async def _lost_months(
@@ -165,8 +172,7 @@ async def funnel_groups(
 ) -> tuple[list[LastPasses], list[StagePasses], list[LostMonth]]:
     """What reports_repository.funnel_groups computes from the passes, from the cells; the
     connection must hold one snapshot for all (REPEATABLE READ)."""
-    last = await _last_passes(conn, stage_ids, scope)
-    counts = await _passes(conn, stage_ids, scope)
+    last, counts = await _last_passes(conn, stage_ids, scope)
     times = await _times(conn, stage_ids, scope)
     stages = [
         StagePasses(stage_id, n, *times.get(stage_id, (None, None)))
