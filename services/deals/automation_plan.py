@@ -8,9 +8,11 @@ A plan (JSON):
     {"fires": bool, "status": "scheduled" | "skipped" | "loop_bound",
      "reason", "condition": {"result", "reason"}, "due_at": ISO | null,
      "stage_id": the stage the run belongs to (leaving it cancels the run),
-     "keep_on_leave": bool, "rule_id", "rule_version", "rule_name",
+     "keep_on_leave": bool, "delay": the rule's delay or null, "rule_id",
+     "rule_version", "rule_name",
      "actions": [{"index", "type", "due_at", ...the action, resolved: "assignee_id",
-                  "deadline", "error" (why it cannot run, e.g. nobody found)}]}
+                  "deadline", "error" (why it cannot run, e.g. nobody found)}],
+     "recorded": {"status", "steps": [{"index", "status"}]} (planned before: how far)}
 """
 
 from __future__ import annotations
@@ -126,6 +128,7 @@ async def plan_rule(
         "rule_name": definition.get("name", ""),
         "stage_id": str(stage),
         "keep_on_leave": bool(definition.get("keep_on_leave", False)),
+        "delay": definition.get("delay"),  # the rule's own (an action's is in the action)
         "actions": [],
         "due_at": None,
     }

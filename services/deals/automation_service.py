@@ -75,7 +75,8 @@ class AutomationService:
         lead_id: int | None = None,
     ) -> dict[str, Any]:
         """Evaluate the rule at the version that fired on the deal (or the lead) and record
-        the run (once per workflow id: asked again, the recorded plan)."""
+        the run (once per workflow id: asked again, the recorded plan, with `recorded`:
+        the run's status and its steps' so far)."""
         ask = PlanAsk(workflow_id, rule_id, rule_version, event_id, trigger)
         (plan,) = await self.plan_runs(deal_id=deal_id, lead_id=lead_id, asks=[ask])
         if plan.get("gone"):
@@ -97,8 +98,8 @@ class AutomationService:
             rows: list[dict[str, Any]] = []
             for ask in asks:
                 existing = await _run_row(uow.conn, ask.workflow_id)
-                if existing is not None:
-                    plans.append(dict(existing.plan))
+                if existing is not None:  # asked again (a redelivered event, the workflow)
+                    plans.append({**dict(existing.plan), "recorded": _recorded(existing)})
                     continue
                 try:
                     rule = await _rule_at(uow.conn, ask.rule_id, ask.rule_version)
@@ -330,6 +331,12 @@ class PlanAsk:
     rule_version: int
     event_id: str
     trigger: str
+
+
+def _recorded(row: sa.Row[Any]) -> dict[str, Any]:
+    """How far a run planned before has come: its status and each step's."""
+    steps = [{"index": s.get("index"), "status": s.get("status")} for s in row.steps]
+    return {"status": row.status, "steps": steps}
 
 
 async def _record_runs(conn: AsyncConnection, rows: list[dict[str, Any]]) -> None:
