@@ -1,7 +1,7 @@
 """A planned automation run the triggers run themselves (workflows/automation_inline.py
 says which): its actions in order through the `automation_act` activity's own code
-(idempotency key `<run id>/<index>`, each result recorded in the run log by that code),
-then the run recorded done, exactly as the `automation_run` workflow records it.
+(idempotency key `<run id>/<index>`, each result recorded in the run log by that code, the
+last one together with the run's end: done), as the `automation_run` workflow records them.
 
 Durable without a workflow: the event is acked only after the run is recorded, so a worker
 dying midway has the event redelivered, and a redelivered event whose run is not finished
@@ -14,6 +14,7 @@ any other failure hands the run over, and the workflow retries that action.
 from __future__ import annotations
 
 import logging
+from dataclasses import replace
 from typing import Any
 
 from temporalio.exceptions import ApplicationError
@@ -33,12 +34,16 @@ class InlineRuns:
     async def run(self, run: AutomationInput, workflow_id: str, plan: dict[str, Any]) -> int:
         """Run the plan's actions; -1 when the run ended (done or failed, recorded), else
         the index of the action a workflow must go on from."""
-        for index, action in enumerate(plan["actions"]):
+        actions = plan["actions"]
+        for index, action in enumerate(actions):
             if action.get("error"):  # nothing to retry: the plan found it cannot run
                 await self._fail(workflow_id, index, str(action["error"]))
                 return -1
+            step = action_input(run, workflow_id, index, action)
+            if index == len(actions) - 1:  # its result and the run's end in one record
+                step = replace(step, run_status="done")
             try:
-                await self._actions.act(action_input(run, workflow_id, index, action))
+                await self._actions.act(step)
             except ApplicationError as exc:
                 if not exc.non_retryable:
                     return self._hand_over(workflow_id, index, exc)
@@ -47,7 +52,8 @@ class InlineRuns:
             except Exception as exc:  # a service down, a lost answer: the workflow retries
                 return self._hand_over(workflow_id, index, exc)
             fault_point("worker.rule_action_done")
-        await self._actions.record(StepInput(workflow_id, -1, "done", run_status="done"))
+        if not actions:
+            await self._actions.record(StepInput(workflow_id, -1, "done", run_status="done"))
         return -1
 
     async def _fail(self, workflow_id: str, index: int, reason: str) -> None:

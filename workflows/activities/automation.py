@@ -129,7 +129,14 @@ class AutomationActivities:
         else:
             result = await self._deal_action(inp)
         if inp.workflow_id and result.status != "cancelled":
-            step = StepInput(inp.workflow_id, inp.index, "done", result.detail, data=result.data)
+            step = StepInput(
+                inp.workflow_id,
+                inp.index,
+                "done",
+                result.detail,
+                run_status=inp.run_status,
+                data=result.data,
+            )
             await self.record(step)
         return result
 

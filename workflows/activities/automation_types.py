@@ -69,6 +69,7 @@ class ActionInput:
     index: int = 0
     stage_id: str = ""
     lead_id: str = ""  # an action on a lead (deal_id "")
+    run_status: str = ""  # recorded with the result: the run's last action run inline ("done")
 
 
 def action_input(
