@@ -113,8 +113,10 @@ async def plan_rule(
     calendar: CompanyCalendar,
     now: datetime,
     check_loop: bool = True,
+    recent: int | None = None,
 ) -> dict[str, Any]:
-    """The plan of `rule` on `deal` (a deal or a lead) now (see the module's docstring)."""
+    """The plan of `rule` on `deal` (a deal or a lead) now (see the module's docstring);
+    `recent`: the runs fired on the record within the loop window, when counted already."""
     definition = rule.definition
     values = deal_values(deal)
     trigger = definition["trigger"]
@@ -132,7 +134,9 @@ async def plan_rule(
         "actions": [],
         "due_at": None,
     }
-    if check_loop and await recent_runs(conn, deal, now) >= LOOP_BOUND:
+    if recent is None and check_loop:
+        recent = await recent_runs(conn, deal, now)
+    if check_loop and (recent or 0) >= LOOP_BOUND:
         reason = f"loop bound hit: {LOOP_BOUND} runs on the deal within {LOOP_WINDOW} s"
         condition = {"result": False, "reason": "not evaluated"}
         return {

@@ -20,7 +20,7 @@ from services.common.db import UnitOfWork, utcnow
 from services.common.errors import FieldProblem, NotFound, ValidationFailed
 from services.deals import deal_links, repository, rules_repository
 from services.deals.audit import record
-from services.deals.automation_plan import plan_rule, schedule
+from services.deals.automation_plan import plan_rule, recent_runs, schedule
 from services.deals.automation_records import load_record, owner
 from services.deals.automation_tables import automation_runs, company_calendar
 from services.deals.domain.calendar import CompanyCalendar, calendar_of
@@ -28,7 +28,7 @@ from services.deals.domain.deals import Deal
 from services.deals.domain.leads import Lead
 from services.deals.domain.rules import StageRule, matches
 from services.deals.run_log import run_row as _run_row
-from services.deals.run_log import run_view
+from services.deals.run_log import run_rows, run_view
 from services.deals.tables import outbox
 
 if TYPE_CHECKING:
@@ -94,24 +94,33 @@ class AutomationService:
             deal = await load_record(uow.conn, deal_id=deal_id, lead_id=lead_id)
             calendar, _ = await load_calendar(uow.conn)
             now = self._now()
+            existing = await run_rows(uow.conn, [a.workflow_id for a in asks])
+            new = [a for a in asks if a.workflow_id not in existing]
+            rules = await _rules_at(uow.conn, [(a.rule_id, a.rule_version) for a in new])
+            # The loop bound counts the runs fired before each one, those planned here too.
+            recent = await recent_runs(uow.conn, deal, now) if new else 0
             plans: list[dict[str, Any]] = []
             rows: list[dict[str, Any]] = []
             for ask in asks:
-                existing = await _run_row(uow.conn, ask.workflow_id)
-                if existing is not None:  # asked again (a redelivered event, the workflow)
-                    plans.append({**dict(existing.plan), "recorded": _recorded(existing)})
+                row = existing.get(ask.workflow_id)
+                if row is not None:  # asked again (a redelivered event, the workflow)
+                    plans.append({**dict(row.plan), "recorded": _recorded(row)})
                     continue
-                try:
-                    rule = await _rule_at(uow.conn, ask.rule_id, ask.rule_version)
-                except NotFound as exc:
-                    plans.append({"fires": False, "gone": True, "reason": exc.message})
+                rule = rules.get((ask.rule_id, ask.rule_version))
+                if rule is None:
+                    reason = f"rule {ask.rule_id} (version {ask.rule_version}) not found"
+                    plans.append({"fires": False, "gone": True, "reason": reason})
                     continue
-                if rows:  # the loop bound counts the runs planned before this one
-                    await _record_runs(uow.conn, rows)
-                    rows = []
                 plan = await plan_rule(
-                    uow.conn, self._deals.org, rule=rule, deal=deal, calendar=calendar, now=now
+                    uow.conn,
+                    self._deals.org,
+                    rule=rule,
+                    deal=deal,
+                    calendar=calendar,
+                    now=now,
+                    recent=recent,
                 )
+                recent += bool(plan["fires"])
                 plan["workflow_id"] = ask.workflow_id
                 due = plan["due_at"]
                 rows.append(
@@ -346,6 +355,18 @@ async def _record_runs(conn: AsyncConnection, rows: list[dict[str, Any]]) -> Non
             .values(rows)
             .on_conflict_do_nothing(index_elements=[automation_runs.c.workflow_id])
         )
+
+
+async def _rules_at(
+    conn: AsyncConnection, asked: list[tuple[int, int]]
+) -> dict[tuple[int, int], StageRule]:
+    """The rules at the versions asked (version 0: as it is now); those gone are missing."""
+    found = await rules_repository.versions_of(conn, [(r, v) for r, v in asked if v])
+    for rule_id, _ in [(r, v) for r, v in asked if not v]:
+        rule = await rules_repository.rule_by_id(conn, rule_id)
+        if rule is not None:
+            found[(rule_id, 0)] = rule
+    return found
 
 
 async def _rule_at(conn: AsyncConnection, rule_id: int, version: int) -> StageRule:

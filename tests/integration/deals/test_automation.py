@@ -250,6 +250,27 @@ async def test_a_rule_that_would_loop_hits_the_bound_and_says_so(
     ]
     assert last["status"] == "loop_bound" and "loop bound" in last["reason"]
 
+    # In one PlanRuns the bound counts the runs fired earlier in the same call.
+    other = await call(
+        stub.CreateDeal,
+        pb.CreateDealRequest(pipeline_id=clients.id, title="Loop 2"),
+        actor=admin.id,
+    )
+    batch = [
+        apb.PlanRunRequest(
+            workflow_id=f"deal-{other.id}/automation/{rule.id}/{n}",
+            deal_id=other.id,
+            rule_id=rule.id,
+            event_id=str(n),
+            trigger="source changed",
+        )
+        for n in range(LOOP_BOUND + 1)
+    ]
+    reply = await call(automation.PlanRuns, apb.PlanRunsRequest(runs=batch))
+    assert [from_struct(p.plan)["status"] for p in reply.plans] == ["scheduled"] * LOOP_BOUND + [
+        "loop_bound"
+    ]
+
 
 async def test_the_rules_an_event_fires_are_planned_in_one_call(stubs: Any, admin: pb.User) -> None:
     """PlanRuns: one call plans each rule in order (a false condition logged, a rule gone
