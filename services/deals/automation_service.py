@@ -203,11 +203,14 @@ class AutomationService:
                 values["status"] = run_status
                 if index < 0 and detail:
                     values["reason"] = detail
-            await uow.conn.execute(
-                automation_runs.update().where(automation_runs.c.id == row.id).values(**values)
-            )
-            stored = await _run_row(uow.conn, workflow_id)
-            assert stored is not None
+            stored = (
+                await uow.conn.execute(
+                    automation_runs.update()
+                    .where(automation_runs.c.id == row.id)
+                    .values(**values)
+                    .returning(*automation_runs.c)
+                )
+            ).one()
             return run_view(stored)
 
     async def list_runs(
@@ -348,13 +351,15 @@ def _recorded(row: sa.Row[Any]) -> dict[str, Any]:
     return {"status": row.status, "steps": steps}
 
 
+_RECORD_RUNS = insert(automation_runs).on_conflict_do_nothing(
+    index_elements=[automation_runs.c.workflow_id]
+)
+
+
 async def _record_runs(conn: AsyncConnection, rows: list[dict[str, Any]]) -> None:
+    """The rows in one statement (executemany: compiled once, not per number of rows)."""
     if rows:
-        await conn.execute(
-            insert(automation_runs)
-            .values(rows)
-            .on_conflict_do_nothing(index_elements=[automation_runs.c.workflow_id])
-        )
+        await conn.execute(_RECORD_RUNS, rows)
 
 
 async def _rules_at(
