@@ -11,7 +11,7 @@ import contextlib
 import uuid
 from collections.abc import AsyncIterator, Iterator
 from pathlib import Path
-from typing import Any
+from typing import Any, cast
 
 import grpc
 import nats
@@ -110,6 +110,32 @@ class FlakyTimeline:
         return flaky
 
 
+def triggers_of(
+    deals: Any, js: JetStreamContext, temporal: WorkflowEnvironment, deals_stub: Any
+) -> tuple[str, str, AutomationActivities, Triggers]:
+    """A consumer of its own (durable, task queue) with the automation activities over
+    `deals_stub`, which it runs a run with nothing to wait for through."""
+    durable = f"triggers-{uuid.uuid4().hex[:8]}"
+    queue = f"automation-{uuid.uuid4().hex[:8]}"
+    activities = AutomationActivities(
+        deals.automation,
+        deals_stub,
+        cast(Any, None),
+        task_queue="no-worker",
+        temporal=temporal.client,
+    )
+    triggers = Triggers(
+        js=js,
+        temporal=temporal.client,
+        deals=deals,
+        automation=deals.automation,
+        task_queue=queue,
+        durable=durable,
+        actions=activities,
+    )
+    return durable, queue, activities, triggers
+
+
 async def settled(js: JetStreamContext, durable: str, delivered: int) -> None:
     """Until the consumer has had `delivered` deliveries and nothing waits for an ack."""
     info = None
@@ -165,25 +191,8 @@ async def test_a_redelivered_stage_change_starts_one_run_and_one_process(
     await call(deals.MoveDeal, move, actor=admin.id)
     assert await deals.relay.publish_batch() == 2  # created, stage_changed
 
-    durable = f"triggers-{uuid.uuid4().hex[:8]}"
-    queue = f"automation-{uuid.uuid4().hex[:8]}"
     flaky = FlakyTimeline(deals)
-    activities = AutomationActivities(
-        deals.automation,
-        flaky,  # type: ignore[arg-type]
-        None,  # type: ignore[arg-type]
-        task_queue="no-worker",
-        temporal=temporal.client,
-    )
-    triggers = Triggers(
-        js=js,
-        temporal=temporal.client,
-        deals=deals,
-        automation=deals.automation,
-        task_queue=queue,
-        durable=durable,
-        actions=activities,
-    )
+    durable, queue, activities, triggers = triggers_of(deals, js, temporal, flaky)
     stop = asyncio.Event()
     async with Worker(
         temporal.client,
@@ -295,20 +304,7 @@ async def test_a_run_with_nothing_to_wait_for_runs_inline_once_and_logs_as_a_wor
     while await deals.relay.publish_batch():
         pass
 
-    durable = f"triggers-{uuid.uuid4().hex[:8]}"
-    queue = f"automation-{uuid.uuid4().hex[:8]}"
-    activities = AutomationActivities(
-        deals.automation, deals, None, task_queue="no-worker", temporal=temporal.client
-    )
-    triggers = Triggers(
-        js=js,
-        temporal=temporal.client,
-        deals=deals,
-        automation=deals.automation,
-        task_queue=queue,
-        durable=durable,
-        actions=activities,
-    )
+    durable, queue, activities, triggers = triggers_of(deals, js, temporal, deals)
 
     async def run_log() -> dict[str, dict[str, Any]]:
         log = await call(deals.automation.ListRuns, apb.ListRunsRequest(deal_id=deal.id))
