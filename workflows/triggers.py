@@ -172,7 +172,7 @@ class Triggers(EventConsumer):
         """Tell the deal's (the lead's) waiting runs (from the run log: a run waits on a
         delay while `scheduled`, on a move while `waiting_leave`). A run the log does not
         list yet looks at the record itself when its timer fires."""
-        request = automation_pb2.ListRunsRequest(**_record(event), limit=200)
+        request = automation_pb2.ListRunsRequest(**_record(event), limit=200, waiting_only=True)
         reply = await call(self._automation.ListRuns, request, timeout=self._timeout)
         for run in map(from_struct, reply.runs):
             if run.get("status") not in WAITING:

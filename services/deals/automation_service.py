@@ -27,8 +27,8 @@ from services.deals.domain.calendar import CompanyCalendar, calendar_of
 from services.deals.domain.deals import Deal
 from services.deals.domain.leads import Lead
 from services.deals.domain.rules import StageRule, matches
+from services.deals.run_log import WAITING, run_rows, run_view
 from services.deals.run_log import run_row as _run_row
-from services.deals.run_log import run_rows, run_view
 from services.deals.tables import outbox
 
 if TYPE_CHECKING:
@@ -214,10 +214,17 @@ class AutomationService:
             return run_view(stored)
 
     async def list_runs(
-        self, *, actor_id: int | None, deal_id: int | None, limit: int, lead_id: int | None = None
+        self,
+        *,
+        actor_id: int | None,
+        deal_id: int | None,
+        limit: int,
+        lead_id: int | None = None,
+        waiting_only: bool = False,
     ) -> list[dict[str, Any]]:
         """The deal's (or the lead's) run log, newest first; whoever sees the deal (the
-        lead) sees its log."""
+        lead) sees its log. `waiting_only`: the runs a move or a change is told about (a
+        deal's every stage change asks, so it does not read the whole log)."""
         async with self._engine.connect() as conn:
             if lead_id is not None:
                 await self._leads().visible_lead(conn, actor_id, lead_id)
@@ -225,6 +232,8 @@ class AutomationService:
             else:
                 await self._deals.get_deal(actor_id=actor_id, deal_id=deal_id or 0)
                 mine = automation_runs.c.deal_id == deal_id
+            if waiting_only:
+                mine = sa.and_(mine, automation_runs.c.status.in_(WAITING))
             query = (
                 sa.select(automation_runs)
                 .where(mine)

@@ -19,6 +19,8 @@ from sqlalchemy.ext.asyncio import AsyncConnection
 
 from services.deals.automation_tables import automation_runs
 
+WAITING = ("scheduled", "waiting_leave")  # a run on a delay, a run whose tasks close on leaving
+
 
 def run_view(row: sa.Row[Any]) -> dict[str, Any]:
     plan = dict(row.plan)

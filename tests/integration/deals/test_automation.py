@@ -315,6 +315,9 @@ async def test_the_rules_an_event_fires_are_planned_in_one_call(stubs: Any, admi
     assert plans[3].get("gone") and "999999" in plans[3]["reason"]
     logged = (await call(automation.ListRuns, apb.ListRunsRequest(deal_id=deal.id))).runs
     assert len(logged) == 3, "every evaluation of a rule that exists is in the run log"
+    waiting = apb.ListRunsRequest(deal_id=deal.id, waiting_only=True)
+    (only,) = [from_struct(r) for r in (await call(automation.ListRuns, waiting)).runs]
+    assert (only["rule_id"], only["status"]) == (rules[0].id, "scheduled"), "the skipped: not"
     again = await call(automation.PlanRuns, apb.PlanRunsRequest(runs=runs[:3]))
     assert [from_struct(p.plan) for p in again.plans] == [
         {**p, "recorded": {"status": p["status"], "steps": []}} for p in plans[:3]
