@@ -30,7 +30,6 @@ with workflow.unsafe.imports_passed_through():
         DEAL_CHANGED_SIGNAL,
         DEAL_MOVED_SIGNAL,
         WORKFLOW,
-        ActionInput,
         AutomationInput,
         DealChanged,
         DealMoved,
@@ -38,8 +37,10 @@ with workflow.unsafe.imports_passed_through():
         PlanInput,
         ReplanInput,
         StepInput,
+        action_input,
     )
     from workflows.activities.types import CancelTaskInput, GetDealInput
+    from workflows.automation_inline import failed_detail
 
 LEFT = "cancelled: the deal left the stage"
 LEAD_LEFT = "cancelled: the lead left the stage"
@@ -101,7 +102,9 @@ class AutomationRun:
         self._date_fields = set(plan.get("date_fields", []))
         keep = bool(plan.get("keep_on_leave"))
         to_close: list[str] = []
-        for index in range(len(plan["actions"])):
+        # A run the triggers handed over begins where they stopped (nothing to wait for
+        # before it: such a run has no delay and no task to close on leaving).
+        for index in range(inp.first_action, len(plan["actions"])):
             waited, plan = await self._wait(wid, index, plan)
             action = plan["actions"][index]
             check = waited and not keep  # a delayed action runs only while the deal stays
@@ -109,22 +112,9 @@ class AutomationRun:
                 return await self._cancel(wid, index, plan, to_close)
             if action.get("error"):
                 return await self._fail(wid, index, str(action["error"]))
+            stage = self._stage if check else ""
             try:
-                result = await auto.run_action(
-                    ActionInput(
-                        idempotency_key=f"{wid}/{index}",
-                        deal_id=inp.deal_id,
-                        pipeline_id=inp.pipeline_id,
-                        rule_id=inp.rule_id,
-                        initiator_id=inp.initiator_id,
-                        why=inp.why,
-                        action=action,
-                        workflow_id=wid,
-                        index=index,
-                        stage_id=self._stage if check else "",
-                        lead_id=inp.lead_id,
-                    )
-                )
+                result = await auto.run_action(action_input(inp, wid, index, action, stage))
             except ActivityError as exc:
                 return await self._fail(wid, index, _failure(exc))
             if result.status == "cancelled":  # a move the signal missed, seen when due
@@ -193,7 +183,7 @@ class AutomationRun:
 
     async def _fail(self, wid: str, index: int, reason: str) -> dict[str, Any]:
         await auto.record_step(StepInput(wid, index, "failed", reason))
-        detail = f"action {index} failed: {reason}"
+        detail = failed_detail(index, reason)
         await auto.record_step(StepInput(wid, -1, "failed", detail, run_status="failed"))
         return {"status": "failed", "reason": reason}
 

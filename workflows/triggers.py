@@ -5,11 +5,15 @@ both; a lead's runs are `lead-7/automation/<rule id>/<event id>`, signalled the 
 For each event it asks the deals service (no actor: an internal call) for the active rules
 of the pipeline(s) involved, picks those the event fires (workflows/automation_triggers.py)
 plans each firing in the deals service (recorded in the run log: a rule whose condition
-is false ends there, at the cost of one call) and starts one `automation_run` workflow per
-(event, rule) that fires, id
-`deal-42/automation/<rule id>/<event id>`, with the DealId and PipelineId search
-attributes. A start is idempotent by that id (REJECT_DUPLICATE), so a redelivered event
-starts nothing; the worker has no database and needs no inbox.
+is false ends there, at the cost of one call). A run with nothing to wait for (no delay, no
+task to close on leaving: workflows/automation_inline.py) it runs itself, through the
+activities' action code (workflows/automation_inline_runs.py); any other run that fires is
+one `automation_run` workflow per (event, rule), id
+`deal-42/automation/<rule id>/<event id>` (the run log's id of every run), with the DealId
+and PipelineId search attributes. A start is idempotent by that id (REJECT_DUPLICATE), and
+a redelivered event finds its runs in the run log: one that ended does nothing, one begun
+here is handed to its workflow at the first action not done; the worker has no database
+and needs no inbox.
 
 Before that it tells the deal's waiting runs (those the run log lists as waiting) what
 happened: a stage change is signalled `deal_moved` (a run waiting on a delay of the stage
@@ -22,6 +26,7 @@ unavailable) and terminated when it is malformed.
 from __future__ import annotations
 
 import logging
+from dataclasses import replace
 from typing import Any
 
 from dealflow.deals.v1 import automation_pb2, automation_pb2_grpc, deals_pb2, deals_pb2_grpc
@@ -37,6 +42,7 @@ from services.common.faults import fault_point
 from services.common.grpc_client import call
 from services.common.nats import EventConsumer
 from services.common.protoconv import from_struct
+from workflows.activities.automation import AutomationActivities
 from workflows.activities.automation_types import (
     DEAL_CHANGED_SIGNAL,
     DEAL_MOVED_SIGNAL,
@@ -47,6 +53,8 @@ from workflows.activities.automation_types import (
 )
 from workflows.api import DEFAULT_TASK_QUEUE
 from workflows.automation import workflow_id
+from workflows.automation_inline import FINAL, done_before, why_not_inline
+from workflows.automation_inline_runs import InlineRuns
 from workflows.automation_triggers import (
     EVENTS,
     LEAD_EVENTS,
@@ -95,7 +103,10 @@ class Triggers(EventConsumer):
         durable: str = "",
         timeout: float = 10.0,
         records: str = "deal",
+        actions: AutomationActivities | None = None,
     ) -> None:
+        """`actions`: the automation activities' code, to run a run with nothing to wait
+        for here (without, every run that fires is a workflow)."""
         leads = records == "lead"
         super().__init__(
             js=js,
@@ -105,6 +116,7 @@ class Triggers(EventConsumer):
         )
         self._temporal, self._deals, self._automation = temporal, deals, automation
         self._task_queue, self._timeout = task_queue, timeout
+        self._inline = None if actions is None else InlineRuns(actions)
 
     async def apply(self, event: Envelope) -> None:
         if event.type not in EVENTS and event.type not in LEAD_EVENTS:
@@ -120,9 +132,31 @@ class Triggers(EventConsumer):
             changed = DealChanged(sorted(deal_event.changed))
             await self._signal_runs(deal_event, DEAL_CHANGED_SIGNAL, changed)
         fired = firings(deal_event, await self._rules(deal_event))
-        for firing, fires in zip(fired, await self._plans(deal_event, fired), strict=True):
-            if fires:
-                await self._start(deal_event, firing)
+        for firing, plan in zip(fired, await self._plans(deal_event, fired), strict=True):
+            if plan.get("fires"):
+                await self._run(deal_event, firing, plan)
+
+    async def _run(self, event: DealEvent, firing: Firing, plan: dict[str, Any]) -> None:
+        """Run it here when it has nothing to wait for (workflows/automation_inline.py),
+        else (or when an action must be retried) start its workflow."""
+        run = self._input(event, firing)
+        inline = not why_not_inline(plan)
+        recorded = plan.get("recorded")
+        if recorded is not None:  # planned before: the event came again
+            if recorded.get("status") in FINAL:
+                return  # that run ended: nothing to do twice
+            if inline:  # begun here before: the workflow goes on after the actions done
+                run = replace(run, first_action=done_before(recorded.get("steps", [])))
+        elif inline and self._inline is not None:
+            wid = self._run_id(event, firing)
+            fault_point("worker.rule_planned_not_started")
+            first = await self._inline.run(run, wid, plan)
+            if first < 0:
+                log.info("automation run ran inline", extra={"workflow_id": wid})
+                fault_point("worker.rule_started_not_acked")
+                return
+            run = replace(run, first_action=first)
+        await self._start(event, firing, run)
 
     async def _rules(self, event: DealEvent) -> list[Rule]:
         rules: list[Rule] = []
@@ -138,7 +172,7 @@ class Triggers(EventConsumer):
         """Tell the deal's (the lead's) waiting runs (from the run log: a run waits on a
         delay while `scheduled`, on a move while `waiting_leave`). A run the log does not
         list yet looks at the record itself when its timer fires."""
-        request = automation_pb2.ListRunsRequest(**_record(event), limit=200)
+        request = automation_pb2.ListRunsRequest(**_record(event), limit=200, waiting_only=True)
         reply = await call(self._automation.ListRuns, request, timeout=self._timeout)
         for run in map(from_struct, reply.runs):
             if run.get("status") not in WAITING:
@@ -151,28 +185,32 @@ class Triggers(EventConsumer):
                     extra={"workflow_id": run["workflow_id"]},
                 )
 
-    async def _start(self, event: DealEvent, firing: Firing) -> None:
+    @staticmethod
+    def _input(event: DealEvent, firing: Firing) -> AutomationInput:
+        lead = event.record == "lead"
+        return AutomationInput(
+            deal_id="" if lead else event.deal_id,
+            lead_id=event.deal_id if lead else "",
+            pipeline_id=firing.rule.pipeline_id,
+            rule_id=firing.rule.id,
+            rule_version=firing.rule.version,
+            event_id=event.event_id,
+            why=firing.why,
+            initiator_id=event.initiator_id,
+        )
+
+    async def _start(self, event: DealEvent, firing: Firing, run: AutomationInput) -> None:
         rule = firing.rule
         wid = self._run_id(event, firing)
         extra = {f"{event.record}_id": event.deal_id, "rule_id": rule.id, "workflow_id": wid}
-        lead = event.record == "lead"
         attributes = [SearchAttributePair(PIPELINE_ID, rule.pipeline_id)]
-        if not lead:
+        if event.record != "lead":
             attributes.insert(0, SearchAttributePair(DEAL_ID, event.deal_id))
         fault_point("worker.rule_planned_not_started")
         try:
             await self._temporal.start_workflow(
                 WORKFLOW,
-                AutomationInput(
-                    deal_id="" if lead else event.deal_id,
-                    lead_id=event.deal_id if lead else "",
-                    pipeline_id=rule.pipeline_id,
-                    rule_id=rule.id,
-                    rule_version=rule.version,
-                    event_id=event.event_id,
-                    why=firing.why,
-                    initiator_id=event.initiator_id,
-                ),
+                run,
                 id=wid,
                 task_queue=self._task_queue,
                 id_reuse_policy=WorkflowIDReusePolicy.REJECT_DUPLICATE,
@@ -185,9 +223,9 @@ class Triggers(EventConsumer):
         log.info("automation run started", extra={**extra, "why": firing.why})
         fault_point("worker.rule_started_not_acked")
 
-    async def _plans(self, event: DealEvent, fired: list[Firing]) -> list[bool]:
+    async def _plans(self, event: DealEvent, fired: list[Firing]) -> list[dict[str, Any]]:
         """Plan every run the event fires, in one call (recorded in the run log under each
-        run's workflow id, so a workflow's own plan is this one): whether each fires. A
+        run's workflow id, so a workflow's own plan is this one): each plan (`fires`). A
         rule whose condition is false (or that hit the loop bound) costs no workflow."""
         if not fired:
             return []
@@ -208,7 +246,7 @@ class Triggers(EventConsumer):
             reply = await call(self._automation.PlanRuns, request, timeout=self._timeout)
         except NotFound:  # the deal (the lead) is gone: nothing to run
             log.info("record gone before its runs", extra={"event_id": event.event_id})
-            return [False] * len(fired)
+            return [{"fires": False}] * len(fired)
         plans = [from_struct(p.plan) for p in reply.plans]
         for firing, plan in zip(fired, plans, strict=True):
             if not plan.get("fires"):
@@ -216,7 +254,7 @@ class Triggers(EventConsumer):
                     "rule does not fire",
                     extra={"workflow_id": self._run_id(event, firing), "why": plan.get("reason")},
                 )
-        return [bool(p.get("fires")) for p in plans]
+        return plans
 
     @staticmethod
     def _run_id(event: DealEvent, firing: Firing) -> str:

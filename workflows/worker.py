@@ -136,6 +136,7 @@ async def run(settings: WorkerSettings) -> None:
         notifications_pb2_grpc.NotificationsServiceStub(notifications_channel),
         task_queue=settings.task_queue,
         crm=crm_pb2_grpc.CrmServiceStub(deals_channel),
+        temporal=client,
     )
     product_activities = ProductActivities(products_pb2_grpc.ProductsServiceStub(deals_channel))
     lead_activities = LeadActivities(
@@ -198,6 +199,7 @@ async def run(settings: WorkerSettings) -> None:
             automation=automation_stub,
             task_queue=settings.task_queue,
             records=records,
+            actions=automation_activities,  # runs with nothing to wait for, run inline
         )
 
     if settings.triggers:

@@ -111,6 +111,7 @@ class AutomationApi(pb_grpc.AutomationServiceServicer):  # type: ignore[misc]
             deal_id=None if request.lead_id else parse_id(request.deal_id, "deal_id"),
             lead_id=optional_id(request.lead_id, "lead_id"),
             limit=clamp_limit(request.limit),
+            waiting_only=request.waiting_only,
         )
         return pb.ListRunsResponse(runs=[to_struct(r) for r in runs])
 

@@ -8,9 +8,11 @@ A plan (JSON):
     {"fires": bool, "status": "scheduled" | "skipped" | "loop_bound",
      "reason", "condition": {"result", "reason"}, "due_at": ISO | null,
      "stage_id": the stage the run belongs to (leaving it cancels the run),
-     "keep_on_leave": bool, "rule_id", "rule_version", "rule_name",
+     "keep_on_leave": bool, "delay": the rule's delay or null, "rule_id",
+     "rule_version", "rule_name",
      "actions": [{"index", "type", "due_at", ...the action, resolved: "assignee_id",
-                  "deadline", "error" (why it cannot run, e.g. nobody found)}]}
+                  "deadline", "error" (why it cannot run, e.g. nobody found)}],
+     "recorded": {"status", "steps": [{"index", "status"}]} (planned before: how far)}
 """
 
 from __future__ import annotations
@@ -111,8 +113,10 @@ async def plan_rule(
     calendar: CompanyCalendar,
     now: datetime,
     check_loop: bool = True,
+    recent: int | None = None,
 ) -> dict[str, Any]:
-    """The plan of `rule` on `deal` (a deal or a lead) now (see the module's docstring)."""
+    """The plan of `rule` on `deal` (a deal or a lead) now (see the module's docstring);
+    `recent`: the runs fired on the record within the loop window, when counted already."""
     definition = rule.definition
     values = deal_values(deal)
     trigger = definition["trigger"]
@@ -126,10 +130,13 @@ async def plan_rule(
         "rule_name": definition.get("name", ""),
         "stage_id": str(stage),
         "keep_on_leave": bool(definition.get("keep_on_leave", False)),
+        "delay": definition.get("delay"),  # the rule's own (an action's is in the action)
         "actions": [],
         "due_at": None,
     }
-    if check_loop and await recent_runs(conn, deal, now) >= LOOP_BOUND:
+    if recent is None and check_loop:
+        recent = await recent_runs(conn, deal, now)
+    if check_loop and (recent or 0) >= LOOP_BOUND:
         reason = f"loop bound hit: {LOOP_BOUND} runs on the deal within {LOOP_WINDOW} s"
         condition = {"result": False, "reason": "not evaluated"}
         return {

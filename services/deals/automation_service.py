@@ -20,15 +20,15 @@ from services.common.db import UnitOfWork, utcnow
 from services.common.errors import FieldProblem, NotFound, ValidationFailed
 from services.deals import deal_links, repository, rules_repository
 from services.deals.audit import record
-from services.deals.automation_plan import plan_rule, schedule
+from services.deals.automation_plan import plan_rule, recent_runs, schedule
 from services.deals.automation_records import load_record, owner
 from services.deals.automation_tables import automation_runs, company_calendar
 from services.deals.domain.calendar import CompanyCalendar, calendar_of
 from services.deals.domain.deals import Deal
 from services.deals.domain.leads import Lead
 from services.deals.domain.rules import StageRule, matches
+from services.deals.run_log import WAITING, run_rows, run_view
 from services.deals.run_log import run_row as _run_row
-from services.deals.run_log import run_view
 from services.deals.tables import outbox
 
 if TYPE_CHECKING:
@@ -75,7 +75,8 @@ class AutomationService:
         lead_id: int | None = None,
     ) -> dict[str, Any]:
         """Evaluate the rule at the version that fired on the deal (or the lead) and record
-        the run (once per workflow id: asked again, the recorded plan)."""
+        the run (once per workflow id: asked again, the recorded plan, with `recorded`:
+        the run's status and its steps' so far)."""
         ask = PlanAsk(workflow_id, rule_id, rule_version, event_id, trigger)
         (plan,) = await self.plan_runs(deal_id=deal_id, lead_id=lead_id, asks=[ask])
         if plan.get("gone"):
@@ -93,24 +94,33 @@ class AutomationService:
             deal = await load_record(uow.conn, deal_id=deal_id, lead_id=lead_id)
             calendar, _ = await load_calendar(uow.conn)
             now = self._now()
+            existing = await run_rows(uow.conn, [a.workflow_id for a in asks])
+            new = [a for a in asks if a.workflow_id not in existing]
+            rules = await _rules_at(uow.conn, [(a.rule_id, a.rule_version) for a in new])
+            # The loop bound counts the runs fired before each one, those planned here too.
+            recent = await recent_runs(uow.conn, deal, now) if new else 0
             plans: list[dict[str, Any]] = []
             rows: list[dict[str, Any]] = []
             for ask in asks:
-                existing = await _run_row(uow.conn, ask.workflow_id)
-                if existing is not None:
-                    plans.append(dict(existing.plan))
+                row = existing.get(ask.workflow_id)
+                if row is not None:  # asked again (a redelivered event, the workflow)
+                    plans.append({**dict(row.plan), "recorded": _recorded(row)})
                     continue
-                try:
-                    rule = await _rule_at(uow.conn, ask.rule_id, ask.rule_version)
-                except NotFound as exc:
-                    plans.append({"fires": False, "gone": True, "reason": exc.message})
+                rule = rules.get((ask.rule_id, ask.rule_version))
+                if rule is None:
+                    reason = f"rule {ask.rule_id} (version {ask.rule_version}) not found"
+                    plans.append({"fires": False, "gone": True, "reason": reason})
                     continue
-                if rows:  # the loop bound counts the runs planned before this one
-                    await _record_runs(uow.conn, rows)
-                    rows = []
                 plan = await plan_rule(
-                    uow.conn, self._deals.org, rule=rule, deal=deal, calendar=calendar, now=now
+                    uow.conn,
+                    self._deals.org,
+                    rule=rule,
+                    deal=deal,
+                    calendar=calendar,
+                    now=now,
+                    recent=recent,
                 )
+                recent += bool(plan["fires"])
                 plan["workflow_id"] = ask.workflow_id
                 due = plan["due_at"]
                 rows.append(
@@ -193,18 +203,28 @@ class AutomationService:
                 values["status"] = run_status
                 if index < 0 and detail:
                     values["reason"] = detail
-            await uow.conn.execute(
-                automation_runs.update().where(automation_runs.c.id == row.id).values(**values)
-            )
-            stored = await _run_row(uow.conn, workflow_id)
-            assert stored is not None
+            stored = (
+                await uow.conn.execute(
+                    automation_runs.update()
+                    .where(automation_runs.c.id == row.id)
+                    .values(**values)
+                    .returning(*automation_runs.c)
+                )
+            ).one()
             return run_view(stored)
 
     async def list_runs(
-        self, *, actor_id: int | None, deal_id: int | None, limit: int, lead_id: int | None = None
+        self,
+        *,
+        actor_id: int | None,
+        deal_id: int | None,
+        limit: int,
+        lead_id: int | None = None,
+        waiting_only: bool = False,
     ) -> list[dict[str, Any]]:
         """The deal's (or the lead's) run log, newest first; whoever sees the deal (the
-        lead) sees its log."""
+        lead) sees its log. `waiting_only`: the runs a move or a change is told about (a
+        deal's every stage change asks, so it does not read the whole log)."""
         async with self._engine.connect() as conn:
             if lead_id is not None:
                 await self._leads().visible_lead(conn, actor_id, lead_id)
@@ -212,6 +232,8 @@ class AutomationService:
             else:
                 await self._deals.get_deal(actor_id=actor_id, deal_id=deal_id or 0)
                 mine = automation_runs.c.deal_id == deal_id
+            if waiting_only:
+                mine = sa.and_(mine, automation_runs.c.status.in_(WAITING))
             query = (
                 sa.select(automation_runs)
                 .where(mine)
@@ -332,13 +354,33 @@ class PlanAsk:
     trigger: str
 
 
+def _recorded(row: sa.Row[Any]) -> dict[str, Any]:
+    """How far a run planned before has come: its status and each step's."""
+    steps = [{"index": s.get("index"), "status": s.get("status")} for s in row.steps]
+    return {"status": row.status, "steps": steps}
+
+
+_RECORD_RUNS = insert(automation_runs).on_conflict_do_nothing(
+    index_elements=[automation_runs.c.workflow_id]
+)
+
+
 async def _record_runs(conn: AsyncConnection, rows: list[dict[str, Any]]) -> None:
+    """The rows in one statement (executemany: compiled once, not per number of rows)."""
     if rows:
-        await conn.execute(
-            insert(automation_runs)
-            .values(rows)
-            .on_conflict_do_nothing(index_elements=[automation_runs.c.workflow_id])
-        )
+        await conn.execute(_RECORD_RUNS, rows)
+
+
+async def _rules_at(
+    conn: AsyncConnection, asked: list[tuple[int, int]]
+) -> dict[tuple[int, int], StageRule]:
+    """The rules at the versions asked (version 0: as it is now); those gone are missing."""
+    found = await rules_repository.versions_of(conn, [(r, v) for r, v in asked if v])
+    for rule_id, _ in [(r, v) for r, v in asked if not v]:
+        rule = await rules_repository.rule_by_id(conn, rule_id)
+        if rule is not None:
+            found[(rule_id, 0)] = rule
+    return found
 
 
 async def _rule_at(conn: AsyncConnection, rule_id: int, version: int) -> StageRule:

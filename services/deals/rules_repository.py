@@ -121,19 +121,24 @@ async def versions(conn: AsyncConnection, rule_id: int) -> list[sa.Row[Any]]:
 
 async def version_of(conn: AsyncConnection, rule_id: int, version: int) -> StageRule | None:
     """The rule as it was at `version` (what a run that fired on it runs)."""
-    row = (
-        await conn.execute(
-            sa.select(rule_versions).where(
-                rule_versions.c.rule_id == rule_id, rule_versions.c.version == version
-            )
+    return (await versions_of(conn, [(rule_id, version)])).get((rule_id, version))
+
+
+async def versions_of(
+    conn: AsyncConnection, asked: list[tuple[int, int]]
+) -> dict[tuple[int, int], StageRule]:
+    """Each (rule id, version) asked that exists, in one query."""
+    if not asked:
+        return {}
+    key = sa.tuple_(rule_versions.c.rule_id, rule_versions.c.version)
+    rows = (await conn.execute(sa.select(rule_versions).where(key.in_(asked)))).all()
+    return {
+        (row.rule_id, row.version): StageRule(
+            id=row.rule_id,
+            pipeline_id=row.pipeline_id,
+            definition=dict(row.definition),
+            version=row.version,
+            created_at=row.created_at,
         )
-    ).first()
-    if row is None:
-        return None
-    return StageRule(
-        id=row.rule_id,
-        pipeline_id=row.pipeline_id,
-        definition=dict(row.definition),
-        version=row.version,
-        created_at=row.created_at,
-    )
+        for row in rows
+    }

@@ -53,11 +53,13 @@ class RulesService:
     ) -> list[StageRule]:
         """The pipeline's rules (of one stage, the active ones only), oldest first."""
         async with self._engine.connect() as conn:
-            if not await repository.pipeline_exists(conn, pipeline_id):
-                raise NotFound(f"pipeline {pipeline_id} not found")
-            return await rules_repository.list_rules(
+            rules = await rules_repository.list_rules(
                 conn, pipeline_id=pipeline_id, stage_id=stage_id, active_only=active_only
             )
+            # A rule's pipeline exists (a foreign key): only an empty answer needs the look.
+            if not rules and not await repository.pipeline_exists(conn, pipeline_id):
+                raise NotFound(f"pipeline {pipeline_id} not found")
+            return rules
 
     async def update_rule(
         self,

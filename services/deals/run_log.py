@@ -19,6 +19,8 @@ from sqlalchemy.ext.asyncio import AsyncConnection
 
 from services.deals.automation_tables import automation_runs
 
+WAITING = ("scheduled", "waiting_leave")  # a run on a delay, a run whose tasks close on leaving
+
 
 def run_view(row: sa.Row[Any]) -> dict[str, Any]:
     plan = dict(row.plan)
@@ -53,3 +55,11 @@ async def run_row(
     if for_update:
         query = query.with_for_update()
     return (await conn.execute(query)).first()
+
+
+async def run_rows(conn: AsyncConnection, workflow_ids: list[str]) -> dict[str, sa.Row[Any]]:
+    """The runs of those ids that are in the log, by id (one query)."""
+    if not workflow_ids:
+        return {}
+    query = sa.select(automation_runs).where(automation_runs.c.workflow_id.in_(workflow_ids))
+    return {row.workflow_id: row for row in (await conn.execute(query)).all()}

@@ -10,7 +10,10 @@ import time
 from datetime import datetime
 from typing import Any
 
-from tests.bench.b1_move import DEALS_PER_LANE, _load
+import nats
+
+from tests.bench import resources
+from tests.bench.b1_move import DEALS_PER_LANE, Target, _load
 from tests.bench.context import Bench, ok, runs
 from tests.bench.stats import Figure, Spread, ms, per_run
 
@@ -20,6 +23,8 @@ RULES = 10
 TO_TASK = 20  # moves per run, one by one, until the rule's task is listed
 DELAYED = 10  # deals moved at once into a stage whose rule waits 5 s (as B3: 10 timers)
 DELAY_SECONDS = 5
+STREAM, DURABLE = "DEALS", "worker-triggers"  # the triggers' consumer (workflows/triggers.py)
+SETTLE_SECONDS = 1.5  # after the triggers are idle: the workflows they started finish
 
 
 async def _rules(
@@ -61,13 +66,16 @@ async def _move_throughput(bench: Bench) -> None:
     deals = await bench.create_deals(C * DEALS_PER_LANE, "B5")
     lanes = [deals[i * DEALS_PER_LANE : (i + 1) * DEALS_PER_LANE] for i in range(C)]
     url, prefix = bench.stack.gateway_url, "/api/v1"
-    with_rules, without = [], []
+    pids = resources.pids(bench.stack)
+    ruled, bare = Target(url, prefix, pids), Target(url, prefix, pids)
+    with_rules, without = ruled.results, bare.results
     for _ in range(runs()):  # interleaved, so that noise hits both alike
-        with_rules.append(await _load(bench, url, prefix, lanes, PER_LANE))
+        await _measure(bench, ruled, lanes)
         await _switch(bench, bench.pipeline["id"], rules, False)
-        without.append(await _load(bench, url, prefix, lanes, PER_LANE))
+        await _measure(bench, bare, lanes)
         await _switch(bench, bench.pipeline["id"], rules, True)
     await _switch(bench, bench.pipeline["id"], rules, False)  # leave B1's pipeline as it was
+    _report_cpu(bench, ruled, bare)
     rate = bench.add(
         Figure(
             "B5",
@@ -81,6 +89,46 @@ async def _move_throughput(bench: Bench) -> None:
         )
     )
     rate.met = (rate.ratio or 0) >= 0.9
+
+
+async def _measure(bench: Bench, target: Target, lanes: list[list[int]]) -> None:
+    """One load, and the CPU every process spent on it until the rules' work is done too
+    (the worker's triggers hold no event; then a moment for the workflows to finish)."""
+    before = resources.cpu_seconds(target.pids)
+    target.results.append(await _load(bench, target.url, target.prefix, lanes, PER_LANE))
+    nc = await nats.connect(bench.stack.nats_url)
+    try:
+        for _ in range(1200):
+            info = await nc.jetstream().consumer_info(STREAM, DURABLE)
+            if info.num_pending == 0 and info.num_ack_pending == 0:
+                break
+            await asyncio.sleep(0.05)
+    finally:
+        await nc.close()
+    await asyncio.sleep(SETTLE_SECONDS)
+    used = resources.cpu_delta(before, resources.cpu_seconds(target.pids))
+    for proc, seconds in used.items():
+        target.cpu[proc] = target.cpu.get(proc, 0.0) + seconds
+
+
+def _report_cpu(bench: Bench, ruled: Target, bare: Target) -> None:
+    """CPU per move with the rules against without, all processes and the busiest ones."""
+    ours, base = ruled.cpu_ms_per_request(), bare.cpu_ms_per_request()
+    rows = [("CPU per move with the rules' work, all processes", sum(ours.values()))]
+    busiest = sorted(ours, key=lambda p: -ours[p])[:7]
+    rows += [(f"  CPU per move: {p}", ours[p]) for p in busiest]
+    for name, value in rows:
+        baseline = sum(base.values()) if name.startswith("CPU") else base.get(name.split()[-1], 0)
+        bench.add(
+            Figure(
+                "B5",
+                name,
+                "ms",
+                Spread(value, value, value, 1),
+                Spread(baseline, baseline, baseline, 1),
+                "the same move, rules off",
+            )
+        )
 
 
 async def _pipeline(bench: Bench, name: str) -> tuple[dict[str, Any], int]:

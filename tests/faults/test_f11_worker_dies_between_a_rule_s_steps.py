@@ -1,7 +1,9 @@
 """F11: the worker dies (SIGKILL, from a fault point) while it handles a stage change for a
-rule: after the run is planned in the run log and before the run starts, or after it
-started and before the event was acked. The event is redelivered once the worker is back;
-the rule's run starts once and its task is created once."""
+rule with nothing to wait for (a task and a note: run by the triggers themselves): after
+the run is planned in the run log and before its first action, between its two actions, or
+after it ended and before the event was acked. The event is redelivered once the worker is
+back; the run is one run (an unfinished one handed to its workflow at the first action not
+done), its task is created once and its note written once."""
 
 from __future__ import annotations
 
@@ -19,7 +21,12 @@ pytestmark = pytest.mark.timeout(240)
 
 
 @pytest.mark.parametrize(
-    "point", ["worker.rule_planned_not_started", "worker.rule_started_not_acked"]
+    "point",
+    [
+        "worker.rule_planned_not_started",
+        "worker.rule_action_done",
+        "worker.rule_started_not_acked",
+    ],
 )
 async def test_f11_a_rule_cut_off_by_the_worker_dying_runs_once(
     stack: Stack, org: Org, point: str
@@ -36,7 +43,8 @@ async def test_f11_a_rule_cut_off_by_the_worker_dying_runs_once(
                     "type": "create_task",
                     "title": "Send the contract",
                     "assignee": {"kind": "responsible"},
-                }
+                },
+                {"type": "add_timeline_note", "text": f"F11 {point}"},
             ],
         },
     )
@@ -62,7 +70,18 @@ async def test_f11_a_rule_cut_off_by_the_worker_dying_runs_once(
     await eventually(lambda: all_acked(stack), timeout=90, what="the event redelivered and acked")
     runs = (await org.manager.get(f"/deals/{deal['id']}/automation")).json()
     assert len(runs) == 1, runs
+
+    async def run_done() -> bool:
+        (run,) = (await org.manager.get(f"/deals/{deal['id']}/automation")).json()
+        return run["status"] == "done"
+
+    await eventually(run_done, timeout=90, what="the run done")
+    (run,) = (await org.manager.get(f"/deals/{deal['id']}/automation")).json()
+    assert [(s["index"], s["status"]) for s in run["steps"]] == [(0, "done"), (1, "done")]
     assert len(await the_task()) == 1
+    timeline = (await org.manager.get(f"/deals/{deal['id']}/timeline")).json()
+    notes = [e for e in timeline["items"] if e.get("text") == f"F11 {point}"]
+    assert len(notes) == 1, notes
     await org.admin.delete(f"/pipelines/{org.pipeline_id}/rules/{rule_id}")
 
 

@@ -5,8 +5,9 @@ workflow cannot break rules that are waiting now.
 
 Writes `automation_run_<scenario>.json` next to this file: a task closed on leaving and a
 move seven days later (done), a delayed move cancelled by leaving the stage, a delay
-rescheduled by a changed date field, a failing action, and on a lead (`lead_...`) the
-first one with the move seen by looking at the lead, and a cancelled one.
+rescheduled by a changed date field, a failing action, on a lead (`lead_...`) the first
+one with the move seen by looking at the lead, and a cancelled one, and a run the triggers
+began and handed over at its second action (`handed_over`).
 """
 
 from __future__ import annotations
@@ -106,6 +107,12 @@ async def _lead_done(
     await env.sleep(timedelta(days=1, seconds=1))
 
 
+def _instant(now: datetime) -> dict[str, Any]:
+    """A run with nothing to wait for (two notes), as the triggers hand it over."""
+    notes = [{"type": "add_timeline_note", "text": t, "due_at": now.isoformat()} for t in "ab"]
+    return plan_of(notes, delay=None)
+
+
 SCENARIOS: dict[str, tuple[Drive, dict[str, Any]]] = {
     "done": (_done, {}),
     "cancelled": (_cancelled, {}),
@@ -113,12 +120,14 @@ SCENARIOS: dict[str, tuple[Drive, dict[str, Any]]] = {
     "failed": (_failed, {"fail_types": {"move"}}),
     "lead_done": (_lead_done, {}),
     "lead_cancelled": (_cancelled, {}),
+    # begun by the triggers, handed over at its second action (the first one done)
+    "handed_over": (_failed, {"planner": _instant}),
 }
 
 
 async def record(env: WorkflowEnvironment, name: str) -> Path:
     drive, more = SCENARIOS[name]
-    fakes = FakeAutomation(_plan, **more)
+    fakes = FakeAutomation(**{"planner": _plan, **more})
     task_queue = f"record-{uuid.uuid4().hex}"
     async with Worker(
         env.client, task_queue=task_queue, workflows=[AutomationRun], activities=fakes.activities()
@@ -130,6 +139,8 @@ async def record(env: WorkflowEnvironment, name: str) -> Path:
         else:
             inp = AutomationInput("42", "3", "5", 1, event, 'enter "Collect"', "8")
             wid = workflow_id("42", "5", event)
+        if name == "handed_over":
+            inp.first_action = 1
         handle = await env.client.start_workflow(
             AutomationRun.run, inp, id=wid, task_queue=task_queue
         )

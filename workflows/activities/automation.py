@@ -20,6 +20,7 @@ from dealflow.deals.v1 import (
 )
 from dealflow.notifications.v1 import notifications_pb2, notifications_pb2_grpc
 from temporalio import activity
+from temporalio.client import Client
 from temporalio.exceptions import ApplicationError
 
 from services.common.protoconv import from_struct, to_struct, to_timestamp
@@ -48,7 +49,11 @@ class AutomationActivities:
         *,
         task_queue: str = DEFAULT_TASK_QUEUE,
         crm: crm_pb2_grpc.CrmServiceStub | None = None,
+        temporal: Client | None = None,
     ) -> None:
+        # `temporal`: the client start_process uses outside an activity (a run the triggers
+        # run themselves, workflows/automation_inline_runs.py); in one, the activity's.
+        self._temporal = temporal
         self._automation, self._deals = automation, deals
         self._notifications, self._task_queue = notifications, task_queue
         self._leads = (
@@ -124,7 +129,14 @@ class AutomationActivities:
         else:
             result = await self._deal_action(inp)
         if inp.workflow_id and result.status != "cancelled":
-            step = StepInput(inp.workflow_id, inp.index, "done", result.detail, data=result.data)
+            step = StepInput(
+                inp.workflow_id,
+                inp.index,
+                "done",
+                result.detail,
+                run_status=inp.run_status,
+                data=result.data,
+            )
             await self.record(step)
         return result
 
@@ -211,7 +223,7 @@ class AutomationActivities:
         deal = await _call(self._deals.GetDeal, deals_pb2.GetDealRequest(id=inp.deal_id))
         try:
             result = await start_process_once(
-                activity.client(),
+                self._temporal if self._temporal is not None else activity.client(),
                 process=process,
                 params=dict(a.get("params") or {}),
                 initiator_id=inp.initiator_id or deal.responsible_id,

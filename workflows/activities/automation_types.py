@@ -25,6 +25,9 @@ class AutomationInput:
     why: str  # e.g. `enter "Collect"`
     initiator_id: str = ""  # who caused the event (the deal's responsible for the system)
     lead_id: str = ""
+    # A run the triggers began themselves and handed over (workflows/automation_inline.py):
+    # the actions before this one are done already.
+    first_action: int = 0
 
     @property
     def record(self) -> tuple[str, str]:
@@ -66,6 +69,27 @@ class ActionInput:
     index: int = 0
     stage_id: str = ""
     lead_id: str = ""  # an action on a lead (deal_id "")
+    run_status: str = ""  # recorded with the result: the run's last action run inline ("done")
+
+
+def action_input(
+    run: AutomationInput, workflow_id: str, index: int, action: dict[str, Any], stage_id: str = ""
+) -> ActionInput:
+    """Action `index` of the run (`stage_id`: the run's stage, for a delayed action that
+    runs only while the deal stays)."""
+    return ActionInput(
+        idempotency_key=f"{workflow_id}/{index}",
+        deal_id=run.deal_id,
+        pipeline_id=run.pipeline_id,
+        rule_id=run.rule_id,
+        initiator_id=run.initiator_id,
+        why=run.why,
+        action=action,
+        workflow_id=workflow_id,
+        index=index,
+        stage_id=stage_id,
+        lead_id=run.lead_id,
+    )
 
 
 @dataclass

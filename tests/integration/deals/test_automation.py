@@ -122,7 +122,8 @@ async def test_a_rule_is_planned_once_per_run_and_logged(stubs: Any, admin: pb.U
     assert task["assignee_id"] == admin.id and task["deadline"] > task["due_at"]
     assert move["due_at"] > task["due_at"]
     again = from_struct((await call(automation.PlanRun, plan_request)).plan)
-    assert again == plan, "asked again (a retried activity), the recorded plan"
+    fresh = {"status": "scheduled", "steps": []}  # how far the run came: not begun
+    assert again == {**plan, "recorded": fresh}, "asked again (a retried activity), the plan"
 
     await call(
         automation.RecordStep,
@@ -249,6 +250,27 @@ async def test_a_rule_that_would_loop_hits_the_bound_and_says_so(
     ]
     assert last["status"] == "loop_bound" and "loop bound" in last["reason"]
 
+    # In one PlanRuns the bound counts the runs fired earlier in the same call.
+    other = await call(
+        stub.CreateDeal,
+        pb.CreateDealRequest(pipeline_id=clients.id, title="Loop 2"),
+        actor=admin.id,
+    )
+    batch = [
+        apb.PlanRunRequest(
+            workflow_id=f"deal-{other.id}/automation/{rule.id}/{n}",
+            deal_id=other.id,
+            rule_id=rule.id,
+            event_id=str(n),
+            trigger="source changed",
+        )
+        for n in range(LOOP_BOUND + 1)
+    ]
+    reply = await call(automation.PlanRuns, apb.PlanRunsRequest(runs=batch))
+    assert [from_struct(p.plan)["status"] for p in reply.plans] == ["scheduled"] * LOOP_BOUND + [
+        "loop_bound"
+    ]
+
 
 async def test_the_rules_an_event_fires_are_planned_in_one_call(stubs: Any, admin: pb.User) -> None:
     """PlanRuns: one call plans each rule in order (a false condition logged, a rule gone
@@ -293,8 +315,13 @@ async def test_the_rules_an_event_fires_are_planned_in_one_call(stubs: Any, admi
     assert plans[3].get("gone") and "999999" in plans[3]["reason"]
     logged = (await call(automation.ListRuns, apb.ListRunsRequest(deal_id=deal.id))).runs
     assert len(logged) == 3, "every evaluation of a rule that exists is in the run log"
+    waiting = apb.ListRunsRequest(deal_id=deal.id, waiting_only=True)
+    (only,) = [from_struct(r) for r in (await call(automation.ListRuns, waiting)).runs]
+    assert (only["rule_id"], only["status"]) == (rules[0].id, "scheduled"), "the skipped: not"
     again = await call(automation.PlanRuns, apb.PlanRunsRequest(runs=runs[:3]))
-    assert [from_struct(p.plan) for p in again.plans] == plans[:3]
+    assert [from_struct(p.plan) for p in again.plans] == [
+        {**p, "recorded": {"status": p["status"], "steps": []}} for p in plans[:3]
+    ]
     other = apb.PlanRunRequest(workflow_id="x", deal_id=str(int(deal.id) + 1), rule_id=rules[0].id)
     with pytest.raises(ValidationFailed):
         await call(automation.PlanRuns, apb.PlanRunsRequest(runs=[runs[0], other]))

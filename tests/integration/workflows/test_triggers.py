@@ -1,7 +1,8 @@
 """The automation triggers against real NATS JetStream, the real deals service (in-process
 gRPC, real PostgreSQL) and Temporal's test server running automation_run with its real
-activities: a deal entering a stage starts the rule's run, and the run the rule's process,
-once, however often its event is delivered or an activity's answer is lost."""
+activities: a deal entering a stage runs the rule (in the triggers when nothing waits,
+handed to its workflow when an action must be retried) and the rule's process, once,
+however often its event is delivered or an activity's answer is lost."""
 
 from __future__ import annotations
 
@@ -10,7 +11,7 @@ import contextlib
 import uuid
 from collections.abc import AsyncIterator, Iterator
 from pathlib import Path
-from typing import Any
+from typing import Any, cast
 
 import grpc
 import nats
@@ -109,6 +110,32 @@ class FlakyTimeline:
         return flaky
 
 
+def triggers_of(
+    deals: Any, js: JetStreamContext, temporal: WorkflowEnvironment, deals_stub: Any
+) -> tuple[str, str, AutomationActivities, Triggers]:
+    """A consumer of its own (durable, task queue) with the automation activities over
+    `deals_stub`, which it runs a run with nothing to wait for through."""
+    durable = f"triggers-{uuid.uuid4().hex[:8]}"
+    queue = f"automation-{uuid.uuid4().hex[:8]}"
+    activities = AutomationActivities(
+        deals.automation,
+        deals_stub,
+        cast(Any, None),
+        task_queue="no-worker",
+        temporal=temporal.client,
+    )
+    triggers = Triggers(
+        js=js,
+        temporal=temporal.client,
+        deals=deals,
+        automation=deals.automation,
+        task_queue=queue,
+        durable=durable,
+        actions=activities,
+    )
+    return durable, queue, activities, triggers
+
+
 async def settled(js: JetStreamContext, durable: str, delivered: int) -> None:
     """Until the consumer has had `delivered` deliveries and nothing waits for an ack."""
     info = None
@@ -164,18 +191,8 @@ async def test_a_redelivered_stage_change_starts_one_run_and_one_process(
     await call(deals.MoveDeal, move, actor=admin.id)
     assert await deals.relay.publish_batch() == 2  # created, stage_changed
 
-    durable = f"triggers-{uuid.uuid4().hex[:8]}"
-    queue = f"automation-{uuid.uuid4().hex[:8]}"
     flaky = FlakyTimeline(deals)
-    activities = AutomationActivities(deals.automation, flaky, None, task_queue="no-worker")  # type: ignore[arg-type]
-    triggers = Triggers(
-        js=js,
-        temporal=temporal.client,
-        deals=deals,
-        automation=deals.automation,
-        task_queue=queue,
-        durable=durable,
-    )
+    durable, queue, activities, triggers = triggers_of(deals, js, temporal, flaky)
     stop = asyncio.Event()
     async with Worker(
         temporal.client,
@@ -198,12 +215,17 @@ async def test_a_redelivered_stage_change_starts_one_run_and_one_process(
         assert not [r for r in caplog.records if r.levelname == "ERROR"], [
             getattr(r, "error", r.getMessage()) for r in caplog.records
         ]
+        # The process's note failed as if the service were down: the triggers handed the
+        # run to its workflow, which went on from that action (the start found by its key).
         run_id = f"deal-{deal.id}/automation/{enter_rule.id}/{event.id}"
         assert await temporal.client.get_workflow_handle(run_id).result() == {"status": "done"}
-        failed_id = f"deal-{deal.id}/automation/{leave_rule.id}/{event.id}"
-        failed = await temporal.client.get_workflow_handle(failed_id).result()
-    assert failed["status"] == "failed" and "unknown process" in failed["reason"]
     assert flaky.failures == 0
+    # The unknown process is refused for good: recorded as failed by the triggers, no
+    # workflow (nothing to retry).
+    failed_id = f"deal-{deal.id}/automation/{leave_rule.id}/{event.id}"
+    with pytest.raises(RPCError) as gone:
+        await temporal.client.get_workflow_handle(failed_id).describe()
+    assert gone.value.status == RPCStatusCode.NOT_FOUND
 
     workflow_id = f"deal-{deal.id}/client-onboarding/1"
     described = await temporal.client.get_workflow_handle(workflow_id).describe()
@@ -224,3 +246,108 @@ async def test_a_redelivered_stage_change_starts_one_run_and_one_process(
     assert runs[enter_rule.id]["steps"][0]["detail"] == f"{workflow_id} started"
     (step,) = runs[leave_rule.id]["steps"]
     assert step["status"] == "failed" and "unknown process" in step["detail"]
+    failed = runs[leave_rule.id]
+    assert failed["status"] == "failed" and failed["reason"].startswith("action 0 failed: ")
+
+
+async def _stage_changed_of(js: JetStreamContext, deal_id: str) -> Any:
+    """The deal's stage_changed message in the stream (to publish it again)."""
+    sub = await js.pull_subscribe("deals.deal.stage_changed", stream="DEALS")
+    try:
+        for msg in await sub.fetch(50, timeout=5):
+            if Envelope.from_json(msg.data).data["deal"]["id"] == deal_id:
+                return msg
+    finally:
+        await sub.unsubscribe()
+    raise AssertionError(f"no stage_changed of deal {deal_id}")
+
+
+async def _stream_messages(js: JetStreamContext) -> int:
+    return int((await js.stream_info("DEALS")).state.messages)
+
+
+async def test_a_run_with_nothing_to_wait_for_runs_inline_once_and_logs_as_a_workflow_run(
+    deals: Any, js: JetStreamContext, temporal: WorkflowEnvironment
+) -> None:
+    """A rule whose note has no delay runs in the triggers (no workflow); beside it the same
+    note after a delay of 0 s runs as a workflow: their run log entries read alike. The
+    event published again makes no second note and changes neither entry."""
+    admin = await call(
+        deals.CreateUser,
+        pb.CreateUserRequest(email="inline@x.test", password="pw-123456", roles=["admin"]),
+    )
+    pipeline = await call(
+        deals.CreatePipeline,
+        pb.CreatePipelineRequest(
+            name="Inline", stages=[pb.StageInput(name="New"), pb.StageInput(name="Noted")]
+        ),
+    )
+    noted = pipeline.stages[1].id
+
+    def note(name: str, **more: Any) -> pb.CreateRuleRequest:
+        definition = {
+            "name": name,
+            "trigger": {"event": "enter", "stage_id": int(noted)},
+            "actions": [{"type": "add_timeline_note", "text": name}],
+            **more,
+        }
+        return pb.CreateRuleRequest(pipeline_id=pipeline.id, definition=to_struct(definition))
+
+    inline = await call(deals.CreateRule, note("inline"), actor=admin.id)
+    timed = await call(deals.CreateRule, note("timed", delay={"seconds": 0}), actor=admin.id)
+    deal = await call(
+        deals.CreateDeal,
+        pb.CreateDealRequest(pipeline_id=pipeline.id, title="Inline-Torg"),
+        actor=admin.id,
+    )
+    await call(deals.MoveDeal, pb.MoveDealRequest(id=deal.id, stage_id=noted), actor=admin.id)
+    while await deals.relay.publish_batch():
+        pass
+
+    durable, queue, activities, triggers = triggers_of(deals, js, temporal, deals)
+
+    async def run_log() -> dict[str, dict[str, Any]]:
+        log = await call(deals.automation.ListRuns, apb.ListRunsRequest(deal_id=deal.id))
+        return {r["rule_id"]: r for r in map(from_struct, log.runs)}
+
+    stop = asyncio.Event()
+    async with Worker(
+        temporal.client, task_queue=queue, workflows=[AutomationRun], activities=activities.all()
+    ):
+        running = asyncio.create_task(triggers.run(stop))
+        try:
+            await settled(js, durable, delivered=await _stream_messages(js))
+            msg = await _stage_changed_of(js, deal.id)
+            event_id = Envelope.from_json(msg.data).id
+            timed_id = f"deal-{deal.id}/automation/{timed.id}/{event_id}"
+            assert await temporal.client.get_workflow_handle(timed_id).result() == {
+                "status": "done"
+            }
+            first = await run_log()
+            await js.publish(msg.subject, msg.data, headers={"Nats-Msg-Id": "again"})
+            await settled(js, durable, delivered=await _stream_messages(js))
+        finally:
+            stop.set()
+            await running
+
+    inline_id = f"deal-{deal.id}/automation/{inline.id}/{event_id}"
+    with pytest.raises(RPCError) as err:
+        await temporal.client.get_workflow_handle(inline_id).describe()
+    assert err.value.status == RPCStatusCode.NOT_FOUND, "the inline run is no workflow"
+    assert await run_log() == first, "the event again changed no entry"
+    a, b = first[inline.id], first[timed.id]
+    assert a["workflow_id"] == inline_id and b["workflow_id"] == timed_id
+    assert (a["status"], b["status"]) == ("done", "done")
+    assert set(a) == set(b) and [set(s) for s in a["steps"]] == [set(s) for s in b["steps"]]
+    assert [(s["index"], s["type"], s["status"]) for s in a["steps"]] == [
+        (0, "add_timeline_note", "done")
+    ]
+    assert [(s["index"], s["type"], s["status"]) for s in b["steps"]] == [
+        (0, "add_timeline_note", "done")
+    ]
+    assert a["steps"][0]["detail"] == f"timeline note {a['steps'][0]['entry_id']}"
+    assert a["created_at"] <= a["steps"][0]["at"] <= a["updated_at"]
+
+    timeline = await call(deals.GetTimeline, pb.GetTimelineRequest(deal_id=deal.id, limit=50))
+    notes = sorted(e.text for e in timeline.entries if e.kind == "note")
+    assert notes == ["inline", "timed"], "one note each, however often the event came"

@@ -273,10 +273,11 @@ async def test_a_redelivered_event_starts_one_run(
     )
     event = DealEvent("e-" + uuid.uuid4().hex, "deals.deal.created", "42", "3", "11", "8")
     firing = Firing(Rule("5", "3", 1, {"event": "created"}), "created")
+    run = triggers._input(event, firing)
     async for _ in running(env, task_queue, fakes):
-        await triggers._start(event, firing)
+        await triggers._start(event, firing, run)
         handle = env.client.get_workflow_handle(workflow_id("42", "5", event.event_id))
         await handle.result()
-        await triggers._start(event, firing)  # the same event again, after the run ended
-        await triggers._start(event, firing)
+        await triggers._start(event, firing, run)  # the same event again, after the run ended
+        await triggers._start(event, firing, run)
     assert fakes.plans == 1 and len(fakes.acted) == 1

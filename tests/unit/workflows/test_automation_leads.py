@@ -165,8 +165,8 @@ async def test_the_lead_triggers_plan_and_start_a_lead_run(
     ((firing,),) = [firings(event, [rule])]
     fakes = FakeAutomation(delayed(timedelta(0), {"type": "exclude_contact"}))
     async for _ in running(env, task_queue, fakes):
-        assert await triggers._plans(event, [firing]) == [True]
-        await triggers._start(event, firing)
+        assert [p["fires"] for p in await triggers._plans(event, [firing])] == [True]
+        await triggers._start(event, firing, triggers._input(event, firing))
         wid = workflow_id("7", "5", event.event_id, "lead")
         await env.client.get_workflow_handle(wid).result()
     ((name, request, _),) = automation.calls
