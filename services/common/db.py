@@ -6,6 +6,7 @@ change and the events it produces (into that schema's outbox) in one transaction
 
 from __future__ import annotations
 
+import functools
 import time
 import uuid
 from collections.abc import Callable, Sequence
@@ -168,17 +169,34 @@ async def write_events(
     unit of work of its own) and wake the relay once it commits: one statement for both."""
     if not events:
         return
-    rows = [
-        {
-            "id": e.id,
-            "type": e.type,
-            "subject": e.subject,
-            "actor": e.actor,
-            "data": e.data,
-            "created_at": e.time,
-        }
-        for e in events
+    columns = {
+        "b_id": [e.id for e in events],
+        "b_type": [e.type for e in events],
+        "b_subject": [e.subject for e in events],
+        "b_actor": [e.actor for e in events],
+        "b_data": [e.data for e in events],
+        "b_created_at": [e.time for e in events],
+    }
+    await conn.execute(_events_statement(outbox), columns)
+
+
+_OUTBOX_COLUMNS = ("id", "type", "subject", "actor", "data", "created_at")
+
+
+@functools.cache
+def _events_statement(outbox: sa.Table) -> sa.Select[Any]:
+    """`INSERT … SELECT FROM unnest(arrays)` plus the relay's NOTIFY, built once per outbox:
+    one statement form for any number of events, so SQLAlchemy compiles it once (a
+    multi-row `values([...])` is never cached; compiling it each time was ≈ 13 % of the
+    notifications service's CPU and ≈ 6 % of the deals service's under B1)."""
+    arrays = [
+        sa.bindparam(f"b_{name}", type_=pg.ARRAY(outbox.c[name].type)) for name in _OUTBOX_COLUMNS
     ]
+    rows = sa.func.unnest(*arrays).table_valued(*_OUTBOX_COLUMNS).render_derived("rows")
+    written = (
+        outbox.insert()
+        .from_select(list(_OUTBOX_COLUMNS), sa.select(*(rows.c[n] for n in _OUTBOX_COLUMNS)))
+        .cte("written")
+    )
     channel = notify_channel(outbox.schema or "public")
-    written = outbox.insert().values(rows).cte("written")
-    await conn.execute(sa.select(sa.func.pg_notify(channel, "")).add_cte(written))
+    return sa.select(sa.func.pg_notify(channel, "")).add_cte(written)
