@@ -197,11 +197,14 @@ _DEAL_SELECT = sa.select(deals, stages.c.semantic.label("stage_semantic")).join(
 )
 
 
+# Built once: a statement built per call costs its construction and its cache key.
+_GET_DEAL = _DEAL_SELECT.where(deals.c.id == sa.bindparam("b_id", type_=deals.c.id.type))
+_GET_DEAL_FOR_UPDATE = _GET_DEAL.with_for_update(of=deals)
+
+
 async def get_deal(conn: AsyncConnection, deal_id: int, *, for_update: bool = False) -> Deal | None:
-    query = _DEAL_SELECT.where(deals.c.id == deal_id)
-    if for_update:
-        query = query.with_for_update(of=deals)
-    row = (await conn.execute(query)).first()
+    query = _GET_DEAL_FOR_UPDATE if for_update else _GET_DEAL
+    row = (await conn.execute(query, {"b_id": deal_id})).first()
     return _deal(row) if row else None
 
 
