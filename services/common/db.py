@@ -21,6 +21,8 @@ from sqlalchemy.engine import Dialect
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine, create_async_engine
 from sqlalchemy.pool import ConnectionPoolEntry
 
+from services.common.pipelined_commit import commit_with
+
 # A connection back in the pool for longer than this is pinged before it is handed out.
 IDLE_PING_SECONDS = 5.0
 
@@ -125,6 +127,7 @@ class UnitOfWork:
         self._outbox = outbox
         self._events: list[PendingEvent] = []
         self._conn: AsyncConnection | None = None
+        self._last_write: tuple[sa.Executable, dict[str, Any]] | None = None
 
     @property
     def conn(self) -> AsyncConnection:
@@ -135,8 +138,14 @@ class UnitOfWork:
     def emit(self, event: PendingEvent) -> None:
         self._events.append(event)
 
+    def write_at_commit(self, statement: sa.Executable, params: dict[str, Any]) -> None:
+        """Send this write with the COMMIT, in one round trip (`pipelined_commit`); its
+        error, if any, is raised as the unit of work ends. Only for a write whose result
+        nothing reads, after the unit of work's last read."""
+        self._last_write = (statement, params)
+
     async def __aenter__(self) -> UnitOfWork:
-        self._events = []
+        self._events, self._last_write = [], None
         self._conn = await self._engine.connect()
         await self._conn.begin()
         return self
@@ -151,7 +160,10 @@ class UnitOfWork:
         try:
             if exc_type is None:
                 await self._flush_events(conn)
-                await conn.commit()
+                if self._last_write is None:
+                    await conn.commit()
+                else:
+                    await commit_with(conn, *self._last_write)
             else:
                 await conn.rollback()
         finally:

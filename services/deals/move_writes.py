@@ -18,9 +18,8 @@ from datetime import datetime
 from typing import Any
 
 import sqlalchemy as sa
-from sqlalchemy.ext.asyncio import AsyncConnection
 
-from services.common.db import PendingEvent, event_columns, events_statement
+from services.common.db import PendingEvent, UnitOfWork, event_columns, events_statement
 from services.deals.domain.deals import Deal
 from services.deals.history_repository import END_VISITS, visit_bindings
 from services.deals.repository import DEAL_COLUMNS, deal_values
@@ -56,8 +55,8 @@ _ENTRY = (
 _MOVE = events_statement(outbox).add_cte(_SAVED, _VISIT, _ENTRY)
 
 
-async def save_move(
-    conn: AsyncConnection,
+def save_move(
+    uow: UnitOfWork,
     deal: Deal,
     *,
     event: PendingEvent,
@@ -66,11 +65,11 @@ async def save_move(
     now: datetime,
 ) -> None:
     """Write a moved deal, its visit change, its timeline `entry` (kind, text, data) and its
-    outbox `event` in one statement, on the caller's transaction."""
+    outbox `event` in one statement, sent with the unit of work's COMMIT."""
     kind, text, data = entry
     params: dict[str, Any] = {f"d_{c}": v for c, v in deal_values(deal).items()}
     params |= {"d_id": deal.id, "v_responsible": deal.responsible_id}
     params |= visit_bindings(deal_id=deal.id, stage_id=deal.stage_id, at=now, actor_id=actor_id)
     params |= {"t_kind": kind, "t_text": text, "t_actor_id": actor_id, "t_data": data}
     params |= {"t_created_at": now, **event_columns([event])}
-    await conn.execute(_MOVE, params)
+    uow.write_at_commit(_MOVE, params)

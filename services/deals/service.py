@@ -248,8 +248,8 @@ class DealsService:
             )
             (moved,) = deal.events
             deal.events.clear()
-            await move_writes.save_move(
-                uow.conn,
+            move_writes.save_move(
+                uow,
                 deal,
                 event=to_pending(moved, deal),
                 entry=_timeline_entry(moved, deal),
