@@ -8,6 +8,7 @@ import uuid
 
 import pytest
 import sqlalchemy as sa
+from sqlalchemy.ext.asyncio import AsyncConnection
 
 from services.approvals.tables import outbox
 from services.common.db import PendingEvent, UnitOfWork, create_engine
@@ -19,7 +20,7 @@ def _event(n: int) -> PendingEvent:
     return PendingEvent(type="approvals.test.uow", subject=f"s/{uuid.uuid4()}", data={"n": n})
 
 
-async def _outbox_rows(conn: sa.ext.asyncio.AsyncConnection, subjects: list[str]) -> list[int]:
+async def _outbox_rows(conn: AsyncConnection, subjects: list[str]) -> list[int]:
     rows = await conn.execute(
         sa.select(outbox.c.data).where(outbox.c.subject.in_(subjects)).order_by(outbox.c.seq)
     )
