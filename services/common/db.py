@@ -6,6 +6,7 @@ change and the events it produces (into that schema's outbox) in one transaction
 
 from __future__ import annotations
 
+import functools
 import time
 import uuid
 from collections.abc import Callable, Sequence
@@ -19,6 +20,8 @@ from sqlalchemy.dialects import postgresql as pg
 from sqlalchemy.engine import Dialect
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine, create_async_engine
 from sqlalchemy.pool import ConnectionPoolEntry
+
+from services.common.pipelined_commit import commit_with
 
 # A connection back in the pool for longer than this is pinged before it is handed out.
 IDLE_PING_SECONDS = 5.0
@@ -124,6 +127,7 @@ class UnitOfWork:
         self._outbox = outbox
         self._events: list[PendingEvent] = []
         self._conn: AsyncConnection | None = None
+        self._last_write: tuple[sa.Executable, dict[str, Any]] | None = None
 
     @property
     def conn(self) -> AsyncConnection:
@@ -134,8 +138,14 @@ class UnitOfWork:
     def emit(self, event: PendingEvent) -> None:
         self._events.append(event)
 
+    def write_at_commit(self, statement: sa.Executable, params: dict[str, Any]) -> None:
+        """Send this write with the COMMIT, in one round trip (`pipelined_commit`); its
+        error, if any, is raised as the unit of work ends. Only for a write whose result
+        nothing reads, after the unit of work's last read."""
+        self._last_write = (statement, params)
+
     async def __aenter__(self) -> UnitOfWork:
-        self._events = []
+        self._events, self._last_write = [], None
         self._conn = await self._engine.connect()
         await self._conn.begin()
         return self
@@ -150,7 +160,10 @@ class UnitOfWork:
         try:
             if exc_type is None:
                 await self._flush_events(conn)
-                await conn.commit()
+                if self._last_write is None:
+                    await conn.commit()
+                else:
+                    await commit_with(conn, *self._last_write)
             else:
                 await conn.rollback()
         finally:
@@ -168,17 +181,38 @@ async def write_events(
     unit of work of its own) and wake the relay once it commits: one statement for both."""
     if not events:
         return
-    rows = [
-        {
-            "id": e.id,
-            "type": e.type,
-            "subject": e.subject,
-            "actor": e.actor,
-            "data": e.data,
-            "created_at": e.time,
-        }
-        for e in events
+    await conn.execute(events_statement(outbox), event_columns(events))
+
+
+def event_columns(events: Sequence[PendingEvent]) -> dict[str, list[Any]]:
+    """The parameters of `events_statement`: one array per column."""
+    return {
+        "e_id": [e.id for e in events],
+        "e_type": [e.type for e in events],
+        "e_subject": [e.subject for e in events],
+        "e_actor": [e.actor for e in events],
+        "e_data": [e.data for e in events],
+        "e_created_at": [e.time for e in events],
+    }
+
+
+_OUTBOX_COLUMNS = ("id", "type", "subject", "actor", "data", "created_at")
+
+
+@functools.cache
+def events_statement(outbox: sa.Table) -> sa.Select[Any]:
+    """`INSERT … SELECT FROM unnest(arrays)` plus the relay's NOTIFY, built once per outbox:
+    one statement form for any number of events, so SQLAlchemy compiles it once (a
+    multi-row `values([...])` is never cached; compiling it each time was ≈ 13 % of the
+    notifications service's CPU and ≈ 6 % of the deals service's under B1)."""
+    arrays = [
+        sa.bindparam(f"e_{name}", type_=pg.ARRAY(outbox.c[name].type)) for name in _OUTBOX_COLUMNS
     ]
+    rows = sa.func.unnest(*arrays).table_valued(*_OUTBOX_COLUMNS).render_derived("rows")
+    written = (
+        outbox.insert()
+        .from_select(list(_OUTBOX_COLUMNS), sa.select(*(rows.c[n] for n in _OUTBOX_COLUMNS)))
+        .cte("written")
+    )
     channel = notify_channel(outbox.schema or "public")
-    written = outbox.insert().values(rows).cte("written")
-    await conn.execute(sa.select(sa.func.pg_notify(channel, "")).add_cte(written))
+    return sa.select(sa.func.pg_notify(channel, "")).add_cte(written)

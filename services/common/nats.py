@@ -193,6 +193,17 @@ class Consumer(EventConsumer):
         )
         self._engine, self._inbox = engine, inbox
         self._handler = handler
+        # Built once (a statement built per event cost its construction and cache key).
+        self._record_id = (
+            insert(inbox)
+            .values(
+                consumer=durable,
+                event_id=sa.bindparam("b_event_id", type_=inbox.c.event_id.type),
+                processed_at=sa.bindparam("b_at", type_=inbox.c.processed_at.type),
+            )
+            .on_conflict_do_nothing()
+            .returning(inbox.c.event_id)
+        )
 
     async def apply(self, event: Envelope) -> bool:
         """Apply the event unless already applied; True when this call applied it."""
@@ -201,10 +212,7 @@ class Consumer(EventConsumer):
 
     async def _apply_in(self, conn: AsyncConnection, event: Envelope) -> bool:
         inserted = await conn.execute(
-            insert(self._inbox)
-            .values(consumer=self._durable, event_id=event.id, processed_at=datetime.now(UTC))
-            .on_conflict_do_nothing()
-            .returning(self._inbox.c.event_id)
+            self._record_id, {"b_event_id": event.id, "b_at": datetime.now(UTC)}
         )
         if inserted.first() is None:
             return False

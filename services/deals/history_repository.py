@@ -22,7 +22,7 @@ _STAGE = sa.bindparam("b_stage", type_=stage_history.c.stage_id.type)
 _DEAL = sa.bindparam("b_deal", type_=stage_history.c.deal_id.type)
 _OPEN = stage_history.c.left_at.is_(None)
 _VISITED = sa.and_(stage_history.c.stage_id == _STAGE, stage_history.c.reentered_at.is_(None))
-_END_VISITS = (
+END_VISITS = (
     stage_history.update()
     .where(stage_history.c.deal_id == _DEAL, sa.or_(_OPEN, _VISITED))
     .values(
@@ -44,7 +44,7 @@ _ENTER_STAGE = (
         .where(deals.c.id == _DEAL)
         .scalar_subquery(),
     )
-    .add_cte(_END_VISITS)
+    .add_cte(END_VISITS)
 )
 
 
@@ -55,8 +55,15 @@ async def enter_stage(
     the deal's last visit to `stage_id` (if any), and open one there, with the deal's
     responsible."""
     await conn.execute(
-        _ENTER_STAGE, {"b_deal": deal_id, "b_stage": stage_id, "b_at": at, "b_actor": actor_id}
+        _ENTER_STAGE, visit_bindings(deal_id=deal_id, stage_id=stage_id, at=at, actor_id=actor_id)
     )
+
+
+def visit_bindings(
+    *, deal_id: int, stage_id: int, at: datetime, actor_id: int | None
+) -> dict[str, Any]:
+    """The parameters of `END_VISITS` and of the visit it opens."""
+    return {"b_deal": deal_id, "b_stage": stage_id, "b_at": at, "b_actor": actor_id}
 
 
 async def stage_visits(conn: AsyncConnection, deal_id: int) -> list[StageVisit]:

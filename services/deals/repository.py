@@ -158,7 +158,8 @@ def _field(row: sa.Row[Any]) -> FieldDefinition:
 
 
 # ---- deals ----
-def _deal_values(deal: Deal) -> dict[str, Any]:
+def deal_values(deal: Deal) -> dict[str, Any]:
+    """A deal's row, but for its id (`DEAL_COLUMNS`)."""
     return {
         "pipeline_id": deal.pipeline_id,
         "stage_id": deal.stage_id,
@@ -176,8 +177,11 @@ def _deal_values(deal: Deal) -> dict[str, Any]:
     }
 
 
+DEAL_COLUMNS = tuple(c.name for c in deals.c if c.name != "id")
+
+
 async def insert_deal(conn: AsyncConnection, deal: Deal) -> int:
-    query = deals.insert().values(**_deal_values(deal)).returning(deals.c.id)
+    query = deals.insert().values(**deal_values(deal)).returning(deals.c.id)
     return int((await conn.execute(query)).scalar_one())
 
 
@@ -185,7 +189,7 @@ _SAVE_DEAL = deals.update().where(deals.c.id == sa.bindparam("b_id"))  # SET: th
 
 
 async def save_deal(conn: AsyncConnection, deal: Deal) -> None:
-    await conn.execute(_SAVE_DEAL, {**_deal_values(deal), "b_id": deal.id})
+    await conn.execute(_SAVE_DEAL, {**deal_values(deal), "b_id": deal.id})
 
 
 _DEAL_SELECT = sa.select(deals, stages.c.semantic.label("stage_semantic")).join(
@@ -193,11 +197,14 @@ _DEAL_SELECT = sa.select(deals, stages.c.semantic.label("stage_semantic")).join(
 )
 
 
+# Built once: a statement built per call costs its construction and its cache key.
+_GET_DEAL = _DEAL_SELECT.where(deals.c.id == sa.bindparam("b_id", type_=deals.c.id.type))
+_GET_DEAL_FOR_UPDATE = _GET_DEAL.with_for_update(of=deals)
+
+
 async def get_deal(conn: AsyncConnection, deal_id: int, *, for_update: bool = False) -> Deal | None:
-    query = _DEAL_SELECT.where(deals.c.id == deal_id)
-    if for_update:
-        query = query.with_for_update(of=deals)
-    row = (await conn.execute(query)).first()
+    query = _GET_DEAL_FOR_UPDATE if for_update else _GET_DEAL
+    row = (await conn.execute(query, {"b_id": deal_id})).first()
     return _deal(row) if row else None
 
 

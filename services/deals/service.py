@@ -20,14 +20,20 @@ from services.common.errors import (
     ValidationFailed,
 )
 from services.common.pagination import Page, decode_cursor
-from services.deals import history_repository, org_repository, products_repository, repository
+from services.deals import (
+    history_repository,
+    move_writes,
+    org_repository,
+    products_repository,
+    repository,
+)
 from services.deals.access_service import AccessService, DealAccess
 from services.deals.admin_service import AdminService
 from services.deals.auth_service import AuthService
 from services.deals.automation_service import AutomationService
 from services.deals.domain.attributes import clean_attributes
 from services.deals.domain.deals import Deal, new_deal
-from services.deals.domain.events import DealCreated, DealStageChanged, DealUpdated
+from services.deals.domain.events import DealCreated, DealEvent, DealStageChanged, DealUpdated
 from services.deals.domain.history import StageVisit, TimelineEntry, check_entry
 from services.deals.events import (
     ACTIVITY_KINDS,
@@ -240,11 +246,16 @@ class DealsService:
                 comment=comment.strip(),
                 now=now,
             )
-            await repository.save_deal(uow.conn, deal)
-            await history_repository.enter_stage(
-                uow.conn, deal_id=deal.id, stage_id=deal.stage_id, at=now, actor_id=actor_id
+            (moved,) = deal.events
+            deal.events.clear()
+            move_writes.save_move(
+                uow,
+                deal,
+                event=to_pending(moved, deal),
+                entry=_timeline_entry(moved, deal),
+                actor_id=actor_id,
+                now=now,
             )
-            await _record(uow, deal, now)
             return deal
 
     async def _guard(self, conn: AsyncConnection, actor_id: int | None) -> DealAccess | None:
@@ -358,23 +369,9 @@ async def _record(uow: UnitOfWork, deal: Deal, now: datetime) -> None:
     """Turn the deal's recorded events into outbox events and timeline entries."""
     for event in deal.events:
         uow.emit(to_pending(event, deal))
-        data: dict[str, Any]
-        match event:
-            case DealCreated():
-                kind, text, data = "created", f"Deal created: {deal.title}", {}
-                await make_root(uow.conn, deal_id=deal.id, name=deal.title, actor_id=event.actor_id)
-            case DealUpdated(before=before, after=after):
-                kind, text = "updated", "Changed " + ", ".join(after)
-                data = {"before": before, "after": after}
-            case DealStageChanged():
-                kind, text = "stage_changed", f"{event.from_stage} → {event.to_stage}"
-                text += f": {event.comment}" if event.comment else ""
-                data = {
-                    "from_stage_id": str(event.from_stage_id),
-                    "to_stage_id": str(event.to_stage_id),
-                    "seconds_in_previous_stage": event.seconds_in_previous_stage,
-                    "comment": event.comment,
-                }
+        if isinstance(event, DealCreated):
+            await make_root(uow.conn, deal_id=deal.id, name=deal.title, actor_id=event.actor_id)
+        kind, text, data = _timeline_entry(event, deal)
         await history_repository.add_entry(
             uow.conn,
             deal_id=deal.id,
@@ -385,6 +382,26 @@ async def _record(uow: UnitOfWork, deal: Deal, now: datetime) -> None:
             at=now,
         )
     deal.events.clear()
+
+
+def _timeline_entry(event: DealEvent, deal: Deal) -> tuple[str, str, dict[str, Any]]:
+    """The timeline entry (kind, text, data) of a deal's event."""
+    match event:
+        case DealCreated():
+            return "created", f"Deal created: {deal.title}", {}
+        case DealUpdated(before=before, after=after):
+            return "updated", "Changed " + ", ".join(after), {"before": before, "after": after}
+        case DealStageChanged():
+            text = f"{event.from_stage} → {event.to_stage}"
+            text += f": {event.comment}" if event.comment else ""
+            data = {
+                "from_stage_id": str(event.from_stage_id),
+                "to_stage_id": str(event.to_stage_id),
+                "seconds_in_previous_stage": event.seconds_in_previous_stage,
+                "comment": event.comment,
+            }
+            return "stage_changed", text, data
+    raise AssertionError(f"unknown deal event {event!r}")
 
 
 # For the lead conversion (leads_service.py), which creates a deal in its own transaction.

@@ -19,12 +19,13 @@ from services.notifications.tables import deliveries, outbox, preferences, webho
 NOTIFICATION_CREATED = "notifications.notification.created"
 
 
+_PREFERENCES = sa.select(preferences.c.kind, preferences.c.channels).where(
+    preferences.c.user_id == sa.bindparam("b_user", type_=preferences.c.user_id.type)
+)
+
+
 async def chosen_channels(conn: AsyncConnection, user_id: int, kind: str) -> tuple[str, ...]:
-    rows = await conn.execute(
-        sa.select(preferences.c.kind, preferences.c.channels).where(
-            preferences.c.user_id == user_id
-        )
-    )
+    rows = await conn.execute(_PREFERENCES, {"b_user": user_id})
     return channels_for(kind, {r.kind: tuple(r.channels) for r in rows})
 
 

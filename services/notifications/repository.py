@@ -178,29 +178,27 @@ async def list_tasks(
     return [_task(r) for r in (await conn.execute(query)).all()]
 
 
+_NEW_COLUMNS = ("user_id", "kind", "title", "body", "deal_id", "event_id", "idempotency_key")
+_INSERT_NOTIFICATION = (  # built once: per call, its construction and cache key cost ≈ 4 %
+    insert(notifications)
+    .values(
+        {
+            c: sa.bindparam(f"n_{c}", type_=notifications.c[c].type)
+            for c in (*_NEW_COLUMNS, "created_at", "in_app")
+        }
+    )
+    .on_conflict_do_nothing()
+    .returning(notifications)
+)
+
+
 async def insert_notification(
     conn: AsyncConnection, new: NewNotification, *, now: datetime, in_app: bool = True
 ) -> Notification | None:
     """The inserted notification, or None when its key or (user, event) is already there.
     Use notify.notify, which also plans its delivery and tells of it."""
-    row = (
-        await conn.execute(
-            insert(notifications)
-            .values(
-                user_id=new.user_id,
-                kind=new.kind,
-                title=new.title,
-                body=new.body,
-                deal_id=new.deal_id,
-                created_at=now,
-                event_id=new.event_id,
-                idempotency_key=new.idempotency_key,
-                in_app=in_app,
-            )
-            .on_conflict_do_nothing()
-            .returning(notifications)
-        )
-    ).first()
+    params = {f"n_{c}": getattr(new, c) for c in _NEW_COLUMNS} | {"n_created_at": now}
+    row = (await conn.execute(_INSERT_NOTIFICATION, params | {"n_in_app": in_app})).first()
     return _notification(row) if row is not None else None
 
 
