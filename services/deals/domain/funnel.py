@@ -137,9 +137,10 @@ def sum_text(value: Decimal) -> str:
     """A sum as the reports print it: exact, with two decimals at least and no trailing
     zeros past them, however many places the amounts summed had (10.000 and 10 → 10.00)."""
     exact = value.normalize()
-    if exact.as_tuple().exponent >= -2:
-        return format(value.quantize(CENTS), "f")
-    return format(exact, "f")
+    places = exact.as_tuple().exponent
+    if isinstance(places, int) and places < -2:
+        return format(exact, "f")
+    return format(value.quantize(CENTS), "f")
 
 
 @dataclass

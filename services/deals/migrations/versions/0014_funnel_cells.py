@@ -74,7 +74,7 @@ _PASS_NONZERO = "sum(passes) <> 0 OR sum(priced) <> 0 OR sum(amount) <> 0"
 
 def _changes(old: str | None, new: str | None) -> str:
     """The trigger body's statements for the old rows (taken away) and the new (added)."""
-    parts = {"pass": [], "duration": []}
+    parts: dict[str, list[str]] = {"pass": [], "duration": []}
     for rows, sign in ((old, "-1"), (new, "1")):
         if rows:
             parts["pass"].append(_PASS_ROWS.format(rows=rows, sign=sign))
