@@ -66,6 +66,10 @@ class WorkerSettings(CommonSettings):
     shutdown_grace_seconds: float = Field(10.0, validation_alias="WORKER_SHUTDOWN_GRACE_SECONDS")
     max_concurrent_activities: int = Field(100, validation_alias="WORKER_MAX_CONCURRENT_ACTIVITIES")
     triggers: bool = Field(True, validation_alias="WORKER_TRIGGERS")  # stage rules from NATS
+    # A fired rule run with nothing to wait for runs in the triggers, not as a workflow:
+    # a tenth of the CPU, but found in the run log only, not in the Temporal UI (README
+    # "Automation rules"); off, every run that fires is an `automation_run` workflow.
+    inline_rule_runs: bool = Field(False, validation_alias="WORKER_INLINE_RULE_RUNS")
     # Leadership alerts (SN-9): the digest's local time on working days, how long without
     # an activity a client is stale, how long a deal may lack a next activity before the head
     # hears; `WORKER_ALERTS=false` starts no alerts workflow.
@@ -199,7 +203,7 @@ async def run(settings: WorkerSettings) -> None:
             automation=automation_stub,
             task_queue=settings.task_queue,
             records=records,
-            actions=automation_activities,  # runs with nothing to wait for, run inline
+            actions=automation_activities if settings.inline_rule_runs else None,
         )
 
     if settings.triggers:

@@ -323,13 +323,17 @@ class Stack:
         assert proc.popen is not None
         os.killpg(proc.popen.pid, sig)
 
-    def start_again(self, name: str, timeout: float = 60.0) -> None:
-        """Start a stopped process again as it was started; wait for an infrastructure
-        part to accept connections."""
+    def start_again(
+        self, name: str, timeout: float = 60.0, *, env: dict[str, str] | None = None
+    ) -> None:
+        """Start a stopped process again as it was started (with `env` over its
+        environment from now on, when given); wait for an infrastructure part to accept
+        connections."""
         proc = self.process(name)
         assert proc.popen is None or proc.popen.poll() is not None, f"{name} is running"
         self.processes.remove(proc)
-        again = Process(proc.name, proc.args, proc.env)
+        environ = proc.env if env is None else {**(proc.env or self.environ), **env}
+        again = Process(proc.name, proc.args, environ)
         self._spawn(again)
         infra = {"postgres": self.ports.postgres, "nats": self.ports.nats}
         port = {**infra, "temporal": self.ports.temporal}.get(name)

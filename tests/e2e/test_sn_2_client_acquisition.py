@@ -8,8 +8,7 @@ condition says why); "In supplier pool" creates a deal in the Project manager pi
 there is a request, and one in the Reminder pipeline always, each linked to the source deal
 both ways. A dry run answers what would fire and creates nothing; the run log shows every
 evaluation with its rule version; a change of a rule is a new version; operators find the
-runs that waited in Temporal by DealId (a run with nothing to wait for runs in the triggers,
-in the run log only).
+runs in Temporal by DealId.
 """
 
 from __future__ import annotations
@@ -327,12 +326,10 @@ async def test_sn_2_client_acquisition(
     assert [v["version"] for v in versions] == [2, 1]
     assert versions[1]["definition"]["actions"][0]["title"] == meeting["actions"][0]["title"]
 
-    # Operators find in Temporal by the deal's id the runs that waited (the meeting's task
-    # closes when the deal leaves); a rule whose condition was false, and a run with
-    # nothing to wait for (the first touch's move: run by the triggers), are in the log only.
-    waited = {r["workflow_id"] for r in log if r["rule_id"] == str(made["Strategy meeting"])}
-    inline = {r["workflow_id"] for r in log if r["rule_id"] == str(made["First touch"])}
-    assert waited and inline
+    # Operators find the same runs in Temporal by the deal's id (a rule whose condition was
+    # false is in the log only: it started no workflow).
+    fired = {r["workflow_id"] for r in log if r["status"] not in ("skipped", "loop_bound")}
+    assert fired and len(fired) < len(log)
     temporal = await Client.connect(stack.temporal_address, namespace=stack.namespace)
 
     async def found() -> set[str] | None:
@@ -342,6 +339,6 @@ async def test_sn_2_client_acquisition(
                 f'DealId = "{lead["id"]}" AND WorkflowType = "automation_run"'
             )
         }
-        return ids if waited <= ids else None
+        return ids if fired <= ids else None
 
-    assert not inline & await eventually(found, timeout=30, what="the runs by DealId")
+    await eventually(found, timeout=30, what="the runs by DealId")

@@ -1,7 +1,8 @@
 """F11: the worker dies (SIGKILL, from a fault point) while it handles a stage change for a
-rule with nothing to wait for (a task and a note: run by the triggers themselves): after
-the run is planned in the run log and before its first action, between its two actions, or
-after it ended and before the event was acked. The event is redelivered once the worker is
+rule with nothing to wait for (a task and a note): after the run is planned in the run log
+and before its workflow starts, or after the start and before the event was acked; and, with
+such runs run by the triggers themselves (`WORKER_INLINE_RULE_RUNS=true`), also between its
+two actions. The event is redelivered once the worker is
 back; the run is one run (an unfinished one handed to its workflow at the first action not
 done), its task is created once and its note written once."""
 
@@ -21,16 +22,37 @@ pytestmark = pytest.mark.timeout(240)
 
 
 @pytest.mark.parametrize(
-    "point",
+    ("inline", "point"),
     [
-        "worker.rule_planned_not_started",
-        "worker.rule_action_done",
-        "worker.rule_started_not_acked",
+        (False, "worker.rule_planned_not_started"),
+        (False, "worker.rule_started_not_acked"),
+        (True, "worker.rule_planned_not_started"),
+        (True, "worker.rule_action_done"),
+        (True, "worker.rule_started_not_acked"),
     ],
 )
 async def test_f11_a_rule_cut_off_by_the_worker_dying_runs_once(
-    stack: Stack, org: Org, point: str
+    stack: Stack, org: Org, inline: bool, point: str
 ) -> None:
+    await _worker_running(stack, inline=inline)
+    try:
+        await _cut_off_once(stack, org, point)
+    finally:
+        await _worker_running(stack, inline=False)
+
+
+async def _worker_running(stack: Stack, *, inline: bool) -> None:
+    """The worker (re)started with inline rule runs on or off."""
+    worker = stack.process("worker").popen
+    assert worker is not None
+    if worker.poll() is None:
+        worker.terminate()
+        await asyncio.to_thread(worker.wait, 30)
+    env = {"WORKER_INLINE_RULE_RUNS": str(inline).lower()}
+    await asyncio.to_thread(stack.start_again, "worker", env=env)
+
+
+async def _cut_off_once(stack: Stack, org: Org, point: str) -> None:
     pipeline = (await org.admin.get(f"/pipelines/{org.pipeline_id}")).json()
     contract = pipeline["stages"][1]["id"]
     resp = await org.admin.post(
