@@ -42,6 +42,21 @@ TableName = Annotated[str, Query(description="CSV: which table (default: the fir
 Limit = Annotated[int, Query(ge=1, le=200)]
 
 
+def _period_and_owners(
+    date_from: From,
+    date_to: To,
+    manager_id: OptionalId = None,
+    department_id: OptionalId = None,
+) -> ReportQuery:
+    """The filters every report takes; each route adds its pipeline."""
+    return ReportQuery(
+        date_from=date_from, date_to=date_to, manager_id=manager_id, department_id=department_id
+    )
+
+
+Filters = Annotated[ReportQuery, Depends(_period_and_owners)]
+
+
 def _filter(q: ReportQuery) -> reports_pb2.ReportFilter:
     return reports_pb2.ReportFilter(
         pipeline_id=str(q.pipeline_id or ""),
@@ -63,22 +78,13 @@ async def funnel(
     _: CurrentUser,
     reports: Reports,
     pipeline_id: RecordId,
-    date_from: From,
-    date_to: To,
-    manager_id: OptionalId = None,
-    department_id: OptionalId = None,
+    filters: Filters,
     table: TableName = "",
 ) -> Any:
     """Per stage, in order: deals that passed it in the period and where they went (moved on,
     back, lost, out, still there), with sums per currency, conversions, time in stage, passes
     and unique deals; lost deals per month and reason. Every count links to its deals."""
-    q = ReportQuery(
-        pipeline_id=pipeline_id,
-        date_from=date_from,
-        date_to=date_to,
-        manager_id=manager_id,
-        department_id=department_id,
-    )
+    q = filters.model_copy(update={"pipeline_id": pipeline_id})
     body = FunnelOut.of(q, await reports.GetFunnel(_filter(q)))
     return _answer(request, body, body.tables(), "funnel", table)
 
@@ -88,21 +94,12 @@ async def manager_activity(
     request: Request,
     _: CurrentUser,
     reports: Reports,
-    date_from: From,
-    date_to: To,
+    filters: Filters,
     pipeline_id: OptionalId = None,
-    manager_id: OptionalId = None,
-    department_id: OptionalId = None,
 ) -> Any:
     """Per manager: deals created, won and lost in the period with their sums, and the
     average cycle (creation to close) of the deals closed in it."""
-    q = ReportQuery(
-        pipeline_id=pipeline_id,
-        date_from=date_from,
-        date_to=date_to,
-        manager_id=manager_id,
-        department_id=department_id,
-    )
+    q = filters.model_copy(update={"pipeline_id": pipeline_id})
     reply = await reports.GetManagerActivity(_filter(q))
     body = ManagerActivityOut(query=q, rows=[ManagerOut.of(r) for r in reply.rows])
     return _answer(request, body, body.tables(), "managers", "")
@@ -116,22 +113,13 @@ async def time_in_stage(
     _: CurrentUser,
     reports: Reports,
     pipeline_id: RecordId,
-    date_from: From,
-    date_to: To,
-    manager_id: OptionalId = None,
-    department_id: OptionalId = None,
+    filters: Filters,
     cursor: str = "",
     limit: Limit = 50,
 ) -> Any:
     """Per deal that passed a stage in the period: the time it spent in each stage (all its
     visits; an open one up to now), newest deal first, one page at a time."""
-    q = ReportQuery(
-        pipeline_id=pipeline_id,
-        date_from=date_from,
-        date_to=date_to,
-        manager_id=manager_id,
-        department_id=department_id,
-    )
+    q = filters.model_copy(update={"pipeline_id": pipeline_id})
     request_pb = reports_pb2.TimeInStageRequest(filter=_filter(q), cursor=cursor, limit=limit)
     body = TimeInStageOut.of(q, await reports.GetTimeInStage(request_pb))
     return _answer(request, body, body.tables(), "time-in-stage", "")
