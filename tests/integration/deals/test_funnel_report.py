@@ -6,6 +6,7 @@ agrees with what the service writes."""
 
 from __future__ import annotations
 
+import asyncio
 import random
 from datetime import UTC, datetime, timedelta
 from decimal import Decimal
@@ -17,6 +18,7 @@ from services.deals import funnel_cells, reports_repository
 from services.deals.domain.funnel import LEAVINGS, Outcome, Period, assemble
 from services.deals.domain.funnel_raw import Money, Pass, deals_of, group_passes
 from services.deals.domain.pipelines import Pipeline
+from services.deals.funnel_tables import PASS_CELLS
 from services.deals.reports_repository import Scope
 from services.deals.reports_service import ReportsService
 from services.deals.service import DealsService
@@ -258,3 +260,42 @@ async def test_the_service_notes_where_a_visit_led(
         scope = Scope(Period.of_dates(today, today), manager_id=manager)
         funnel = await reports.funnel(actor_id=None, pipeline_id=pipeline.id, scope=scope)
         assert funnel.stages[0].counts[Outcome.ENTERED].deals == expected
+
+
+async def test_the_deals_service_folds_the_changes(
+    engine: AsyncEngine, service: DealsService
+) -> None:
+    """A move's changes are folded by the service's loop (at once, then every few seconds):
+    the change tables empty, the cells holding the passes."""
+    pipeline = await service.pipelines.create_pipeline(name="Folded", stages=STAGES)
+    owner = (await _users(engine, "folded"))[0]
+    deal = await service.create_deal(
+        actor_id=None, pipeline_id=pipeline.id, title="t", responsible_id=owner, amount="5",
+        currency="RUB", company_name="", contact_name="", fields={}, stage_id=None,
+    )  # fmt: skip
+    await service.move_deal(
+        actor_id=None,
+        deal_id=deal.id,
+        stage_id=pipeline.stages[1].id,
+        expected_version=0,
+        comment="",
+        pipeline_id=None,
+    )
+    changes = sa.select(sa.func.count()).select_from(PASS_CELLS.changes)
+    folded = sa.select(sa.func.sum(PASS_CELLS.mine.c.passes)).where(
+        PASS_CELLS.mine.c.stage_id.in_([s.id for s in pipeline.stages])
+    )
+    stop = asyncio.Event()
+    loop = asyncio.create_task(funnel_cells.keep_folding(engine, stop))
+    try:
+        for _ in range(200):
+            async with engine.connect() as conn:
+                if not (await conn.execute(changes)).scalar_one():
+                    break
+            await asyncio.sleep(0.05)
+        async with engine.connect() as conn:
+            assert (await conn.execute(changes)).scalar_one() == 0
+            assert (await conn.execute(folded)).scalar_one() == 2  # New, then the next stage
+    finally:
+        stop.set()
+        await loop
