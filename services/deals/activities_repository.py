@@ -7,7 +7,7 @@ from datetime import datetime
 from typing import Any
 
 import sqlalchemy as sa
-from sqlalchemy.dialects.postgresql import insert
+from sqlalchemy.dialects.postgresql import distinct_on, insert
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from services.deals.activities_tables import activities, reminder_plans
@@ -98,7 +98,7 @@ async def next_of_deals(conn: AsyncConnection, deal_ids: list[int]) -> dict[int,
         return {}
     query = (
         sa.select(activities)
-        .distinct(activities.c.deal_id)
+        .ext(distinct_on(activities.c.deal_id))
         .where(activities.c.deal_id.in_(deal_ids), activities.c.status == PLANNED)
         .order_by(activities.c.deal_id, activities.c.due_at, activities.c.id)
     )
