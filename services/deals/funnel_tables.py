@@ -6,37 +6,45 @@ entered the stage again, the duration cells by the bucket of the pass's length."
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import Any
 
 import sqlalchemy as sa
 
 from services.deals.tables import metadata
 
 
-def _pass_cells(name: str, *, responsible: bool) -> sa.Table:
+def _cells(name: str, *counts: sa.Column[Any], responsible: bool) -> sa.Table:
+    """A cell table: the stage, the responsible (unless for everyone), the day the passes
+    began, then what tells the cell's passes apart and what it counts."""
     return sa.Table(
         name,
         metadata,
         sa.Column("stage_id", sa.BigInteger, nullable=False),
         *([sa.Column("responsible_id", sa.BigInteger)] if responsible else []),
         sa.Column("entered_on", sa.Date, nullable=False),
+        *counts,
+    )
+
+
+def _pass_cells(name: str, *, responsible: bool) -> sa.Table:
+    return _cells(
+        name,
         sa.Column("reentered_on", sa.Date),  # none: not entered again (yet)
         sa.Column("next_stage_id", sa.BigInteger),  # none: still there
         sa.Column("currency", sa.Text, nullable=False),
         sa.Column("passes", sa.BigInteger, nullable=False),
         sa.Column("priced", sa.BigInteger, nullable=False),  # passes of deals with an amount
         sa.Column("amount", sa.Numeric, nullable=False),
+        responsible=responsible,
     )
 
 
 def _duration_cells(name: str, *, responsible: bool) -> sa.Table:
-    return sa.Table(
+    return _cells(
         name,
-        metadata,
-        sa.Column("stage_id", sa.BigInteger, nullable=False),
-        *([sa.Column("responsible_id", sa.BigInteger)] if responsible else []),
-        sa.Column("entered_on", sa.Date, nullable=False),
         sa.Column("bucket", sa.SmallInteger, nullable=False),  # deals.duration_bucket(seconds)
         sa.Column("passes", sa.BigInteger, nullable=False),
+        responsible=responsible,
     )
 
 

@@ -46,3 +46,12 @@ def pipeline_with_deals(
         for _ in range(deals)
     ]
     return a, b, user, deal_ids
+
+
+def columns_of(conn: sa.Connection, table: str) -> set[str]:
+    """The columns a table of the deals schema has now."""
+    query = sa.text(
+        "SELECT column_name FROM information_schema.columns "
+        "WHERE table_schema = 'deals' AND table_name = :t"
+    )
+    return set(conn.execute(query, {"t": table}).scalars())

@@ -14,7 +14,7 @@ from alembic import command
 from deploy.local.bootstrap import ensure_database
 from deploy.local.stack import Stack
 from services.common.migrate import alembic_config
-from tests.integration.deals.migration_data import pipeline_with_deals
+from tests.integration.deals.migration_data import columns_of, pipeline_with_deals
 
 pytestmark = pytest.mark.integration
 
@@ -68,11 +68,5 @@ def test_ended_visits_learn_where_they_led(infra: Stack) -> None:
     assert owners == [(first, other), (second, user), (first, other), (first, other)]
     command.downgrade(config, "0008")
     with engine.connect() as conn:
-        columns = conn.execute(
-            q(
-                "SELECT column_name FROM information_schema.columns "
-                "WHERE table_schema = 'deals' AND table_name = 'stage_history'"
-            )
-        ).scalars()
-        assert not {"next_stage_id", "responsible_id"} & set(columns)
+        assert not {"next_stage_id", "responsible_id"} & columns_of(conn, "stage_history")
     engine.dispose()

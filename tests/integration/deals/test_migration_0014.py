@@ -15,7 +15,7 @@ from alembic import command
 from deploy.local.bootstrap import ensure_database
 from deploy.local.stack import Stack
 from services.common.migrate import alembic_config
-from tests.integration.deals.migration_data import pipeline_with_deals
+from tests.integration.deals.migration_data import columns_of, pipeline_with_deals
 
 pytestmark = pytest.mark.integration
 q = sa.text
@@ -86,11 +86,5 @@ def test_the_history_so_far_is_counted(infra: Stack) -> None:
             q("SELECT table_name FROM information_schema.tables WHERE table_schema = 'deals'")
         ).scalars()
         assert not [t for t in tables if t.startswith("funnel_")]
-        columns = conn.execute(
-            q(
-                "SELECT column_name FROM information_schema.columns "
-                "WHERE table_schema = 'deals' AND table_name = 'stage_history'"
-            )
-        ).scalars()
-        assert not {"seconds", "duration_bucket"} & set(columns)
+        assert not {"seconds", "duration_bucket"} & columns_of(conn, "stage_history")
     engine.dispose()
