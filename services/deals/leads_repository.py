@@ -13,7 +13,7 @@ from sqlalchemy.ext.asyncio import AsyncConnection
 from services.deals.domain.leads import Lead
 from services.deals.domain.pipelines import Semantic
 from services.deals.domain.roles import Visible
-from services.deals.repository import visible_condition
+from services.deals.repository import locked_in_stage, visible_condition
 from services.deals.tables import (
     deal_parties,
     file_attachments,
@@ -68,9 +68,7 @@ _SELECT = sa.select(leads, stages.c.semantic.label("stage_semantic")).join(
 
 
 async def get_lead(conn: AsyncConnection, lead_id: int, *, for_update: bool = False) -> Lead | None:
-    query = _SELECT.where(leads.c.id == lead_id)
-    if for_update:
-        query = query.with_for_update(of=leads)
+    query = (locked_in_stage(leads) if for_update else _SELECT).where(leads.c.id == lead_id)
     row = (await conn.execute(query)).first()
     return _lead(row) if row else None
 

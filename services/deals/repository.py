@@ -192,6 +192,17 @@ async def save_deal(conn: AsyncConnection, deal: Deal) -> None:
     await conn.execute(_SAVE_DEAL, {**deal_values(deal), "b_id": deal.id})
 
 
+def locked_in_stage(table: sa.Table) -> sa.Select[Any]:
+    """A read of `table` (deals or leads) locking its rows, with their stage's semantic in a
+    subquery, not a join: when a row was changed while we waited for its lock, PostgreSQL
+    rechecks a join against the stage row it joined before the wait, so a record whose stage
+    changed meanwhile would drop out of the answer ("not found" for a concurrent move)."""
+    semantic = sa.select(stages.c.semantic).where(stages.c.id == table.c.stage_id)
+    return sa.select(table, semantic.scalar_subquery().label("stage_semantic")).with_for_update(
+        of=table
+    )
+
+
 _DEAL_SELECT = sa.select(deals, stages.c.semantic.label("stage_semantic")).join(
     stages, stages.c.id == deals.c.stage_id
 )
@@ -199,7 +210,9 @@ _DEAL_SELECT = sa.select(deals, stages.c.semantic.label("stage_semantic")).join(
 
 # Built once: a statement built per call costs its construction and its cache key.
 _GET_DEAL = _DEAL_SELECT.where(deals.c.id == sa.bindparam("b_id", type_=deals.c.id.type))
-_GET_DEAL_FOR_UPDATE = _GET_DEAL.with_for_update(of=deals)
+_GET_DEAL_FOR_UPDATE = locked_in_stage(deals).where(
+    deals.c.id == sa.bindparam("b_id", type_=deals.c.id.type)
+)
 
 
 async def get_deal(conn: AsyncConnection, deal_id: int, *, for_update: bool = False) -> Deal | None:

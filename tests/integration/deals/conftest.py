@@ -2,10 +2,13 @@
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator
+import asyncio
+from collections.abc import AsyncIterator, Awaitable
+from typing import TypeVar
 
 import grpc
 import pytest
+import sqlalchemy as sa
 from dealflow.deals.v1 import deals_pb2 as pb
 from dealflow.deals.v1 import deals_pb2_grpc as pb_grpc
 from sqlalchemy.ext.asyncio import AsyncEngine
@@ -45,3 +48,36 @@ async def admin(stub: pb_grpc.DealsServiceStub) -> pb.User:
         email="root@example.com", name="Root", password="correct horse", roles=["admin"]
     )
     return await call(stub.CreateUser, request)
+
+
+T = TypeVar("T")
+
+
+async def while_moved(
+    engine: AsyncEngine, table: str, record_id: int | str, stage_id: int | str, change: Awaitable[T]
+) -> T:
+    """Run `change` while another transaction moves the record (a deal or a lead) to
+    `stage_id`: the change waits for the move's row lock, then the move commits."""
+    async with engine.connect() as mover:
+        await mover.execute(
+            sa.text(f"UPDATE deals.{table} SET stage_id = :s, version = version + 1 WHERE id = :r"),
+            {"s": int(stage_id), "r": int(record_id)},
+        )
+        waiting = asyncio.ensure_future(change)
+        await _until_waiting_on_a_lock(engine, waiting)
+        await mover.commit()
+    return await waiting
+
+
+async def _until_waiting_on_a_lock(engine: AsyncEngine, task: asyncio.Future[object]) -> None:
+    waits = sa.text(
+        "SELECT count(*) FROM pg_stat_activity"
+        " WHERE wait_event_type = 'Lock' AND datname = current_database()"
+    )
+    for _ in range(1000):
+        assert not task.done(), "the change did not wait for the move"
+        async with engine.connect() as conn:
+            if (await conn.execute(waits)).scalar_one():
+                return
+        await asyncio.sleep(0.01)  # polling pg_stat_activity, not waiting out a duration
+    raise AssertionError("the change never waited for the move's lock")

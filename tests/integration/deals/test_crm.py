@@ -21,6 +21,7 @@ from services.common.protoconv import from_struct, to_struct
 from services.deals.main import start_server
 from services.deals.service import DealsService
 from services.deals.tables import outbox
+from tests.integration.deals.conftest import while_moved
 
 pytestmark = pytest.mark.integration
 
@@ -234,6 +235,22 @@ async def test_a_lead_moves_with_its_fields_converts_and_spam_excludes(
         types = (await conn.execute(sa.select(outbox.c.type))).scalars().all()
     assert {"deals.lead.created", "deals.lead.stage_changed", "deals.lead.converted"} <= set(types)
     assert "deals.exclusion.added" in types
+
+
+async def test_a_change_waiting_on_a_concurrent_move_sees_the_moved_lead(
+    crm: Crm, stub: pb_grpc.DealsServiceStub, admin: pb.User, engine: AsyncEngine
+) -> None:
+    leads = await funnel(stub, admin.id)
+    spam = leads.stages[4]
+    create = cpb.CreateLeadRequest(pipeline_id=leads.id, title="Racing")
+    lead = await call(crm.CreateLead, create, actor=admin.id)
+    change = cpb.UpdateLeadRequest(
+        id=lead.id, expected_version=lead.version + 1, set_fields=["title"], title="Raced"
+    )
+    changed = await while_moved(
+        engine, "leads", lead.id, spam.id, call(crm.UpdateLead, change, actor=admin.id)
+    )
+    assert (changed.title, changed.stage_id, changed.stage_semantic) == ("Raced", spam.id, "spam")
 
 
 async def test_mail_makes_a_lead_threads_replies_and_drops_excluded_senders(

@@ -20,6 +20,7 @@ from services.common.nats import provision_streams
 from services.common.outbox import OutboxRelay
 from services.common.protoconv import from_struct, to_struct
 from services.deals.tables import outbox
+from tests.integration.deals.conftest import while_moved
 
 pytestmark = pytest.mark.integration
 
@@ -323,3 +324,21 @@ async def test_a_process_that_ends_tells_the_deal_s_rules(
         "signed",
         deal.id,
     )
+
+
+async def test_a_change_waiting_on_a_concurrent_move_sees_the_moved_deal(
+    stub: Stub, admin: pb.User, engine: AsyncEngine
+) -> None:
+    """A PATCH that waits for a move's lock finds the deal afterwards (it answered 'not found'
+    when the locked read joined the deal to its stage)."""
+    pipeline = await sales_pipeline(stub)
+    won = pipeline.stages[2]
+    create = pb.CreateDealRequest(pipeline_id=pipeline.id, title="Racing")
+    deal = await call(stub.CreateDeal, create, actor=admin.id)
+    change = pb.UpdateDealRequest(
+        id=deal.id, expected_version=deal.version + 1, set_fields=["title"], title="Raced"
+    )
+    changed = await while_moved(
+        engine, "deals", deal.id, won.id, call(stub.UpdateDeal, change, actor=admin.id)
+    )
+    assert (changed.title, changed.stage_id, changed.stage_semantic) == ("Raced", won.id, "won")
