@@ -23,6 +23,7 @@ from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 from services.common.errors import DomainError
 from services.common.events import STREAMS, Envelope
 from services.common.metrics import CONSUMER_LAG
+from services.common.settings import CommonSettings
 
 log = logging.getLogger(__name__)
 
@@ -65,14 +66,15 @@ async def provision_streams(js: JetStreamContext) -> None:
 
 
 async def provision_consumer(
-    js: JetStreamContext, *, stream: str, durable: str, filter_subject: str
+    js: JetStreamContext, *, stream: str, durable: str, filter_subject: str, ack_wait: float
 ) -> None:
-    """A durable pull consumer with bounded redelivery (ack_wait, max_deliver, backoff)."""
+    """A durable pull consumer with bounded redelivery (ack_wait, max_deliver, backoff);
+    an existing one takes a changed `ack_wait`."""
     config = ConsumerConfig(
         durable_name=durable,
         ack_policy=AckPolicy.EXPLICIT,
         deliver_policy=DeliverPolicy.ALL,
-        ack_wait=30.0,
+        ack_wait=ack_wait,
         max_deliver=20,
         filter_subject=filter_subject,
         max_ack_pending=1000,
@@ -97,8 +99,11 @@ class EventConsumer:
         filter_subject: str,
         batch: int = 64,
         clock: Callable[[], float] = time.monotonic,
+        ack_wait: float | None = None,
     ) -> None:
+        """`ack_wait`: seconds; by default NATS_ACK_WAIT_SECONDS (30)."""
         self._js = js
+        self._ack_wait = ack_wait or CommonSettings().nats_ack_wait_seconds
         self._stream, self._durable, self._filter = stream, durable, filter_subject
         self._batch = batch
         self._clock = clock
@@ -111,7 +116,11 @@ class EventConsumer:
 
     async def run(self, stop: asyncio.Event) -> None:
         await provision_consumer(
-            self._js, stream=self._stream, durable=self._durable, filter_subject=self._filter
+            self._js,
+            stream=self._stream,
+            durable=self._durable,
+            filter_subject=self._filter,
+            ack_wait=self._ack_wait,
         )
         sub = await self._js.pull_subscribe_bind(self._durable, stream=self._stream)
         log.info("consumer started", extra={"durable": self._durable, "stream": self._stream})

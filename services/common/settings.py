@@ -24,6 +24,11 @@ class CommonSettings(BaseSettings):
         validation_alias=_alias("DATABASE_URL"),
     )
     nats_url: str = Field("nats://127.0.0.1:4222", validation_alias=_alias("NATS_URL"))
+    # How long a consumer's delivered event waits for its ack before it is delivered again
+    # (the time a consumer that died holding events takes to see them again).
+    nats_ack_wait_seconds: float = Field(
+        30.0, gt=0, validation_alias=_alias("NATS_ACK_WAIT_SECONDS")
+    )
     temporal_address: str = Field("127.0.0.1:7233", validation_alias=_alias("TEMPORAL_ADDRESS"))
     temporal_namespace: str = Field("default", validation_alias=_alias("TEMPORAL_NAMESPACE"))
     task_queue: str = Field("dealflow", validation_alias=_alias("DEALFLOW_TASK_QUEUE"))

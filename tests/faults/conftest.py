@@ -31,7 +31,13 @@ def fault_stack(
     tmp_path_factory: pytest.TempPathFactory, request: pytest.FixtureRequest
 ) -> Iterator[Stack]:
     data = tmp_path_factory.mktemp("faults")
-    environ = {**_CLEAN_ENV, FAULTS_ENV: str(data / FAULTS_FILE)}  # services/common/faults.py
+    environ = {
+        **_CLEAN_ENV,
+        FAULTS_ENV: str(data / FAULTS_FILE),  # services/common/faults.py
+        # Events a killed process held come back after this (30 s by default): the tests
+        # that kill a consumer wait for that redelivery.
+        "NATS_ACK_WAIT_SECONDS": "10",
+    }
     stack = Stack(data, ports=Ports.free(), environ=environ, headless=True, log_dir=data / "logs")
     try:
         stack.start(timeout=180)
