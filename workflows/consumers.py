@@ -3,10 +3,10 @@
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import logging
 from collections.abc import Callable, Sequence
 
+from nats.aio.client import Client as NATS
 from nats.js import JetStreamContext
 
 from services.common.nats import EventConsumer, connect
@@ -27,8 +27,10 @@ async def run_consumers(
     stopping.cancel()
     if not connecting.done():  # stopped before NATS was ever reached: nothing to drain
         connecting.cancel()
-        with contextlib.suppress(asyncio.CancelledError):
-            await connecting
+        # nats-py swallows a cancellation that lands in its first attempt and goes on
+        # trying: wait a moment, not for ever (the process stops whether or not it ends).
+        await asyncio.wait({connecting}, timeout=1.0)
+        connecting.add_done_callback(_close_if_connected)
         return
     nc = connecting.result()
 
@@ -45,3 +47,9 @@ async def run_consumers(
         await asyncio.gather(*(keep_running(make) for make in consumers))
     finally:
         await nc.drain()
+
+
+def _close_if_connected(connecting: asyncio.Task[NATS]) -> None:
+    """A connection made after all, once the consumers stopped: closed unused."""
+    if not connecting.cancelled() and connecting.exception() is None:
+        asyncio.get_running_loop().create_task(connecting.result().close())

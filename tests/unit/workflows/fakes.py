@@ -77,7 +77,6 @@ class FakeServices:
     """Records every activity call as (name, input); tasks get ids t1, t2, ..."""
 
     pipeline_fields: list[str] = field(default_factory=lambda: ["samples_returned"])
-    lists: dict[str, list[dict[str, Any]]] = field(default_factory=dict)  # admin lists' rows
     lists: dict[str, list[dict[str, Any]]] = field(default_factory=dict)  # admin lists by code
     calls: list[tuple[str, Any]] = field(default_factory=list)
     _task_ids: dict[str, str] = field(default_factory=dict)
