@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
+from datetime import datetime
 from typing import Any
 
 from services.common.events import Envelope
@@ -46,6 +47,12 @@ class DealEvent:
     outcome: str = ""  # and how it ended (e.g. approved, signed, sent_to_supplier)
     changed: Mapping[str, tuple[Any, Any]] = field(default_factory=dict)  # code: (before, after)
     record: str = "deal"  # or "lead"
+    # What the deals service read under the record's lock (services/deals/events.py
+    # `automation_facts`; absent from other events and from those of before): each
+    # pipeline's rules version, and the number of the record's waiting runs.
+    rules_versions: Mapping[str, int] = field(default_factory=dict)
+    waiting_runs: int | None = None
+    published: datetime | None = None  # the event's time
 
     @classmethod
     def of(cls, event: Envelope) -> DealEvent:
@@ -64,6 +71,11 @@ class DealEvent:
             "pipeline_id": pipeline,
             "stage_id": str(deal["stage_id"]),
             "initiator_id": event.actor or str(deal["responsible_id"]),
+            "rules_versions": {
+                str(p): int(v) for p, v in (data.get("rules_versions") or {}).items()
+            },
+            "waiting_runs": None if data.get("waiting_runs") is None else int(data["waiting_runs"]),
+            "published": event.time,
         }
         if kind == STAGE_CHANGED:
             return cls(

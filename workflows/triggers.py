@@ -18,7 +18,10 @@ and needs no inbox.
 Before that it tells the deal's waiting runs (those the run log lists as waiting) what
 happened: a stage change is signalled `deal_moved` (a run waiting on a delay of the stage
 left is cancelled, tasks made to close on leaving are closed), an update `deal_changed`
-with the fields changed (a delay counting from a date field is rescheduled). The message is
+with the fields changed (a delay counting from a date field is rescheduled). Both calls
+are skipped in the common case: the rules are kept under the pipeline's rules version the
+event carries, the runs are asked for only when the event's record has one waiting
+(workflows/trigger_caches.py). The message is
 acked after every rule was handled, nak'ed on a transient error (gRPC or Temporal
 unavailable) and terminated when it is malformed.
 """
@@ -27,6 +30,7 @@ from __future__ import annotations
 
 import logging
 from dataclasses import replace
+from datetime import UTC, datetime
 from typing import Any
 
 from dealflow.deals.v1 import automation_pb2, automation_pb2_grpc, deals_pb2, deals_pb2_grpc
@@ -66,6 +70,7 @@ from workflows.automation_triggers import (
     firings,
 )
 from workflows.kit.contracts import DEAL_ID, PIPELINE_ID
+from workflows.trigger_caches import RecentPlans, RulesCache
 
 log = logging.getLogger(__name__)
 
@@ -117,6 +122,7 @@ class Triggers(EventConsumer):
         self._temporal, self._deals, self._automation = temporal, deals, automation
         self._task_queue, self._timeout = task_queue, timeout
         self._inline = None if actions is None else InlineRuns(actions)
+        self._rules_cache, self._planned = RulesCache(), RecentPlans()
 
     async def apply(self, event: Envelope) -> None:
         if event.type not in EVENTS and event.type not in LEAD_EVENTS:
@@ -159,19 +165,32 @@ class Triggers(EventConsumer):
         await self._start(event, firing, run)
 
     async def _rules(self, event: DealEvent) -> list[Rule]:
+        """The active rules of the event's pipeline(s): kept under the rules version the
+        event names (workflows/trigger_caches.py), else asked for (and kept)."""
         rules: list[Rule] = []
         for pipeline_id in dict.fromkeys(
             p for p in (event.from_pipeline_id, event.pipeline_id) if p
         ):
-            request = deals_pb2.ListRulesRequest(pipeline_id=pipeline_id, active_only=True)
-            reply = await call(self._deals.ListRules, request, timeout=self._timeout)
-            rules.extend(rule_of(r) for r in reply.rules)
+            version = event.rules_versions.get(pipeline_id)
+            held = self._rules_cache.get(pipeline_id, version)
+            if held is None:
+                request = deals_pb2.ListRulesRequest(pipeline_id=pipeline_id, active_only=True)
+                reply = await call(self._deals.ListRules, request, timeout=self._timeout)
+                held = tuple(rule_of(r) for r in reply.rules)
+                self._rules_cache.put(pipeline_id, version, held)
+            rules.extend(held)
         return rules
 
     async def _signal_runs(self, event: DealEvent, signal: str, arg: Any) -> None:
         """Tell the deal's (the lead's) waiting runs (from the run log: a run waits on a
         delay while `scheduled`, on a move while `waiting_leave`). A run the log does not
-        list yet looks at the record itself when its timer fires."""
+        list yet looks at the record itself when its timer fires.
+
+        Not asked when none can wait: the event says its record had no waiting run under
+        the lock of its transaction (a run that waits later reads the record after it) and
+        this consumer planned no run on it since (see workflows/trigger_caches.py)."""
+        if event.waiting_runs == 0 and not self._planned_since(event):
+            return
         request = automation_pb2.ListRunsRequest(**_record(event), limit=200, waiting_only=True)
         reply = await call(self._automation.ListRuns, request, timeout=self._timeout)
         for run in map(from_struct, reply.runs):
@@ -184,6 +203,12 @@ class Triggers(EventConsumer):
                     "automation run ended before the signal",
                     extra={"workflow_id": run["workflow_id"]},
                 )
+
+    def _planned_since(self, event: DealEvent) -> bool:
+        published = event.published
+        if published is None or published.tzinfo is None:
+            return True  # no time to compare with: ask
+        return self._planned.since(event.record, event.deal_id, published)
 
     @staticmethod
     def _input(event: DealEvent, firing: Firing) -> AutomationInput:
@@ -248,6 +273,8 @@ class Triggers(EventConsumer):
             log.info("record gone before its runs", extra={"event_id": event.event_id})
             return [{"fires": False}] * len(fired)
         plans = [from_struct(p.plan) for p in reply.plans]
+        if any(p.get("fires") for p in plans):  # runs that may wait, unknown to older events
+            self._planned.note(event.record, event.deal_id, datetime.now(UTC))
         for firing, plan in zip(fired, plans, strict=True):
             if not plan.get("fires"):
                 log.info(

@@ -15,6 +15,8 @@ from services.deals.domain.leads import (
     LeadStageChanged,
     LeadUpdated,
 )
+from services.deals.domain.pipelines import Pipeline
+from services.deals.events import automation_facts
 
 
 def _actor(actor_id: int | None) -> str:
@@ -32,7 +34,16 @@ def lead_summary(lead: Lead) -> dict[str, Any]:
     }
 
 
-def lead_event(event: LeadEvent, lead: Lead) -> PendingEvent:
+def lead_event(event: LeadEvent, lead: Lead, funnel: Pipeline | None = None) -> PendingEvent:
+    """The outbox event; with the lead's `funnel` (the lead read under its lock), the
+    `automation_facts` the worker's triggers read."""
+    pending = _lead_pending(event, lead)
+    if funnel is not None:
+        pending.data |= automation_facts(lead.waiting_runs, (funnel,))
+    return pending
+
+
+def _lead_pending(event: LeadEvent, lead: Lead) -> PendingEvent:
     subject = f"lead/{lead.id}"
     summary = lead_summary(lead)
     data: dict[str, Any]

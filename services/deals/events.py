@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from typing import Any
 
 from services.common.db import PendingEvent
 from services.deals.domain.deals import Deal
 from services.deals.domain.events import DealCreated, DealEvent, DealStageChanged, DealUpdated
+from services.deals.domain.pipelines import Pipeline
 
 CREATED = "deals.deal.created"
 UPDATED = "deals.deal.updated"
@@ -33,8 +35,26 @@ def _actor(actor_id: int | None) -> str:
     return "" if actor_id is None else str(actor_id)
 
 
-def to_pending(event: DealEvent, deal: Deal) -> PendingEvent:
-    """The outbox event for a domain event of `deal` (already stored, so it has an id)."""
+def automation_facts(waiting_runs: int, pipelines: Iterable[Pipeline]) -> dict[str, Any]:
+    """What lets the worker's triggers skip two calls (workflows/triggers.py): the rules
+    version of each pipeline involved (`rules_versions`: {pipeline id: version}; it keeps
+    a pipeline's active rules under it) and the record's number of waiting runs
+    (`waiting_runs`; none: it does not ask for them). Only for a record read under its
+    lock, in the transaction of the event: a run that began to wait before counts."""
+    versions = {str(p.id): p.rules_version for p in pipelines}
+    return {"rules_versions": versions, "waiting_runs": waiting_runs}
+
+
+def to_pending(event: DealEvent, deal: Deal, pipelines: tuple[Pipeline, ...] = ()) -> PendingEvent:
+    """The outbox event for a domain event of `deal` (already stored, so it has an id);
+    with the `pipelines` involved (the deal read under its lock), its `automation_facts`."""
+    pending = _pending(event, deal)
+    if pipelines:
+        pending.data |= automation_facts(deal.waiting_runs, pipelines)
+    return pending
+
+
+def _pending(event: DealEvent, deal: Deal) -> PendingEvent:
     subject = f"deal/{deal.id}"
     match event:
         case DealCreated(actor_id=actor_id):

@@ -129,6 +129,7 @@ def _lead(row: sa.Row[Any]) -> Lead:
         stage_entered_at=row.stage_entered_at,
         deal_id=row.deal_id,
         stage_semantic=Semantic(row.stage_semantic),
+        waiting_runs=row.waiting_runs,
     )
 
 

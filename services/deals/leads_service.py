@@ -118,7 +118,7 @@ class LeadsService:
         now = self._now()
         lead = new_lead(funnel, now=now, **attrs)
         lead.id = await repo.insert_lead(uow.conn, lead)
-        await self._record(uow, lead, now)
+        await self._record(uow, lead, now, funnel)
         return lead
 
     async def get_lead(self, *, actor_id: int | None, lead_id: int) -> Lead:
@@ -168,7 +168,7 @@ class LeadsService:
                 now=now,
             ):
                 await repo.save_lead(uow.conn, lead)
-                await self._record(uow, lead, now)
+                await self._record(uow, lead, now, funnel)
             return lead
 
     async def move_lead(
@@ -200,7 +200,7 @@ class LeadsService:
                 now=now,
             )
             await repo.save_lead(uow.conn, lead)
-            await self._record(uow, lead, now)
+            await self._record(uow, lead, now, funnel)
             if stage.semantic is Semantic.SPAM and lead.contact_id is not None:
                 contact = await self.contacts.visible_contact(uow.conn, None, lead.contact_id)
                 await exclude_addresses(
@@ -263,7 +263,7 @@ class LeadsService:
             await history_repository.enter_stage(
                 uow.conn, deal_id=deal.id, stage_id=deal.stage_id, at=now, actor_id=actor_id
             )
-            await record_deal(uow, deal, now)
+            await record_deal(uow, deal, now, (pipeline,))
             await repo.link_deal(uow.conn, deal.id, "lead", lead.id)
             if contact is not None:
                 await repo.link_deal(uow.conn, deal.id, "contact", contact.id)
@@ -274,7 +274,7 @@ class LeadsService:
                 funnel, deal_id=deal.id, pipeline_id=pipeline.id, actor_id=actor_id, now=now
             )
             await repo.save_lead(uow.conn, lead)
-            await self._record(uow, lead, now)
+            await self._record(uow, lead, now, funnel)
             return lead, deal.id
 
     async def _target(self, conn: AsyncConnection, pipeline_id: int | None) -> Pipeline:
@@ -295,9 +295,13 @@ class LeadsService:
             rows = await repo.list_entries(conn, lead_id, before_id=before, limit=limit + 1)
         return Page.of(rows, limit, key=lambda e: e.id)
 
-    async def _record(self, uow: UnitOfWork, lead: Lead, now: datetime) -> None:
+    async def _record(
+        self, uow: UnitOfWork, lead: Lead, now: datetime, funnel: Pipeline | None = None
+    ) -> None:
+        """The lead's events to the outbox and its timeline (with its `funnel`, when it was
+        read under its lock or is new: the events' automation facts)."""
         for event in lead.events:
-            uow.emit(lead_event(event, lead))
+            uow.emit(lead_event(event, lead, funnel))
             kind, text, data = lead_entry(event)
             await repo.add_entry(
                 uow.conn,

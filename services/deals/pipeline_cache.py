@@ -5,7 +5,9 @@ A pipeline is cached only while this process LISTENs on `PIPELINES_CHANGED`: eac
 of pipelines, stages or fields sends that NOTIFY in its transaction (`notify_changed`), so
 every replica forgets its copies when such a change commits; this process also forgets at
 once after its own writes. While the listener is not connected (not started, or the
-connection lost) nothing is cached and every read goes to the database."""
+connection lost) nothing is cached and every read goes to the database. A write of a
+pipeline's automation rules bumps its `rules_version` and sends the same NOTIFY (a trigger,
+migration 0015), so the version a cached pipeline carries onto events is its current one."""
 
 from __future__ import annotations
 

@@ -131,6 +131,7 @@ async def load_pipelines(
                 ),
                 fields=tuple(_field(f) for f in field_rows if f.pipeline_id == p.id),
                 kind=Kind(p.kind),
+                rules_version=p.rules_version,
             )
         )
     return result
@@ -177,7 +178,8 @@ def deal_values(deal: Deal) -> dict[str, Any]:
     }
 
 
-DEAL_COLUMNS = tuple(c.name for c in deals.c if c.name != "id")
+# The deal's own columns: not `waiting_runs`, which the run log's trigger keeps.
+DEAL_COLUMNS = tuple(c.name for c in deals.c if c.name not in ("id", "waiting_runs"))
 
 
 async def insert_deal(conn: AsyncConnection, deal: Deal) -> int:
@@ -301,4 +303,5 @@ def _deal(row: sa.Row[Any]) -> Deal:
         updated_at=row.updated_at,
         stage_entered_at=row.stage_entered_at,
         stage_semantic=Semantic(row.stage_semantic),
+        waiting_runs=row.waiting_runs,
     )

@@ -3,7 +3,8 @@ delete them (audited); the worker's triggers read the active ones of a pipeline.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Mapping
+import contextlib
+from collections.abc import AsyncIterator, Callable, Mapping
 from datetime import datetime
 from typing import Any
 
@@ -16,6 +17,7 @@ from services.deals import repository, rules_repository
 from services.deals.audit import record
 from services.deals.domain.pipelines import Pipeline
 from services.deals.domain.rules import StageRule, change_definition, new_definition
+from services.deals.pipeline_cache import PipelineCache
 from services.deals.pipeline_service import pipeline_of
 from services.deals.tables import outbox
 
@@ -25,12 +27,29 @@ async def all_pipelines(conn: AsyncConnection) -> dict[int, Pipeline]:
 
 
 class RulesService:
-    def __init__(self, engine: AsyncEngine, *, clock: Callable[[], datetime] = utcnow) -> None:
+    def __init__(
+        self,
+        engine: AsyncEngine,
+        *,
+        clock: Callable[[], datetime] = utcnow,
+        cache: PipelineCache | None = None,
+    ) -> None:
+        """`cache`: this process's pipelines, whose rules versions a rule write changes."""
         self._engine = engine
         self._now = clock
+        self._cache = cache
 
-    def _uow(self) -> UnitOfWork:
-        return UnitOfWork(self._engine, outbox)
+    @contextlib.asynccontextmanager
+    async def _uow(self) -> AsyncIterator[UnitOfWork]:
+        """A unit of work writing rules: the table's trigger bumps the pipeline's rules
+        version and tells every replica's pipeline cache (migration 0015); this process's
+        forgets as soon as it is over, so its next event carries the new version."""
+        try:
+            async with UnitOfWork(self._engine, outbox) as uow:
+                yield uow
+        finally:
+            if self._cache is not None:
+                self._cache.clear()
 
     async def create_rule(
         self, *, pipeline_id: int, definition: Mapping[str, Any], actor_id: int | None = None

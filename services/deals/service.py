@@ -35,6 +35,7 @@ from services.deals.domain.attributes import clean_attributes
 from services.deals.domain.deals import Deal, new_deal
 from services.deals.domain.events import DealCreated, DealEvent, DealStageChanged, DealUpdated
 from services.deals.domain.history import StageVisit, TimelineEntry, check_entry
+from services.deals.domain.pipelines import Pipeline
 from services.deals.events import (
     ACTIVITY_KINDS,
     FINISHED_KIND,
@@ -62,7 +63,7 @@ class DealsService:
         self.access = AccessService(engine, clock=clock)
         self.org = OrgService(engine, clock=clock, on_change=self.access.cache.clear)
         self.auth = AuthService(engine, clock=clock)
-        self.rules = RulesService(engine, clock=clock)
+        self.rules = RulesService(engine, clock=clock, cache=self.pipelines.cache)
         self.automation = AutomationService(self, clock=clock)
 
     def _uow(self) -> UnitOfWork:
@@ -156,7 +157,7 @@ class DealsService:
         await history_repository.enter_stage(
             uow.conn, deal_id=deal.id, stage_id=deal.stage_id, at=now, actor_id=actor_id
         )
-        await _record(uow, deal, now)
+        await _record(uow, deal, now, (pipeline,))
         return deal
 
     async def get_deal(self, *, actor_id: int | None, deal_id: int) -> Deal:
@@ -209,7 +210,7 @@ class DealsService:
             )
             if changed:
                 await repository.save_deal(uow.conn, deal)
-                await _record(uow, deal, now)
+                await _record(uow, deal, now, (pipeline,))
             return deal
 
     async def move_deal(
@@ -251,7 +252,7 @@ class DealsService:
             move_writes.save_move(
                 uow,
                 deal,
-                event=to_pending(moved, deal),
+                event=to_pending(moved, deal, (current, target)),
                 entry=_timeline_entry(moved, deal),
                 actor_id=actor_id,
                 now=now,
@@ -365,10 +366,14 @@ async def _require_user(conn: AsyncConnection, user_id: int) -> None:
         raise ValidationFailed(FieldProblem("responsible_id", "is not an active user"))
 
 
-async def _record(uow: UnitOfWork, deal: Deal, now: datetime) -> None:
-    """Turn the deal's recorded events into outbox events and timeline entries."""
+async def _record(
+    uow: UnitOfWork, deal: Deal, now: datetime, pipelines: tuple[Pipeline, ...] = ()
+) -> None:
+    """Turn the deal's recorded events into outbox events and timeline entries (with the
+    deal's `pipelines`, when it was read under its lock or is new: the events' automation
+    facts, `events.to_pending`)."""
     for event in deal.events:
-        uow.emit(to_pending(event, deal))
+        uow.emit(to_pending(event, deal, pipelines))
         if isinstance(event, DealCreated):
             await make_root(uow.conn, deal_id=deal.id, name=deal.title, actor_id=event.actor_id)
         kind, text, data = _timeline_entry(event, deal)

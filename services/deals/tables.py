@@ -36,6 +36,9 @@ pipelines = sa.Table(
     _created_at(),
     # deal | lead: a lead funnel's stages may also be `spam`
     sa.Column("kind", sa.Text, nullable=False, server_default="deal"),
+    # Bumped by every write of the pipeline's rules (a trigger, migration 0015): the worker
+    # keeps a pipeline's active rules under it.
+    sa.Column("rules_version", sa.BigInteger, nullable=False, server_default="0"),
 )
 
 stages = sa.Table(
@@ -228,6 +231,9 @@ deals = sa.Table(
     _created_at(),
     sa.Column("updated_at", sa.DateTime(timezone=True), nullable=False),
     sa.Column("stage_entered_at", sa.DateTime(timezone=True), nullable=False),
+    # Its runs in the run log that wait (`run_log.WAITING`), kept by a trigger on the run
+    # log (migration 0015); never written by the deal's own saves.
+    sa.Column("waiting_runs", sa.Integer, nullable=False, server_default="0"),
 )
 sa.Index(
     "ix_deals_board",
@@ -414,6 +420,7 @@ leads = sa.Table(
     _created_at(),
     sa.Column("updated_at", sa.DateTime(timezone=True), nullable=False),
     sa.Column("stage_entered_at", sa.DateTime(timezone=True), nullable=False),
+    sa.Column("waiting_runs", sa.Integer, nullable=False, server_default="0"),  # as a deal's
 )
 sa.Index("ix_leads_board", leads.c.pipeline_id, leads.c.stage_id, leads.c.id.desc())
 sa.Index("ix_leads_contact", leads.c.contact_id)

@@ -41,6 +41,7 @@ class Deal:
     updated_at: datetime
     stage_entered_at: datetime
     stage_semantic: Semantic = Semantic.IN_PROGRESS
+    waiting_runs: int = 0  # its automation runs waiting, as read (kept by the run log)
     events: list[DealEvent] = field(default_factory=list, compare=False, repr=False)
 
     def check_version(self, expected_version: int) -> None:

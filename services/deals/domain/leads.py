@@ -66,6 +66,7 @@ class Lead:
     stage_entered_at: datetime
     deal_id: int | None = None
     stage_semantic: Semantic = Semantic.IN_PROGRESS
+    waiting_runs: int = 0  # its automation runs waiting, as read (kept by the run log)
     events: list[LeadEvent] = field(default_factory=list, compare=False, repr=False)
 
     def attributes(self) -> dict[str, Any]:

@@ -65,6 +65,7 @@ class Pipeline:
     stages: tuple[Stage, ...]
     fields: tuple[FieldDefinition, ...] = field(default=())
     kind: Kind = Kind.DEAL
+    rules_version: int = 0  # bumped by every write of its automation rules
 
     @property
     def first_stage(self) -> Stage:
