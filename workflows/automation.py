@@ -66,7 +66,10 @@ def _failure(error: ActivityError) -> str:
     return str(cause or error)
 
 
-@workflow.defn(name=WORKFLOW)
+# Outside the sandbox: a run is mostly one short workflow task, and a sandboxed instance
+# re-imports this module (and compiles it) for every run, most of the worker's CPU per run
+# (py-spy, tests/bench/README.md). The run reads no clock, random or I/O but `workflow`'s.
+@workflow.defn(name=WORKFLOW, sandboxed=False)
 class AutomationRun:
     def __init__(self) -> None:
         self._stage = ""
