@@ -40,11 +40,18 @@ with workflow.unsafe.imports_passed_through():
         action_input,
     )
     from workflows.activities.types import CancelTaskInput, GetDealInput
-    from workflows.automation_inline import failed_detail
+    from workflows.automation_inline import failed_detail, why_not_inline
 
 LEFT = "cancelled: the deal left the stage"
 LEAD_LEFT = "cancelled: the lead left the stage"
 _LOOK_AGAIN = timedelta(days=1)  # a long wait stays a short history
+# A run started with its plan in the input (the triggers') takes it from there; one with
+# nothing to wait for (workflows/automation_inline.py) then runs its actions and records
+# them as local activities, the last action's result with the run's end: one workflow task
+# in all. Runs started before carry no plan in their (recorded) input and ask for it
+# (`automation_plan`), so the input itself tells the paths apart on replay: no
+# `workflow.patched`, whose marker comes with an upsert of the TemporalChangeVersion search
+# attribute, a visibility write per run.
 
 
 def workflow_id(deal_id: str, rule_id: str, event_id: str, kind: str = "deal") -> str:
@@ -59,7 +66,10 @@ def _failure(error: ActivityError) -> str:
     return str(cause or error)
 
 
-@workflow.defn(name=WORKFLOW)
+# Outside the sandbox: a run is mostly one short workflow task, and a sandboxed instance
+# re-imports this module (and compiles it) for every run, most of the worker's CPU per run
+# (py-spy, tests/bench/README.md). The run reads no clock, random or I/O but `workflow`'s.
+@workflow.defn(name=WORKFLOW, sandboxed=False)
 class AutomationRun:
     def __init__(self) -> None:
         self._stage = ""
@@ -67,6 +77,7 @@ class AutomationRun:
         self._replan = False
         self._date_fields: set[str] = set()
         self._lead_id = ""  # a run on a lead
+        self._local = False  # its actions and records as local activities
 
     @property
     def _left(self) -> bool:
@@ -85,22 +96,14 @@ class AutomationRun:
     async def run(self, inp: AutomationInput) -> dict[str, Any]:
         wid = workflow.info().workflow_id
         self._lead_id = inp.lead_id
-        plan = await auto.plan_run(
-            PlanInput(
-                wid,
-                inp.deal_id,
-                inp.rule_id,
-                inp.rule_version,
-                inp.event_id,
-                inp.why,
-                lead_id=inp.lead_id,
-            )
-        )
+        given = inp.plan is not None
+        plan = inp.plan if inp.plan is not None else await self._plan(wid, inp)
         if not plan.get("fires"):
             return {"status": plan.get("status", "skipped"), "reason": plan.get("reason", "")}
         self._stage = str(plan.get("stage_id", ""))
         self._date_fields = set(plan.get("date_fields", []))
         keep = bool(plan.get("keep_on_leave"))
+        self._local = given and not why_not_inline(plan)
         to_close: list[str] = []
         # A run the triggers handed over begins where they stopped (nothing to wait for
         # before it: such a run has no delay and no task to close on leaving).
@@ -112,9 +115,12 @@ class AutomationRun:
                 return await self._cancel(wid, index, plan, to_close)
             if action.get("error"):
                 return await self._fail(wid, index, str(action["error"]))
-            stage = self._stage if check else ""
+            step = action_input(inp, wid, index, action, self._stage if check else "")
+            last = self._local and index == len(plan["actions"]) - 1
+            if last:  # its result and the run's end in one record
+                step.run_status = "done"
             try:
-                result = await auto.run_action(action_input(inp, wid, index, action, stage))
+                result = await auto.run_action(step, local=self._local)
             except ActivityError as exc:
                 return await self._fail(wid, index, _failure(exc))
             if result.status == "cancelled":  # a move the signal missed, seen when due
@@ -130,8 +136,22 @@ class AutomationRun:
                 except TimeoutError:
                     pass
             await self._close(to_close)
-        await auto.record_step(StepInput(wid, -1, "done", run_status="done"))
+        if not (self._local and len(plan["actions"]) > inp.first_action):
+            await auto.record_step(StepInput(wid, -1, "done", run_status="done"), local=self._local)
         return {"status": "done"}
+
+    @staticmethod
+    async def _plan(wid: str, inp: AutomationInput) -> dict[str, Any]:
+        request = PlanInput(
+            wid,
+            inp.deal_id,
+            inp.rule_id,
+            inp.rule_version,
+            inp.event_id,
+            inp.why,
+            lead_id=inp.lead_id,
+        )
+        return await auto.plan_run(request)
 
     async def _wait(
         self, wid: str, index: int, plan: dict[str, Any]
@@ -182,9 +202,10 @@ class AutomationRun:
         return {"status": "cancelled"}
 
     async def _fail(self, wid: str, index: int, reason: str) -> dict[str, Any]:
-        await auto.record_step(StepInput(wid, index, "failed", reason))
+        await auto.record_step(StepInput(wid, index, "failed", reason), local=self._local)
         detail = failed_detail(index, reason)
-        await auto.record_step(StepInput(wid, -1, "failed", detail, run_status="failed"))
+        failed = StepInput(wid, -1, "failed", detail, run_status="failed")
+        await auto.record_step(failed, local=self._local)
         return {"status": "failed", "reason": reason}
 
     async def _close(self, task_ids: list[str]) -> None:

@@ -144,10 +144,11 @@ class Triggers(EventConsumer):
 
     async def _run(self, event: DealEvent, firing: Firing, plan: dict[str, Any]) -> None:
         """Run it here when it has nothing to wait for (workflows/automation_inline.py),
-        else (or when an action must be retried) start its workflow."""
-        run = self._input(event, firing)
+        else (or when an action must be retried) start its workflow, its plan in the input
+        when planned just now (the workflow does not ask for it again)."""
         inline = not why_not_inline(plan)
         recorded = plan.get("recorded")
+        run = replace(self._input(event, firing), plan=plan if recorded is None else None)
         if recorded is not None:  # planned before: the event came again
             if recorded.get("status") in FINAL:
                 return  # that run ended: nothing to do twice
@@ -233,7 +234,9 @@ class Triggers(EventConsumer):
             attributes.insert(0, SearchAttributePair(DEAL_ID, event.deal_id))
         fault_point("worker.rule_planned_not_started")
         try:
-            await self._temporal.start_workflow(
+            # Eager: the server hands the first workflow task back with the answer to this
+            # worker's own Worker (same client, same queue) instead of through matching.
+            handle = await self._temporal.start_workflow(
                 WORKFLOW,
                 run,
                 id=wid,
@@ -241,11 +244,13 @@ class Triggers(EventConsumer):
                 id_reuse_policy=WorkflowIDReusePolicy.REJECT_DUPLICATE,
                 search_attributes=TypedSearchAttributes(attributes),
                 static_summary=f"rule {rule.id} v{rule.version}: {firing.why}",
+                request_eager_start=True,
             )
         except WorkflowAlreadyStartedError:
             log.info("automation run started for this event already", extra=extra)
             return
-        log.info("automation run started", extra={**extra, "why": firing.why})
+        eager = bool(getattr(handle, "__temporal_eagerly_started", False))
+        log.info("automation run started", extra={**extra, "why": firing.why, "eager": eager})
         fault_point("worker.rule_started_not_acked")
 
     async def _plans(self, event: DealEvent, fired: list[Firing]) -> list[dict[str, Any]]:

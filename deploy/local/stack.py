@@ -224,6 +224,10 @@ class Stack:
                 self.namespace,
                 "--log-level",
                 "warn",
+                # The first workflow task of a start the worker asks for eagerly comes back
+                # with the start's answer (workflows/triggers.py: automation runs).
+                "--dynamic-config-value",
+                "system.enableEagerWorkflowStart=true",
             ]
             args += (
                 ["--headless"]

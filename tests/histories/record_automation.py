@@ -122,6 +122,8 @@ SCENARIOS: dict[str, tuple[Drive, dict[str, Any]]] = {
     "lead_cancelled": (_cancelled, {}),
     # begun by the triggers, handed over at its second action (the first one done)
     "handed_over": (_failed, {"planner": _instant}),
+    # started by the triggers with its plan, nothing to wait for: one workflow task
+    "one_task": (_failed, {"planner": _instant}),
 }
 
 
@@ -141,6 +143,8 @@ async def record(env: WorkflowEnvironment, name: str) -> Path:
             wid = workflow_id("42", "5", event)
         if name == "handed_over":
             inp.first_action = 1
+        if name == "one_task":
+            inp.plan = _instant(await env.get_current_time())
         handle = await env.client.start_workflow(
             AutomationRun.run, inp, id=wid, task_queue=task_queue
         )

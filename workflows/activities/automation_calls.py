@@ -20,6 +20,7 @@ from workflows.activities.automation_types import (
 )
 from workflows.activities.retry import STEP_RETRY as _RETRY
 from workflows.activities.retry import STEP_TIMEOUT as _CALL_TIMEOUT
+from workflows.activities.retry import local as _local
 
 ACTION_ATTEMPTS = 5  # an action gives up sooner than a step: the run records it as failed
 _ACTION_RETRY = replace(_RETRY, maximum_attempts=ACTION_ATTEMPTS)
@@ -47,13 +48,32 @@ async def replan_run(inp: ReplanInput) -> dict[str, Any]:
     return result
 
 
-async def record_step(inp: StepInput) -> None:
+async def record_step(inp: StepInput, *, local: bool = False) -> None:
+    """`local`: as a local activity (a run with nothing to wait for: one workflow task)."""
+    if local:
+        await _local(
+            "automation_record",
+            inp,
+            type(None),
+            retry_policy=_RETRY,
+            start_to_close_timeout=_CALL_TIMEOUT,
+        )
+        return
     await workflow.execute_activity(
         "automation_record", inp, start_to_close_timeout=_CALL_TIMEOUT, retry_policy=_RETRY
     )
 
 
-async def run_action(inp: ActionInput) -> ActionResult:
+async def run_action(inp: ActionInput, *, local: bool = False) -> ActionResult:
+    """`local`: as a local activity (retried as often as an activity task's action)."""
+    if local:
+        return await _local(
+            "automation_act",
+            inp,
+            ActionResult,
+            retry_policy=_ACTION_RETRY,
+            start_to_close_timeout=_CALL_TIMEOUT,
+        )
     result: ActionResult = await workflow.execute_activity(
         "automation_act",
         inp,

@@ -28,6 +28,9 @@ class AutomationInput:
     # A run the triggers began themselves and handed over (workflows/automation_inline.py):
     # the actions before this one are done already.
     first_action: int = 0
+    # The run's plan as the triggers got it from PlanRuns (the one recorded under the run's
+    # id), so the run does not ask for it again; None: the run asks (`automation_plan`).
+    plan: dict[str, Any] | None = None
 
     @property
     def record(self) -> tuple[str, str]:

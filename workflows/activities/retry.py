@@ -42,30 +42,16 @@ ANSWER_LOCALLY = "answer-local-activity"
 async def call(name: str, arg: object, result_type: type[T], *, in_answer: bool = False) -> T:
     """Run activity `name`; `in_answer` inside an Update the gateway waits on."""
     if in_answer and workflow.patched(ANSWER_LOCALLY):
-        try:
-            result: T = await workflow.execute_local_activity(
-                name,
-                arg,
-                result_type=result_type,
-                start_to_close_timeout=ANSWER_ATTEMPT_TIMEOUT,
-                schedule_to_close_timeout=ANSWER_BUDGET,
-                retry_policy=ANSWER_RETRY,
-            )
-        except (ApplicationError, TimeoutError) as exc:
-            # A local activity's failure arrives bare; the callers take an activity's failure
-            # as an ActivityError caused by the service's error, as from an activity task.
-            raise ActivityError(
-                f"{name} failed",
-                scheduled_event_id=0,
-                started_event_id=0,
-                identity="",
-                activity_type=name,
-                activity_id="",
-                retry_state=None,
-            ) from exc
-        return result
+        return await local(
+            name,
+            arg,
+            result_type,
+            retry_policy=ANSWER_RETRY,
+            start_to_close_timeout=ANSWER_ATTEMPT_TIMEOUT,
+            schedule_to_close_timeout=ANSWER_BUDGET,
+        )
     if in_answer:  # a process that answered before the patch, replaying its history
-        result = await workflow.execute_activity(
+        result: T = await workflow.execute_activity(
             name,
             arg,
             result_type=result_type,
@@ -81,4 +67,39 @@ async def call(name: str, arg: object, result_type: type[T], *, in_answer: bool 
         start_to_close_timeout=STEP_TIMEOUT,
         retry_policy=STEP_RETRY,
     )
+    return result
+
+
+async def local(
+    name: str,
+    arg: object,
+    result_type: type[T],
+    *,
+    retry_policy: RetryPolicy,
+    start_to_close_timeout: timedelta,
+    schedule_to_close_timeout: timedelta | None = None,
+) -> T:
+    """Run activity `name` as a local activity (in this worker, within the workflow task);
+    its failure raised as the ActivityError an activity task's would be."""
+    try:
+        result: T = await workflow.execute_local_activity(
+            name,
+            arg,
+            result_type=result_type,
+            start_to_close_timeout=start_to_close_timeout,
+            schedule_to_close_timeout=schedule_to_close_timeout,
+            retry_policy=retry_policy,
+        )
+    except (ApplicationError, TimeoutError) as exc:
+        # A local activity's failure arrives bare; the callers take an activity's failure
+        # as an ActivityError caused by the service's error, as from an activity task.
+        raise ActivityError(
+            f"{name} failed",
+            scheduled_event_id=0,
+            started_event_id=0,
+            identity="",
+            activity_type=name,
+            activity_id="",
+            retry_state=None,
+        ) from exc
     return result

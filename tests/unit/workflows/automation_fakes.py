@@ -44,6 +44,7 @@ class FakeAutomation:
     replanner: Planner | None = None
     stage_id: str = STAGE  # where get_deal (automation_lead_stage) says the deal (lead) is
     fail_types: set[str] = field(default_factory=set)
+    flaky: dict[str, int] = field(default_factory=dict)  # type: retryable failures left
     acted: list[tuple[datetime, ActionInput]] = field(default_factory=list)
     steps: list[StepInput] = field(default_factory=list)
     cancelled_tasks: list[str] = field(default_factory=list)
@@ -87,6 +88,9 @@ class FakeAutomation:
     async def act(self, inp: ActionInput) -> ActionResult:
         if inp.stage_id and inp.stage_id != self.stage_id:
             return ActionResult("the deal left the stage", status="cancelled")
+        if self.flaky.get(inp.action["type"], 0) > 0:
+            self.flaky[inp.action["type"]] -= 1
+            raise ApplicationError("the service is not answering", type="Unavailable")
         if inp.action["type"] in self.fail_types:
             raise ApplicationError(
                 "stage 13 needs fields.source", type="ValidationFailed", non_retryable=True
@@ -94,7 +98,8 @@ class FakeAutomation:
         self.acted.append((activity.info().current_attempt_scheduled_time, inp))
         kind = inp.action["type"]
         data = {"task_id": f"t-{inp.idempotency_key}"} if kind == "create_task" else {}
-        self.steps.append(StepInput(inp.workflow_id, inp.index, "done", f"{kind} done", data=data))
+        step = StepInput(inp.workflow_id, inp.index, "done", f"{kind} done", inp.run_status, data)
+        self.steps.append(step)
         return ActionResult(f"{kind} done", data)
 
     @activity.defn(name="get_deal")
