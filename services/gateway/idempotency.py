@@ -239,8 +239,9 @@ def service_key(where: KeyScope) -> str:
     return hashlib.sha256(scoped.encode()).hexdigest()
 
 
-def creation_key(request: Request) -> str:
-    """A creating route's dependency: the key to send with its create RPC ("" for none)."""
+async def creation_key(request: Request) -> str:
+    """A creating route's dependency: the key to send with its create RPC ("" for none).
+    A coroutine, so FastAPI solves it in the event loop, not in a worker thread."""
     return str(getattr(request.state, STATE_KEY, ""))
 
 

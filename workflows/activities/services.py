@@ -13,6 +13,7 @@ from typing import Any, TypeVar
 
 from dealflow.deals.v1 import deals_pb2, deals_pb2_grpc
 from dealflow.notifications.v1 import notifications_pb2, notifications_pb2_grpc
+from google.protobuf import json_format
 from temporalio import activity
 from temporalio.exceptions import ApplicationError
 
@@ -66,6 +67,13 @@ def _task(task: Any) -> TaskInfo:
     return TaskInfo(
         id=task.id, status=task.status, assignee_id=task.assignee_id, outcome=task.outcome
     )
+
+
+def _completed(task: notifications_pb2.Task) -> TaskInfo:
+    """A completed task, carrying all of it (see TaskInfo.task)."""
+    info = _task(task)
+    info.task = json_format.MessageToDict(task, preserving_proto_field_name=True)
+    return info
 
 
 class ServiceActivities:
@@ -238,9 +246,9 @@ class ServiceActivities:
                 self._notifications.GetTask, notifications_pb2.GetTaskRequest(id=inp.task_id)
             )
             if current.status == "completed" and current.outcome == inp.outcome:
-                return _task(current)
+                return _completed(current)
             raise domain_failure(exc) from exc
-        return _task(task)
+        return _completed(task)
 
     @activity.defn(name="cancel_task")
     async def cancel_task(self, inp: CancelTaskInput) -> TaskInfo:

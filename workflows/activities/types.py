@@ -99,6 +99,10 @@ class TaskInfo:
     status: str
     assignee_id: str = ""
     outcome: str = ""
+    # `complete_task` only: the whole completed task as notifications answered it (the JSON
+    # mapping of dealflow.notifications.v1.Task), which the answer's Update hands back to
+    # the gateway so it answers without reading the task again. None in older histories.
+    task: dict[str, Any] | None = None
 
 
 @dataclass

@@ -72,6 +72,10 @@ class TaskAnswerResult:
     task_id: str
     outcome: str
     stage: str  # the process stage after the answer
+    # The completed task as the notifications service answered the completion (the JSON
+    # mapping of dealflow.notifications.v1.Task), so the gateway need not read it again;
+    # None from a run whose answer was recorded before the field existed.
+    task: dict[str, Any] | None = None
 
 
 def process_workflow_id(deal_id: str | int, process: str, n: int) -> str:

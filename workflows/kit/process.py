@@ -208,7 +208,7 @@ class Process:
         task = self._checked(answer)
         await self._check_files(task, answer)
         await self.before_answer(task, answer)
-        await self.tasks.complete(answer)
+        done = await self.tasks.complete(answer)
         next_stage = task.spec.next_stage.get(answer.outcome)
         if next_stage is not None:
             if self._adopts(STAGE_ON_ANSWER):
@@ -216,7 +216,9 @@ class Process:
             else:
                 self.stage = next_stage
         await self.after_answer(task, answer)
-        return TaskAnswerResult(task_id=task.task_id, outcome=answer.outcome, stage=self.stage)
+        return TaskAnswerResult(
+            task_id=task.task_id, outcome=answer.outcome, stage=self.stage, task=done.task
+        )
 
     @complete_task.validator
     def validate_answer(self, answer: TaskAnswer) -> None:

@@ -28,6 +28,7 @@ from workflows.activities.types import (
     CancelTaskInput,
     CompleteTaskInput,
     CreateTaskInput,
+    TaskInfo,
 )
 from workflows.kit.contracts import ASSIGNEE, AnswerRefused, TaskAnswer
 
@@ -221,13 +222,14 @@ class HumanTasks:
             or actor_id in task.spec.also_answered_by
         )
 
-    async def complete(self, answer: TaskAnswer) -> OpenTask:
-        """The Update handler's body: complete the task in notifications, record the answer."""
+    async def complete(self, answer: TaskAnswer) -> TaskInfo:
+        """The Update handler's body: complete the task in notifications, record the answer;
+        the completed task as notifications answered."""
         task = self.validate(answer)
         # Closed before the first await, so a concurrent second answer is refused.
         del self.open[task.task_id]
         try:
-            await calls.complete_task(
+            done = await calls.complete_task(
                 CompleteTaskInput(
                     task_id=task.task_id,
                     outcome=answer.outcome,
@@ -252,7 +254,7 @@ class HumanTasks:
         )
         self.answers.append(record)
         self._answered[task.task_id] = record
-        return task
+        return done
 
     def answered(self, task: OpenTask) -> AnswerRecord | None:
         return self._answered.get(task.task_id)

@@ -17,7 +17,7 @@ from services.gateway.problems import COMMON_RESPONSES, Problem, responses
 from services.gateway.rate_limit import searching
 from services.gateway.routes import API_PREFIX
 from services.gateway.schemas.common import Page, RecordId, cursor_or_none
-from services.gateway.schemas.deal_funnel import FunnelQuery
+from services.gateway.schemas.deal_funnel import FunnelQuery, funnel_query
 from services.gateway.schemas.deals import (
     DealIn,
     DealMove,
@@ -93,7 +93,7 @@ async def list_deals(
     _: CurrentUser,
     deals: Deals,
     reports: Reports,
-    funnel: Annotated[FunnelQuery, Depends()],
+    funnel: Annotated[FunnelQuery, Depends(funnel_query)],
     pipeline_id: RecordId | None = None,
     stage_id: RecordId | None = None,
     responsible_id: RecordId | None = None,

@@ -7,6 +7,7 @@ from typing import Annotated, Any
 
 from dealflow.notifications.v1 import notifications_pb2
 from fastapi import APIRouter, Query
+from google.protobuf import json_format
 from temporalio.client import Client
 
 from services.common.errors import FieldProblem
@@ -22,6 +23,7 @@ from workflows.api import (
     AnswerRefusedError,
     ProcessGone,
     TaskAnswer,
+    TaskAnswerResult,
     answer_task,
 )
 
@@ -106,7 +108,7 @@ async def complete_task(
         # The process's validator decides (a step may name more people who answer it).
         stands_in_for = check.stands_in_for
         try:
-            await _answer_process(
+            result = await _answer_process(
                 temporal,
                 task.workflow_id,
                 str(task_id),
@@ -122,7 +124,14 @@ async def complete_task(
             if not _answered_so(now, user, body):
                 raise
             return TaskOut.of(now)
-        return TaskOut.of(await notifications.GetTask(get))
+        if result.task is not None:
+            # The Update hands back the task as notifications completed it: no second read.
+            return TaskOut.of(
+                json_format.ParseDict(
+                    result.task, notifications_pb2.Task(), ignore_unknown_fields=True
+                )
+            )
+        return TaskOut.of(await notifications.GetTask(get))  # a worker older than the field
     if not check.allowed:
         raise Problem(403, "only the assignee or their substitute may complete this task")
     done = await notifications.CompleteTask(
@@ -154,7 +163,7 @@ async def _answer_process(
     stands_in_for: str,
     *,
     listed_open: bool,
-) -> None:
+) -> TaskAnswerResult:
     answer = TaskAnswer(
         task_id=task_id,
         actor_id=str(user.id),
@@ -163,7 +172,9 @@ async def _answer_process(
         stands_in_for=stands_in_for,
     )
     try:
-        await answer_task(temporal, workflow_id=workflow_id, answer=answer, listed_open=listed_open)
+        return await answer_task(
+            temporal, workflow_id=workflow_id, answer=answer, listed_open=listed_open
+        )
     except AnswerRefusedError as exc:
         raise refusal(exc) from exc
     except ProcessGone as exc:

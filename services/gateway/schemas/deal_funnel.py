@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from typing import Annotated
+import inspect
+from typing import Annotated, Any
 
 from dealflow.deals.v1 import reports_pb2
 from fastapi import Query
@@ -91,3 +92,13 @@ class FunnelQuery:
             cursor=cursor,
             limit=limit,
         )
+
+
+async def funnel_query(**params: Any) -> FunnelQuery:
+    """FunnelQuery as the list route's dependency, solved in the event loop: FastAPI calls a
+    class (a plain callable to it) in a worker thread, a thread hop on every list request.
+    Its parameters are the class's own (the signature below)."""
+    return FunnelQuery(**params)
+
+
+setattr(funnel_query, "__signature__", inspect.signature(FunnelQuery, eval_str=True))  # noqa: B010

@@ -17,7 +17,7 @@ from services.gateway.auth import Principal, issue_token
 from services.gateway.clients import Clients, TemporalConnection
 from services.gateway.main import create_app
 from services.gateway.settings import GatewaySettings
-from workflows.api import StartResult
+from workflows.api import StartResult, TaskAnswerResult
 
 SECRET = "test-secret-" + "x" * 32
 ADMIN_ID = 1
@@ -75,7 +75,8 @@ class FakeHandle:
 class FakeTemporal:
     updates: list[tuple[str, str, Any]] = field(default_factory=list)
     update_error: BaseException | None = None
-    update_result: Any = None
+    # An answer's result as a worker before `TaskAnswerResult.task` gives it (no task).
+    update_result: Any = field(default_factory=lambda: TaskAnswerResult("", "", ""))
 
     def get_workflow_handle(self, workflow_id: str) -> FakeHandle:
         return FakeHandle(self, workflow_id)

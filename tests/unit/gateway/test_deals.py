@@ -196,3 +196,22 @@ async def test_unknown_route_is_a_404_problem(world: World) -> None:
 
     assert reply.status_code == 404
     assert reply.headers["content-type"] == "application/problem+json"
+
+
+async def test_the_list_takes_the_funnels_parameters_by_their_names(world: World) -> None:
+    # They come through an async dependency (funnel_query) with the class's signature.
+    world.deals.answers["ListDeals"] = deals_pb2.ListDealsResponse(deals=[deal_msg()])
+
+    listed = await world.http.get("/api/v1/deals?pipeline_id=1", headers=world.auth())
+    stray = await world.http.get(
+        "/api/v1/deals?from=2026-01-01&funnel_outcome=lost", headers=world.auth()
+    )
+    malformed = await world.http.get("/api/v1/deals?to=someday", headers=world.auth())
+
+    assert listed.status_code == 200, listed.text
+    assert [d["id"] for d in listed.json()["items"]] == [42]
+    assert stray.status_code == 422
+    assert sorted(e["field"] for e in stray.json()["errors"]) == ["from", "funnel_outcome"]
+    assert malformed.status_code == 422
+    assert "to" in malformed.text
+    assert len(world.deals.called("ListDeals")) == 1

@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import pytest
 from dealflow.notifications.v1 import notifications_pb2
+from google.protobuf.json_format import MessageToDict
 from temporalio.client import WorkflowUpdateFailedError
 from temporalio.exceptions import ApplicationError
 from temporalio.service import RPCError, RPCStatusCode
@@ -14,7 +15,12 @@ from temporalio.service import RPCError, RPCStatusCode
 from services.common.errors import NotFound, PermissionDenied
 from services.common.grpc_server import ACTOR_KEY
 from tests.unit.gateway.conftest import USER_ID, World
-from workflows.kit.contracts import COMPLETE_TASK_UPDATE, AnswerRefused, TaskAnswer
+from workflows.kit.contracts import (
+    COMPLETE_TASK_UPDATE,
+    AnswerRefused,
+    TaskAnswer,
+    TaskAnswerResult,
+)
 
 WF = "deal-42/sample-return/1"
 
@@ -61,6 +67,31 @@ async def test_process_task_answer_goes_to_the_workflow(world: World) -> None:
         )
     ]
     assert world.notifications.called("CompleteTask") == []
+
+
+async def test_the_answer_is_the_task_the_update_hands_back(world: World) -> None:
+    done = task(status="completed", outcome="handed_over", completed_by=str(USER_ID))
+    done.result.update({"tracking": "RA123"})
+    world.notifications.answers["CheckAnswerer"] = answerer(task())
+    world.temporal.update_result = TaskAnswerResult(
+        "5", "handed_over", "handed", task=MessageToDict(done, preserving_proto_field_name=True)
+    )
+
+    reply = await world.http.post(
+        "/api/v1/tasks/5/complete",
+        json={"outcome": "handed_over", "data": {"tracking": "RA123"}},
+        headers=world.auth(),
+    )
+
+    assert reply.status_code == 200, reply.text
+    body = reply.json()
+    assert (body["status"], body["outcome"], body["completed_by"]) == (
+        "completed",
+        "handed_over",
+        USER_ID,
+    )
+    assert body["result"] == {"tracking": "RA123"}
+    assert world.notifications.called("GetTask") == []  # not read a second time
 
 
 @pytest.mark.parametrize(

@@ -142,7 +142,8 @@ class FakeServices:
     @activity.defn(name="complete_task")
     async def complete_task(self, inp: CompleteTaskInput) -> TaskInfo:
         self.calls.append(("complete_task", inp))
-        return TaskInfo(id=inp.task_id, status="completed", outcome=inp.outcome)
+        whole = {"id": inp.task_id, "status": "completed", "outcome": inp.outcome}
+        return TaskInfo(id=inp.task_id, status="completed", outcome=inp.outcome, task=whole)
 
     @activity.defn(name="cancel_task")
     async def cancel_task(self, inp: CancelTaskInput) -> TaskInfo:

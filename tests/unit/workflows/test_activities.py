@@ -159,7 +159,9 @@ async def test_create_task_announces_what_the_answer_needs() -> None:
 async def test_complete_task_acts_as_the_answering_user() -> None:
     notes = FakeStub(CompleteTask=notifications_pb2.Task(id="t1", status="completed"))
     inp = CompleteTaskInput("t1", "handed", "u1", {"handed_on": "2026-03-02"})
-    await run(make(notes=notes).complete_task, inp)
+    info = await run(make(notes=notes).complete_task, inp)
+    # The whole task comes back, for the answer's Update to hand to the gateway.
+    assert info.task == {"id": "t1", "status": "completed"}
     ((_, request, metadata),) = notes.calls
     assert metadata == {ACTOR_KEY: "u1"}
     assert (request.id, request.outcome, request.completed_by) == ("t1", "handed", "u1")
@@ -174,6 +176,7 @@ async def test_complete_task_retried_after_success_is_done() -> None:
     )
     info = await run(make(notes=notes).complete_task, CompleteTaskInput("t1", "handed", "u1"))
     assert (info.status, info.outcome) == ("completed", "handed")
+    assert info.task == {"id": "t1", "status": "completed", "outcome": "handed"}
 
 
 async def test_complete_task_completed_otherwise_is_refused() -> None:

@@ -68,6 +68,8 @@ async def test_happy_path(env: WorkflowEnvironment, worker: Worker, fakes: FakeS
         "handed",
         "handed_to_client",
     )
+    # The completed task as the complete_task activity got it, for the gateway's answer.
+    assert result.task == {"id": hand_over, "status": "completed", "outcome": "handed"}
     control = await open_task(handle, fakes, "sample_return.control")
     control_task = fakes.task("sample_return.control")
     assert control_task.assignee_id == MANAGER.id
