@@ -9,6 +9,8 @@ from typing import TypeVar
 import grpc
 import pytest
 import sqlalchemy as sa
+from dealflow.deals.v1 import automation_pb2_grpc as apb_grpc
+from dealflow.deals.v1 import crm_pb2_grpc as cpb_grpc
 from dealflow.deals.v1 import deals_pb2 as pb
 from dealflow.deals.v1 import deals_pb2_grpc as pb_grpc
 from sqlalchemy.ext.asyncio import AsyncEngine
@@ -38,6 +40,23 @@ async def stub(service: DealsService) -> AsyncIterator[pb_grpc.DealsServiceStub]
     server, port = await start_server(service)
     chan: grpc.aio.Channel = channel(f"127.0.0.1:{port}")
     yield pb_grpc.DealsServiceStub(chan)
+    await chan.close()
+    await server.stop(None)
+
+
+Stubs = tuple[pb_grpc.DealsServiceStub, apb_grpc.AutomationServiceStub, cpb_grpc.CrmServiceStub]
+
+
+@pytest.fixture(scope="module")
+async def stubs(service: DealsService) -> AsyncIterator[Stubs]:
+    """The deals, automation and CRM stubs on one channel to the service."""
+    server, port = await start_server(service)
+    chan: grpc.aio.Channel = channel(f"127.0.0.1:{port}")
+    yield (
+        pb_grpc.DealsServiceStub(chan),
+        apb_grpc.AutomationServiceStub(chan),
+        cpb_grpc.CrmServiceStub(chan),
+    )
     await chan.close()
     await server.stop(None)
 

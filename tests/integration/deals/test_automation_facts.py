@@ -6,40 +6,20 @@ under the move's lock."""
 from __future__ import annotations
 
 import uuid
-from collections.abc import AsyncIterator
 from typing import Any
 
-import grpc
 import pytest
 import sqlalchemy as sa
 from dealflow.deals.v1 import automation_pb2 as apb
-from dealflow.deals.v1 import automation_pb2_grpc as apb_grpc
 from dealflow.deals.v1 import crm_pb2 as cpb
-from dealflow.deals.v1 import crm_pb2_grpc as cpb_grpc
 from dealflow.deals.v1 import deals_pb2 as pb
-from dealflow.deals.v1 import deals_pb2_grpc as pb_grpc
 from sqlalchemy.ext.asyncio import AsyncEngine
 
-from services.common.grpc_client import call, channel
+from services.common.grpc_client import call
 from services.common.protoconv import to_struct
-from services.deals.main import start_server
-from services.deals.service import DealsService
 from services.deals.tables import outbox, pipelines
 
 pytestmark = pytest.mark.integration
-
-
-@pytest.fixture(scope="module")
-async def stubs(service: DealsService) -> AsyncIterator[Any]:
-    server, port = await start_server(service)
-    chan: grpc.aio.Channel = channel(f"127.0.0.1:{port}")
-    yield (
-        pb_grpc.DealsServiceStub(chan),
-        apb_grpc.AutomationServiceStub(chan),
-        cpb_grpc.CrmServiceStub(chan),
-    )
-    await chan.close()
-    await server.stop(None)
 
 
 async def last_event(engine: AsyncEngine, kind: str, subject: str) -> dict[str, Any]:

@@ -6,39 +6,19 @@ lead's log listed for whoever sees the lead only, and the deal's log untouched."
 from __future__ import annotations
 
 import uuid
-from collections.abc import AsyncIterator
 from typing import Any
 
-import grpc
 import pytest
 from dealflow.deals.v1 import automation_pb2 as apb
-from dealflow.deals.v1 import automation_pb2_grpc as apb_grpc
 from dealflow.deals.v1 import crm_pb2 as cpb
-from dealflow.deals.v1 import crm_pb2_grpc as cpb_grpc
 from dealflow.deals.v1 import deals_pb2 as pb
-from dealflow.deals.v1 import deals_pb2_grpc as pb_grpc
 
 from services.common.errors import NotFound, ValidationFailed
-from services.common.grpc_client import call, channel
+from services.common.grpc_client import call
 from services.common.protoconv import from_struct, to_struct
-from services.deals.main import start_server
-from services.deals.service import DealsService
+from tests.integration.deals.conftest import Stubs
 
 pytestmark = pytest.mark.integration
-Stubs = tuple[pb_grpc.DealsServiceStub, apb_grpc.AutomationServiceStub, cpb_grpc.CrmServiceStub]
-
-
-@pytest.fixture(scope="module")
-async def stubs(service: DealsService) -> AsyncIterator[Stubs]:
-    server, port = await start_server(service)
-    chan: grpc.aio.Channel = channel(f"127.0.0.1:{port}")
-    yield (
-        pb_grpc.DealsServiceStub(chan),
-        apb_grpc.AutomationServiceStub(chan),
-        cpb_grpc.CrmServiceStub(chan),
-    )
-    await chan.close()
-    await server.stop(None)
 
 
 async def pipeline(stub: Any, admin: pb.User, kind: str, *stages: str) -> pb.Pipeline:

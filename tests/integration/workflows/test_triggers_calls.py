@@ -133,6 +133,13 @@ def _rule(pipeline: pb.Pipeline, text: str, **more: Any) -> dict[str, Any]:
     }
 
 
+async def _create_rule(
+    deals: Any, admin: pb.User, pipeline: pb.Pipeline, rule: dict[str, Any]
+) -> None:
+    request = pb.CreateRuleRequest(pipeline_id=pipeline.id, definition=to_struct(rule))
+    await call(deals.CreateRule, request, actor=admin.id)
+
+
 async def _moved_deal(deals: Any, admin: pb.User, pipeline: pb.Pipeline, *stages: int) -> str:
     deal = await call(
         deals.CreateDeal,
@@ -202,12 +209,7 @@ async def test_a_waiting_run_is_signalled_by_the_move_its_event_counts_it_in(
     deals: Any, js: JetStreamContext, temporal: WorkflowEnvironment
 ) -> None:
     admin, pipeline = await _setup(deals, "waits")
-    delayed = _rule(pipeline, "late", delay={"hours": 1})
-    await call(
-        deals.CreateRule,
-        pb.CreateRuleRequest(pipeline_id=pipeline.id, definition=to_struct(delayed)),
-        actor=admin.id,
-    )
+    await _create_rule(deals, admin, pipeline, _rule(pipeline, "late", delay={"hours": 1}))
     consumer = Consumer(deals, js, temporal)
     async with consumer.worker():
         deal_id = await _moved_deal(deals, admin, pipeline, 1)
@@ -227,12 +229,7 @@ async def test_a_run_planned_after_the_move_s_event_was_published_is_signalled_t
     """Into the stage with a delay and out again before the triggers see either: the move
     out counted no waiting run (none was planned yet), but the triggers planned one since."""
     admin, pipeline = await _setup(deals, "late")
-    delayed = _rule(pipeline, "late", delay={"hours": 1})
-    await call(
-        deals.CreateRule,
-        pb.CreateRuleRequest(pipeline_id=pipeline.id, definition=to_struct(delayed)),
-        actor=admin.id,
-    )
+    await _create_rule(deals, admin, pipeline, _rule(pipeline, "late", delay={"hours": 1}))
     consumer = Consumer(deals, js, temporal)
     async with consumer.worker():
         deal_id = await _moved_deal(deals, admin, pipeline, 1, 2)
