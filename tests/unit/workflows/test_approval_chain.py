@@ -103,6 +103,8 @@ async def test_steps_in_order_land_fields_on_the_deal_and_run_the_final_actions(
         fields={"credit_limit": "250000", "markup_group": "B"},
     )
     assert result.outcome == "approve" and result.stage in ("head", "accounting")
+    # The fields and the decision are recorded after the answer, before the next step.
+    task = await open_task(handle, fakes, "approval.accounting")
     (update,) = fakes.of("update_deal_fields")
     assert update.fields == {"credit_limit": "250000", "markup_group": "B"}
     head_decision = fakes.of("record_decision")[0]
@@ -110,7 +112,6 @@ async def test_steps_in_order_land_fields_on_the_deal_and_run_the_final_actions(
     assert head_decision.fields_after == update.fields
     assert head_decision.approver_id == HEAD.id and head_decision.step_code == "head"
 
-    task = await open_task(handle, fakes, "approval.accounting")
     await decide(handle, task, ACCOUNTANT, "approve")
     task = await open_task(handle, fakes, "approval.operator")
     message = await refused(decide(handle, task, OPERATOR, "approve"), AnswerRefused.INVALID_DATA)
@@ -273,9 +274,10 @@ async def test_a_substitute_decides_for_an_absent_approver(
         assert (assignment.approver_id, assignment.stand_in_id) == (HEAD.id, SUBSTITUTE.id)
         await refused(decide(handle, task, STRANGER, "approve"), AnswerRefused.WRONG_ACTOR)
         await decide(handle, task, SUBSTITUTE, "approve", comment="for Hugo")
+        # The decision is recorded after the answer's Update returns, before the next step.
+        await open_task(handle, fakes, "approval.accounting")
         decision = fakes.of("record_decision")[0]
         assert (decision.approver_id, decision.actor_id) == (HEAD.id, SUBSTITUTE.id)
-        await open_task(handle, fakes, "approval.accounting")
         await handle.terminate()
 
 
