@@ -1,11 +1,28 @@
-"""Rows written by hand at an old revision, for the migration tests: a pipeline of two
-stages, a manager, and deals in the first stage."""
+"""For the migration tests: a database at an old revision, and rows written by hand there
+(a pipeline of two stages, a manager, and deals in the first stage)."""
 
 from __future__ import annotations
 
+import uuid
 from datetime import datetime
 
 import sqlalchemy as sa
+from alembic import command
+from alembic.config import Config
+
+from deploy.local.bootstrap import ensure_database
+from deploy.local.stack import Stack
+from services.common.migrate import alembic_config
+
+
+def deals_at(infra: Stack, revision: str) -> tuple[Config, sa.Engine]:
+    """A fresh database with the deals schema migrated to `revision`: its alembic config
+    (to migrate it on) and an engine on it."""
+    url = f"{infra.database_url.rsplit('/', 1)[0]}/m_{uuid.uuid4().hex[:12]}"
+    ensure_database(url)
+    config = alembic_config("deals", url)
+    command.upgrade(config, revision)
+    return config, sa.create_engine(url.replace("postgresql://", "postgresql+psycopg://", 1))
 
 
 def pipeline_with_deals(

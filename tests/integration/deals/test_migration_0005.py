@@ -4,26 +4,20 @@ they are what they were."""
 
 from __future__ import annotations
 
-import uuid
 from datetime import UTC, datetime
 
 import pytest
 import sqlalchemy as sa
 from alembic import command
 
-from deploy.local.bootstrap import ensure_database
 from deploy.local.stack import Stack
-from services.common.migrate import alembic_config
+from tests.integration.deals.migration_data import deals_at
 
 pytestmark = pytest.mark.integration
 
 
 def test_first_shape_rules_are_migrated_and_back(infra: Stack) -> None:
-    url = f"{infra.database_url.rsplit('/', 1)[0]}/m_{uuid.uuid4().hex[:12]}"
-    ensure_database(url)
-    config = alembic_config("deals", url)
-    command.upgrade(config, "0004")
-    engine = sa.create_engine(url.replace("postgresql://", "postgresql+psycopg://", 1))
+    config, engine = deals_at(infra, "0004")
     now = datetime(2026, 11, 30, tzinfo=UTC)
     with engine.begin() as conn:
         pipeline = conn.execute(

@@ -4,27 +4,20 @@ follows a reassignment; down again, the columns are gone."""
 
 from __future__ import annotations
 
-import uuid
 from datetime import UTC, datetime, timedelta
 
 import pytest
 import sqlalchemy as sa
 from alembic import command
 
-from deploy.local.bootstrap import ensure_database
 from deploy.local.stack import Stack
-from services.common.migrate import alembic_config
-from tests.integration.deals.migration_data import columns_of, pipeline_with_deals
+from tests.integration.deals.migration_data import columns_of, deals_at, pipeline_with_deals
 
 pytestmark = pytest.mark.integration
 
 
 def test_ended_visits_learn_where_they_led(infra: Stack) -> None:
-    url = f"{infra.database_url.rsplit('/', 1)[0]}/m_{uuid.uuid4().hex[:12]}"
-    ensure_database(url)
-    config = alembic_config("deals", url)
-    command.upgrade(config, "0008")
-    engine = sa.create_engine(url.replace("postgresql://", "postgresql+psycopg://", 1))
+    config, engine = deals_at(infra, "0008")
     now = datetime(2026, 11, 30, tzinfo=UTC)
     q = sa.text
     with engine.begin() as conn:

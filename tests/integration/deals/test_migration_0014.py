@@ -4,7 +4,6 @@ seconds; a deal's new amount afterwards moves its cells' sums; down again, all i
 
 from __future__ import annotations
 
-import uuid
 from datetime import UTC, date, datetime, timedelta
 from decimal import Decimal
 
@@ -12,10 +11,8 @@ import pytest
 import sqlalchemy as sa
 from alembic import command
 
-from deploy.local.bootstrap import ensure_database
 from deploy.local.stack import Stack
-from services.common.migrate import alembic_config
-from tests.integration.deals.migration_data import columns_of, pipeline_with_deals
+from tests.integration.deals.migration_data import columns_of, deals_at, pipeline_with_deals
 
 pytestmark = pytest.mark.integration
 q = sa.text
@@ -26,11 +23,7 @@ CELLS = q(
 
 
 def test_the_history_so_far_is_counted(infra: Stack) -> None:
-    url = f"{infra.database_url.rsplit('/', 1)[0]}/m_{uuid.uuid4().hex[:12]}"
-    ensure_database(url)
-    config = alembic_config("deals", url)
-    command.upgrade(config, "0013")
-    engine = sa.create_engine(url.replace("postgresql://", "postgresql+psycopg://", 1))
+    config, engine = deals_at(infra, "0013")
     now = datetime(2026, 11, 30, 9, tzinfo=UTC)
     hour = timedelta(hours=1)
     with engine.begin() as conn:

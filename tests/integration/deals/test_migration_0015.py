@@ -5,17 +5,14 @@ columns and triggers are gone."""
 
 from __future__ import annotations
 
-import uuid
 from datetime import UTC, datetime
 
 import pytest
 import sqlalchemy as sa
 from alembic import command
 
-from deploy.local.bootstrap import ensure_database
 from deploy.local.stack import Stack
-from services.common.migrate import alembic_config
-from tests.integration.deals.migration_data import columns_of, pipeline_with_deals
+from tests.integration.deals.migration_data import columns_of, deals_at, pipeline_with_deals
 
 pytestmark = pytest.mark.integration
 q = sa.text
@@ -24,11 +21,7 @@ VERSION = q("SELECT rules_version FROM deals.pipelines WHERE id = :p")
 
 
 def test_the_run_log_so_far_is_counted_and_kept_counted(infra: Stack) -> None:
-    url = f"{infra.database_url.rsplit('/', 1)[0]}/m_{uuid.uuid4().hex[:12]}"
-    ensure_database(url)
-    config = alembic_config("deals", url)
-    command.upgrade(config, "0014")
-    engine = sa.create_engine(url.replace("postgresql://", "postgresql+psycopg://", 1))
+    config, engine = deals_at(infra, "0014")
     now = datetime(2026, 12, 2, 5, tzinfo=UTC)
     with engine.begin() as conn:
         a, _, _, (first, second, third) = pipeline_with_deals(conn, now, deals=3)

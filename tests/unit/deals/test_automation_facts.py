@@ -6,9 +6,9 @@ from __future__ import annotations
 from dataclasses import replace
 
 from services.deals.crm_events import lead_event
-from services.deals.domain.leads import LeadStageChanged, new_lead
+from services.deals.domain.leads import LeadStageChanged
 from services.deals.events import to_pending
-from tests.unit.deals.test_contacts_leads import NOW, funnel
+from tests.unit.deals.test_contacts_leads import a_lead, funnel
 from tests.unit.deals.test_deals import SALES, SERVICE, SERVICE_NEW, make_deal, move
 
 
@@ -26,18 +26,7 @@ def test_a_move_carries_both_pipelines_versions_and_the_deal_s_waiting_runs() ->
 
 def test_a_lead_s_event_carries_its_funnel_s_version_when_given() -> None:
     leads = funnel()
-    lead = new_lead(
-        leads,
-        title="Pens",
-        source="site",
-        contact_id=None,
-        company_id=None,
-        responsible_id=1,
-        fields={},
-        stage_id=None,
-        actor_id=1,
-        now=NOW,
-    )
+    lead = a_lead(leads)
     lead = replace(lead, id=5, waiting_runs=1)
     event = LeadStageChanged(
         actor_id=1,

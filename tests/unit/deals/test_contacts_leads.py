@@ -4,6 +4,7 @@ exclusion keys, lead moves into spam, and the field mapping of a conversion."""
 from __future__ import annotations
 
 from datetime import UTC, datetime, timedelta
+from typing import Any
 
 import pytest
 
@@ -17,7 +18,7 @@ from services.deals.domain.contacts import (
     normalize_phone,
 )
 from services.deals.domain.exclusions import exclusion_value, keys_of
-from services.deals.domain.leads import LeadStageChanged, conversion_plan, new_lead
+from services.deals.domain.leads import Lead, LeadStageChanged, conversion_plan, new_lead
 from services.deals.domain.pipelines import (
     FieldDefinition,
     FieldType,
@@ -159,6 +160,23 @@ def funnel() -> Pipeline:
     return Pipeline(10, "Leads", stages, fields, kind=Kind.LEAD)
 
 
+def a_lead(pipeline: Pipeline, **given: Any) -> Lead:
+    """A new lead on `pipeline` made by user 1 at NOW: "Pens" from the site, nothing else
+    but what `given` names."""
+    facts: dict[str, Any] = {
+        "title": "Pens",
+        "source": "site",
+        "contact_id": None,
+        "company_id": None,
+        "responsible_id": 1,
+        "fields": {},
+        "stage_id": None,
+        "actor_id": 1,
+        "now": NOW,
+    }
+    return new_lead(pipeline, **{**facts, **given})
+
+
 def test_only_a_lead_funnel_has_spam_stages() -> None:
     with pytest.raises(ValidationFailed) as refused:
         new_pipeline("Sales", [("New", "in_progress"), ("Junk", "spam")])
@@ -168,18 +186,7 @@ def test_only_a_lead_funnel_has_spam_stages() -> None:
 
 
 def test_leaving_the_first_stage_needs_the_fields_later_stages_require() -> None:
-    lead = new_lead(
-        funnel(),
-        title="Pens",
-        source="site",
-        contact_id=None,
-        company_id=None,
-        responsible_id=1,
-        fields={},
-        stage_id=None,
-        actor_id=1,
-        now=NOW,
-    )
+    lead = a_lead(funnel())
     with pytest.raises(ValidationFailed) as refused:
         lead.move(funnel(), stage_id=2, expected_version=0, actor_id=1, comment="", now=NOW)
     assert [p.field for p in refused.value.problems] == ["fields.source_name"]
@@ -203,17 +210,8 @@ def test_leaving_the_first_stage_needs_the_fields_later_stages_require() -> None
 
 
 def test_a_conversion_carries_the_fields_the_pipeline_has_by_code_and_type() -> None:
-    lead = new_lead(
-        funnel(),
-        title="Pens",
-        source="",
-        contact_id=None,
-        company_id=None,
-        responsible_id=1,
-        fields={"budget": 1200, "has_spec": True, "source_name": "fair"},
-        stage_id=None,
-        actor_id=1,
-        now=NOW,
+    lead = a_lead(
+        funnel(), source="", fields={"budget": 1200, "has_spec": True, "source_name": "fair"}
     )
     sales = Pipeline(
         20,

@@ -12,7 +12,6 @@ import pytest
 
 from services.common.errors import ValidationFailed
 from services.deals.domain.lead_actions import resolve_convert
-from services.deals.domain.leads import new_lead
 from services.deals.domain.pipelines import (
     FieldDefinition,
     FieldType,
@@ -22,6 +21,7 @@ from services.deals.domain.pipelines import (
     Stage,
 )
 from services.deals.domain.rules import new_definition
+from tests.unit.deals.test_contacts_leads import a_lead
 
 NOW = datetime(2026, 12, 1, 9, tzinfo=UTC)
 FUNNEL = Pipeline(
@@ -171,18 +171,7 @@ def test_a_default_pipeline_takes_the_values_not_listed() -> None:
 
 
 def test_leaving_collect_needs_every_field_required_to_leave_it() -> None:
-    lead = new_lead(
-        FUNNEL,
-        title="Stands",
-        source="",
-        contact_id=None,
-        company_id=None,
-        responsible_id=8,
-        fields={},
-        stage_id=None,
-        actor_id=1,
-        now=NOW,
-    )
+    lead = a_lead(FUNNEL, title="Stands", source="", responsible_id=8)
     for target in (2, 4):  # Discuss, and Spam too: leaving is leaving
         with pytest.raises(ValidationFailed) as refused:
             lead.move(FUNNEL, stage_id=target, expected_version=0, actor_id=1, comment="", now=NOW)
