@@ -70,6 +70,7 @@ from workflows.automation_triggers import (
     firings,
 )
 from workflows.kit.contracts import DEAL_ID, PIPELINE_ID
+from workflows.run_ends import RunEnds
 from workflows.trigger_caches import RecentPlans, RulesCache
 
 log = logging.getLogger(__name__)
@@ -109,9 +110,14 @@ class Triggers(EventConsumer):
         timeout: float = 10.0,
         records: str = "deal",
         actions: AutomationActivities | None = None,
+        ends: RunEnds | None = None,
+        run_wait: float = 10.0,
     ) -> None:
         """`actions`: the automation activities' code, to run a run with nothing to wait
-        for here (without, every run that fires is a workflow)."""
+        for here (without, every run that fires is a workflow). `ends`: told of the end
+        of the runs this process's worker runs (the activities' own, workflows/run_ends.py):
+        with it, a run with nothing to wait for that started eagerly is waited for, at
+        most `run_wait` seconds, before the next rule or event."""
         leads = records == "lead"
         super().__init__(
             js=js,
@@ -122,6 +128,7 @@ class Triggers(EventConsumer):
         self._temporal, self._deals, self._automation = temporal, deals, automation
         self._task_queue, self._timeout = task_queue, timeout
         self._inline = None if actions is None else InlineRuns(actions)
+        self._ends, self._run_wait = ends, run_wait
         self._rules_cache, self._planned = RulesCache(), RecentPlans()
 
     async def apply(self, event: Envelope) -> None:
@@ -163,7 +170,7 @@ class Triggers(EventConsumer):
                 fault_point("worker.rule_started_not_acked")
                 return
             run = replace(run, first_action=first)
-        await self._start(event, firing, run)
+        await self._start(event, firing, run, wait=inline and recorded is None)
 
     async def _rules(self, event: DealEvent) -> list[Rule]:
         """The active rules of the event's pipeline(s): kept under the rules version the
@@ -225,7 +232,11 @@ class Triggers(EventConsumer):
             initiator_id=event.initiator_id,
         )
 
-    async def _start(self, event: DealEvent, firing: Firing, run: AutomationInput) -> None:
+    async def _start(
+        self, event: DealEvent, firing: Firing, run: AutomationInput, *, wait: bool = False
+    ) -> None:
+        """Start the run's workflow; `wait` (a run with nothing to wait for): until it
+        ended, when it started eagerly in this process and the triggers know its end."""
         rule = firing.rule
         wid = self._run_id(event, firing)
         extra = {f"{event.record}_id": event.deal_id, "rule_id": rule.id, "workflow_id": wid}
@@ -233,24 +244,33 @@ class Triggers(EventConsumer):
         if event.record != "lead":
             attributes.insert(0, SearchAttributePair(DEAL_ID, event.deal_id))
         fault_point("worker.rule_planned_not_started")
+        ends = self._ends if wait and self._run_wait > 0 else None
+        if ends is not None:
+            ends.expect(wid)
         try:
-            # Eager: the server hands the first workflow task back with the answer to this
-            # worker's own Worker (same client, same queue) instead of through matching.
-            handle = await self._temporal.start_workflow(
-                WORKFLOW,
-                run,
-                id=wid,
-                task_queue=self._task_queue,
-                id_reuse_policy=WorkflowIDReusePolicy.REJECT_DUPLICATE,
-                search_attributes=TypedSearchAttributes(attributes),
-                static_summary=f"rule {rule.id} v{rule.version}: {firing.why}",
-                request_eager_start=True,
-            )
-        except WorkflowAlreadyStartedError:
-            log.info("automation run started for this event already", extra=extra)
-            return
-        eager = bool(getattr(handle, "__temporal_eagerly_started", False))
-        log.info("automation run started", extra={**extra, "why": firing.why, "eager": eager})
+            try:
+                # Eager: the server hands the first workflow task back with the answer to
+                # this worker's own Worker (same client, same queue), not through matching.
+                handle = await self._temporal.start_workflow(
+                    WORKFLOW,
+                    run,
+                    id=wid,
+                    task_queue=self._task_queue,
+                    id_reuse_policy=WorkflowIDReusePolicy.REJECT_DUPLICATE,
+                    search_attributes=TypedSearchAttributes(attributes),
+                    static_summary=f"rule {rule.id} v{rule.version}: {firing.why}",
+                    request_eager_start=True,
+                )
+            except WorkflowAlreadyStartedError:
+                log.info("automation run started for this event already", extra=extra)
+                return
+            eager = bool(getattr(handle, "__temporal_eagerly_started", False))
+            log.info("automation run started", extra={**extra, "why": firing.why, "eager": eager})
+            if ends is not None and eager and not await ends.wait(wid, self._run_wait):
+                log.warning("automation run not ended in time; going on", extra=extra)
+        finally:
+            if ends is not None:
+                ends.forget(wid)
         fault_point("worker.rule_started_not_acked")
 
     async def _plans(self, event: DealEvent, fired: list[Firing]) -> list[dict[str, Any]]:
@@ -278,7 +298,9 @@ class Triggers(EventConsumer):
             log.info("record gone before its runs", extra={"event_id": event.event_id})
             return [{"fires": False}] * len(fired)
         plans = [from_struct(p.plan) for p in reply.plans]
-        if any(p.get("fires") for p in plans):  # runs that may wait, unknown to older events
+        if any(p.get("fires") and why_not_inline(p) for p in plans):
+            # Runs that may wait, unknown to older events (a run with nothing to wait for
+            # never waits: no later event of the record needs to ask for it).
             self._planned.note(event.record, event.deal_id, datetime.now(UTC))
         for firing, plan in zip(fired, plans, strict=True):
             if not plan.get("fires"):

@@ -53,6 +53,7 @@ from workflows.invoice_changes import InvoiceChanges
 from workflows.leadership_alerts import LeadershipAlerts
 from workflows.reminder_plan import ReminderPlanWorkflow
 from workflows.reminder_starts import ReminderStarts
+from workflows.run_ends import RunEnds
 from workflows.spend_starts import SpendStarts
 from workflows.triggers import Triggers
 
@@ -70,6 +71,12 @@ class WorkerSettings(CommonSettings):
     # a tenth of the CPU, but found in the run log only, not in the Temporal UI (README
     # "Automation rules"); off, every run that fires is an `automation_run` workflow.
     inline_rule_runs: bool = Field(False, validation_alias="WORKER_INLINE_RULE_RUNS")
+    # How long the triggers wait for a run with nothing to wait for (one eager workflow
+    # task here) to end before the next event: runs one at a time per consumer, behind
+    # the requests people wait for (workflows/run_ends.py); 0 starts them without waiting.
+    rule_run_wait_seconds: float = Field(
+        10.0, ge=0, validation_alias="WORKER_RULE_RUN_WAIT_SECONDS"
+    )
     # Leadership alerts (SN-9): the digest's local time on working days, how long without
     # an activity a client is stale, how long a deal may lack a next activity before the head
     # hears; `WORKER_ALERTS=false` starts no alerts workflow.
@@ -134,6 +141,7 @@ async def run(settings: WorkerSettings) -> None:
     finance_stub = finance_pb2_grpc.FinanceServiceStub(finance_channel)
     finance_activities = FinanceActivities(finance_stub)
     invoice_activities = InvoiceActivities(finance_stub)
+    run_ends = RunEnds()
     automation_activities = AutomationActivities(
         automation_pb2_grpc.AutomationServiceStub(deals_channel),
         deals_pb2_grpc.DealsServiceStub(deals_channel),
@@ -141,6 +149,7 @@ async def run(settings: WorkerSettings) -> None:
         task_queue=settings.task_queue,
         crm=crm_pb2_grpc.CrmServiceStub(deals_channel),
         temporal=client,
+        ends=run_ends,
     )
     product_activities = ProductActivities(products_pb2_grpc.ProductsServiceStub(deals_channel))
     lead_activities = LeadActivities(
@@ -204,6 +213,8 @@ async def run(settings: WorkerSettings) -> None:
             task_queue=settings.task_queue,
             records=records,
             actions=automation_activities if settings.inline_rule_runs else None,
+            ends=run_ends,
+            run_wait=settings.rule_run_wait_seconds,
         )
 
     if settings.triggers:

@@ -35,6 +35,8 @@ from workflows.activities.automation_types import (
 )
 from workflows.activities.services import _call
 from workflows.api import DEFAULT_TASK_QUEUE, TooManyRuns, start_process_once
+from workflows.automation_inline import FINAL
+from workflows.run_ends import RunEnds
 
 TASK_KIND = "automation.task"
 NOTIFY_KIND = "automation.notify"
@@ -50,10 +52,12 @@ class AutomationActivities:
         task_queue: str = DEFAULT_TASK_QUEUE,
         crm: crm_pb2_grpc.CrmServiceStub | None = None,
         temporal: Client | None = None,
+        ends: RunEnds | None = None,
     ) -> None:
         # `temporal`: the client start_process uses outside an activity (a run the triggers
         # run themselves, workflows/automation_inline_runs.py); in one, the activity's.
-        self._temporal = temporal
+        # `ends`: told when a run records its end (the triggers wait on it: run_ends.py).
+        self._temporal, self._ends = temporal, ends
         self._automation, self._deals = automation, deals
         self._notifications, self._task_queue = notifications, task_queue
         self._leads = (
@@ -107,6 +111,8 @@ class AutomationActivities:
                 data=to_struct(inp.data),
             ),
         )
+        if self._ends is not None and inp.run_status in FINAL:
+            self._ends.ended(inp.workflow_id)
 
     def _lead_actions(self) -> LeadActions:
         if self._leads is None:

@@ -6,23 +6,19 @@ arrives, and a redelivered event changes nothing."""
 from __future__ import annotations
 
 import asyncio
-import shutil
-import sys
 import uuid
 from collections.abc import AsyncIterator
 from datetime import UTC, datetime
-from pathlib import Path
 
 import pytest
 from nats.js import JetStreamContext
-from temporalio.common import SearchAttributeKey, SearchAttributePair, TypedSearchAttributes
+from temporalio.common import SearchAttributePair, TypedSearchAttributes
 from temporalio.testing import WorkflowEnvironment
 from temporalio.worker import Worker
 
-from deploy.local.bootstrap import SEARCH_ATTRIBUTES
 from services.common.events import Envelope
 from tests.integration.workflows.test_triggers import js, own_nats  # noqa: F401
-from tests.unit.workflows.fakes import DEAL_ID, MANAGER, PIPELINE_ID, state
+from tests.unit.workflows.fakes import DEAL_ID, MANAGER, PIPELINE_ID, start_dev_env, state
 from tests.unit.workflows.layout_fakes import next_task
 from tests.unit.workflows.promo_fakes import awaiting_prepayment, promo_fakes
 from workflows.api import WORKFLOWS
@@ -37,11 +33,7 @@ K = "promo_project"
 
 @pytest.fixture(scope="module")
 async def dev_server() -> AsyncIterator[WorkflowEnvironment]:
-    env = await WorkflowEnvironment.start_local(
-        dev_server_existing_path=shutil.which("temporal")
-        or str(Path(sys.executable).parent / "temporal"),
-        search_attributes=[SearchAttributeKey.for_keyword(name) for name in SEARCH_ATTRIBUTES],
-    )
+    env = await start_dev_env()
     yield env
     await env.shutdown()
 

@@ -12,7 +12,7 @@ from __future__ import annotations
 import asyncio
 import uuid
 from collections import Counter
-from collections.abc import Awaitable, Callable
+from collections.abc import AsyncIterator, Awaitable, Callable
 from typing import Any, cast
 
 import pytest
@@ -32,8 +32,10 @@ from tests.integration.workflows.test_triggers import (  # noqa: F401 (the fixtu
     settled,
     temporal,
 )
+from tests.unit.workflows.fakes import start_dev_env
 from workflows.activities.automation import AutomationActivities
 from workflows.automation import AutomationRun
+from workflows.run_ends import RunEnds
 from workflows.triggers import Triggers
 
 pytestmark = pytest.mark.integration
@@ -60,18 +62,56 @@ class Counted:
         return counted
 
 
+class CountedEnds(RunEnds):
+    """The run ends the triggers waited for, and whether each came in time."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.waited: list[tuple[str, bool]] = []
+
+    async def wait(self, run_id: str, timeout: float) -> bool:
+        ended = await super().wait(run_id, timeout)
+        self.waited.append((run_id, ended))
+        return ended
+
+
+@pytest.fixture(scope="module")
+async def eager_temporal() -> AsyncIterator[WorkflowEnvironment]:
+    """A dev server that hands an eager start's first workflow task back with the start
+    (as deploy/local/stack.py's)."""
+    env = await start_dev_env(eager=True)
+    yield env
+    await env.shutdown()
+
+
 class Consumer:
     """The triggers over counted stubs, with a worker for the runs that wait; `restart`
     makes a new consumer on the same durable (a worker restarted: it remembers nothing)."""
 
-    def __init__(self, deals: Any, js: JetStreamContext, temporal: WorkflowEnvironment) -> None:
+    def __init__(
+        self,
+        deals: Any,
+        js: JetStreamContext,
+        temporal: WorkflowEnvironment,
+        *,
+        inline: bool = True,
+        ends: RunEnds | None = None,
+    ) -> None:
+        """`inline`: runs with nothing to wait for run in the triggers; else each is a
+        workflow (the default mode), waited for through `ends`."""
         self.deals, self.js, self.temporal = deals, js, temporal
         self.durable = f"calls-{uuid.uuid4().hex[:8]}"
         self.queue = f"calls-{uuid.uuid4().hex[:8]}"
         self.rules, self.runs = Counted(deals), Counted(deals.automation)
         self.activities = AutomationActivities(
-            deals.automation, deals, cast(Any, None), task_queue="none", temporal=temporal.client
+            deals.automation,
+            deals,
+            cast(Any, None),
+            task_queue="none",
+            temporal=temporal.client,
+            ends=ends,
         )
+        self.inline, self.ends = inline, ends
         self.triggers: Triggers | None = None
 
     async def handle(self, restart: bool = False) -> None:
@@ -86,7 +126,8 @@ class Consumer:
                 automation=cast(Any, self.runs),
                 task_queue=self.queue,
                 durable=self.durable,
-                actions=self.activities,
+                actions=self.activities if self.inline else None,
+                ends=self.ends,
             )
         stop = asyncio.Event()
         running = asyncio.create_task(self.triggers.run(stop))
@@ -236,3 +277,23 @@ async def test_a_run_planned_after_the_move_s_event_was_published_is_signalled_t
         await consumer.handle()
         assert consumer.runs.calls[("ListRuns", deal_id)] == 1
         await _until_cancelled(deals, deal_id)
+
+
+async def test_a_run_with_nothing_to_wait_for_ends_before_its_event_is_acked(
+    deals: Any, js: JetStreamContext, eager_temporal: WorkflowEnvironment
+) -> None:
+    """Every run a workflow (the default mode), started eagerly in the worker of the
+    triggers' process: the triggers go on once the run recorded its end, and the move out
+    of the stage asks for no runs (a run with nothing to wait for never waits)."""
+    admin, pipeline = await _setup(deals, "serial")
+    await _create_rule(deals, admin, pipeline, _rule(pipeline, "one"))
+    ends = CountedEnds()
+    consumer = Consumer(deals, js, eager_temporal, inline=False, ends=ends)
+    async with consumer.worker():
+        deal_id = await _moved_deal(deals, admin, pipeline, 1, 2)
+        await consumer.handle()
+        assert await _statuses(deals, deal_id) == ["done"], "ended before the ack"
+    ours = [(run, ended) for run, ended in ends.waited if run.startswith(f"deal-{deal_id}/")]
+    assert len(ours) == 1 and ours[0][1], ours
+    assert consumer.runs.calls[("ListRuns", deal_id)] == 0
+    assert len(ends) == 0, "nothing left waited for"

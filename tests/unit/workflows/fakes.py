@@ -4,16 +4,20 @@ return run, shared by the workflow tests and the history recorder."""
 from __future__ import annotations
 
 import asyncio
+import shutil
+import sys
 import uuid
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import date
+from pathlib import Path
 from typing import Any
 
 from temporalio import activity
 from temporalio.api.enums.v1 import IndexedValueType
 from temporalio.api.operatorservice.v1 import AddSearchAttributesRequest
 from temporalio.client import Client, WorkflowHandle
+from temporalio.common import SearchAttributeKey
 from temporalio.testing import WorkflowEnvironment
 
 from deploy.local.bootstrap import SEARCH_ATTRIBUTES
@@ -70,6 +74,18 @@ async def start_env() -> WorkflowEnvironment:
         )
     )
     return env
+
+
+async def start_dev_env(*, eager: bool = False) -> WorkflowEnvironment:
+    """The dev server (the one `make up` runs) with the search attributes; `eager`: with
+    eager workflow starts on, as deploy/local/stack.py runs it."""
+    extra = ["--dynamic-config-value", "system.enableEagerWorkflowStart=true"] if eager else []
+    return await WorkflowEnvironment.start_local(
+        dev_server_existing_path=shutil.which("temporal")
+        or str(Path(sys.executable).parent / "temporal"),
+        dev_server_extra_args=extra,
+        search_attributes=[SearchAttributeKey.for_keyword(name) for name in SEARCH_ATTRIBUTES],
+    )
 
 
 @dataclass
