@@ -32,9 +32,9 @@ import psycopg
 import sqlalchemy as sa
 from psycopg.rows import namedtuple_row
 from sqlalchemy.engine import Dialect
-from sqlalchemy.sql.compiler import SQLCompiler
 from sqlalchemy.ext.asyncio import AsyncConnection
 from sqlalchemy.pool import ConnectionPoolEntry, PoolResetState
+from sqlalchemy.sql.compiler import SQLCompiler
 
 # Set in a pooled connection's `info` while its driver is in autocommit for a unit's BEGIN.
 BEGUN_IN_AUTOCOMMIT = "begun_in_autocommit"
