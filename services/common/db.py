@@ -21,7 +21,7 @@ from sqlalchemy.engine import Dialect
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine, create_async_engine
 from sqlalchemy.pool import ConnectionPoolEntry
 
-from services.common.pipelined_commit import commit_with
+from services.common.pipelined import begin_with, commit_with, restore_after_begin
 
 # A connection back in the pool for longer than this is pinged before it is handed out.
 IDLE_PING_SECONDS = 5.0
@@ -39,6 +39,7 @@ def create_engine(url: str, *, pool_size: int = 10) -> AsyncEngine:
     )
     sa.event.listen(engine.sync_engine, "checkin", _mark_idle)
     sa.event.listen(engine.sync_engine, "checkout", _pinger(engine.dialect))
+    sa.event.listen(engine.sync_engine, "reset", restore_after_begin)
     return engine
 
 
@@ -138,8 +139,15 @@ class UnitOfWork:
     def emit(self, event: PendingEvent) -> None:
         self._events.append(event)
 
+    async def read_at_begin(self, statement: sa.ClauseElement, params: dict[str, Any]) -> list[Any]:
+        """The unit's first statement, a read sent with its BEGIN in one round trip
+        (`pipelined`); its rows as named tuples. Only for a statement whose parameters need
+        no bind processing (ids, text) and whose columns psycopg loads as SQLAlchemy would
+        (numbers, text, JSON, timestamps)."""
+        return await begin_with(self.conn, statement, params)
+
     def write_at_commit(self, statement: sa.Executable, params: dict[str, Any]) -> None:
-        """Send this write with the COMMIT, in one round trip (`pipelined_commit`); its
+        """Send this write with the COMMIT, in one round trip (`pipelined`); its
         error, if any, is raised as the unit of work ends. Only for a write whose result
         nothing reads, after the unit of work's last read."""
         self._last_write = (statement, params)

@@ -10,6 +10,7 @@ import sqlalchemy as sa
 from sqlalchemy.dialects.postgresql import insert
 from sqlalchemy.ext.asyncio import AsyncConnection
 
+from services.common.db import UnitOfWork
 from services.common.errors import AlreadyExists
 from services.deals.domain.deals import Deal
 from services.deals.domain.pipelines import (
@@ -223,6 +224,13 @@ async def get_deal(conn: AsyncConnection, deal_id: int, *, for_update: bool = Fa
     return _deal(row) if row else None
 
 
+async def lock_deal_at_begin(uow: UnitOfWork, deal_id: int) -> Deal | None:
+    """`get_deal(for_update=True)` as the unit of work's first statement, sent with its
+    BEGIN (one round trip fewer; `UnitOfWork.read_at_begin`)."""
+    rows = await uow.read_at_begin(_GET_DEAL_FOR_UPDATE, {"b_id": deal_id})
+    return _deal(rows[0]) if rows else None
+
+
 @dataclass(frozen=True)
 class DealFilter:
     pipeline_id: int | None = None
@@ -286,7 +294,7 @@ def visible_condition(visible: Visible, table: sa.Table = deals) -> sa.ColumnEle
     )
 
 
-def _deal(row: sa.Row[Any]) -> Deal:
+def _deal(row: Any) -> Deal:  # a Row, or the driver's named tuple (`lock_deal_at_begin`)
     return Deal(
         id=row.id,
         pipeline_id=row.pipeline_id,

@@ -226,7 +226,8 @@ class DealsService:
         """Move a deal to a stage of its pipeline, or of `pipeline_id`."""
         now = self._now()
         async with self._uow() as uow:
-            deal = await self._visible_deal(uow.conn, actor_id, deal_id, for_update=True)
+            locked = await repository.lock_deal_at_begin(uow, deal_id)
+            deal = await self._seen(uow.conn, actor_id, _found(locked, deal_id))
             guard = await self._guard(uow.conn, actor_id)
             if guard is not None:
                 guard.access.require(Permission.DEALS_MOVE, "your role may not move deals")
@@ -269,11 +270,15 @@ class DealsService:
         """The deal, or NotFound when it does not exist or the actor does not see it (the same
         answer, so that nobody learns of deals they may not see)."""
         deal = _found(await repository.get_deal(conn, deal_id, for_update=for_update), deal_id)
+        return await self._seen(conn, actor_id, deal)
+
+    async def _seen(self, conn: AsyncConnection, actor_id: int | None, deal: Deal) -> Deal:
+        """The deal if the actor sees it, else NotFound (as for a deal that does not exist)."""
         guard = await self._guard(conn, actor_id)
         if guard is not None and not guard.sees(
             pipeline_id=deal.pipeline_id, responsible_id=deal.responsible_id
         ):
-            raise NotFound(f"deal {deal_id} not found")
+            raise NotFound(f"deal {deal.id} not found")
         return deal
 
     # ---- history ----

@@ -12,7 +12,6 @@ from sqlalchemy.ext.asyncio import AsyncConnection
 
 from services.common.pagination import decode_cursor
 from services.notifications.domain.answers import AnswerField
-from services.notifications.domain.feed import NewNotification
 from services.notifications.domain.tasks import NewTask, Status, Task
 from services.notifications.tables import notifications, tasks
 
@@ -80,7 +79,7 @@ def _task(row: sa.Row[Any]) -> Task:
     )
 
 
-def _notification(row: sa.Row[Any]) -> Notification:
+def notification_of(row: sa.Row[Any]) -> Notification:
     return Notification(
         row.id,
         row.user_id,
@@ -178,34 +177,10 @@ async def list_tasks(
     return [_task(r) for r in (await conn.execute(query)).all()]
 
 
-_NEW_COLUMNS = ("user_id", "kind", "title", "body", "deal_id", "event_id", "idempotency_key")
-_INSERT_NOTIFICATION = (  # built once: per call, its construction and cache key cost ≈ 4 %
-    insert(notifications)
-    .values(
-        {
-            c: sa.bindparam(f"n_{c}", type_=notifications.c[c].type)
-            for c in (*_NEW_COLUMNS, "created_at", "in_app")
-        }
-    )
-    .on_conflict_do_nothing()
-    .returning(notifications)
-)
-
-
-async def insert_notification(
-    conn: AsyncConnection, new: NewNotification, *, now: datetime, in_app: bool = True
-) -> Notification | None:
-    """The inserted notification, or None when its key or (user, event) is already there.
-    Use notify.notify, which also plans its delivery and tells of it."""
-    params = {f"n_{c}": getattr(new, c) for c in _NEW_COLUMNS} | {"n_created_at": now}
-    row = (await conn.execute(_INSERT_NOTIFICATION, params | {"n_in_app": in_app})).first()
-    return _notification(row) if row is not None else None
-
-
 async def notification_by_key(conn: AsyncConnection, key: str) -> Notification | None:
     query = sa.select(notifications).where(notifications.c.idempotency_key == key)
     row = (await conn.execute(query)).first()
-    return _notification(row) if row is not None else None
+    return notification_of(row) if row is not None else None
 
 
 async def list_notifications(
@@ -220,4 +195,4 @@ async def list_notifications(
     )
     if cursor:
         query = query.where(notifications.c.id < decode_cursor(cursor))
-    return [_notification(r) for r in (await conn.execute(query)).all()]
+    return [notification_of(r) for r in (await conn.execute(query)).all()]

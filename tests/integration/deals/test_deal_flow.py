@@ -13,12 +13,14 @@ from dealflow.deals.v1 import deals_pb2_grpc as pb_grpc
 from nats.js.api import ConsumerConfig, DeliverPolicy
 from sqlalchemy.ext.asyncio import AsyncEngine
 
+from services.common.db import UnitOfWork
 from services.common.errors import Conflict, NotFound, PermissionDenied, ValidationFailed
 from services.common.events import Envelope
 from services.common.grpc_client import call
 from services.common.nats import provision_streams
 from services.common.outbox import OutboxRelay
 from services.common.protoconv import from_struct, to_struct
+from services.deals import repository
 from services.deals.tables import outbox
 from tests.integration.deals.conftest import while_moved
 
@@ -342,3 +344,45 @@ async def test_a_change_waiting_on_a_concurrent_move_sees_the_moved_deal(
         engine, "deals", deal.id, won.id, call(stub.UpdateDeal, change, actor=admin.id)
     )
     assert (changed.title, changed.stage_id, changed.stage_semantic) == ("Raced", won.id, "won")
+
+
+async def test_a_move_waiting_on_a_concurrent_move_moves_on_from_the_moved_deal(
+    stub: Stub, admin: pb.User, engine: AsyncEngine
+) -> None:
+    """The move's locked read goes with its BEGIN (`UnitOfWork.read_at_begin`): it still
+    waits for the other move's lock, then reads the deal as that move left it."""
+    pipeline = await sales_pipeline(stub)
+    new, won, lost = pipeline.stages[0], pipeline.stages[2], pipeline.stages[3]
+    create = pb.CreateDealRequest(pipeline_id=pipeline.id, title="Racing")
+    deal = await call(stub.CreateDeal, create, actor=admin.id)
+    move = pb.MoveDealRequest(id=deal.id, stage_id=lost.id, expected_version=deal.version)
+    with pytest.raises(Conflict):  # the version it expected is gone by the time it reads
+        await while_moved(
+            engine, "deals", deal.id, won.id, call(stub.MoveDeal, move, actor=admin.id)
+        )
+    # the version the other move makes: seen only once the lock is had
+    move = pb.MoveDealRequest(id=deal.id, stage_id=new.id, expected_version=deal.version + 2)
+    moved = await while_moved(
+        engine, "deals", deal.id, lost.id, call(stub.MoveDeal, move, actor=admin.id)
+    )
+    assert (moved.stage_id, moved.version) == (new.id, deal.version + 3)
+    timeline = await call(stub.GetTimeline, pb.GetTimelineRequest(deal_id=deal.id))
+    assert timeline.entries[0].text == "Lost → New"
+
+
+async def test_the_read_sent_with_the_begin_reads_the_deal_as_sqlalchemy_does(
+    stub: Stub, admin: pb.User, engine: AsyncEngine
+) -> None:
+    """The driver's cursor loads every column (money, JSON fields, timestamps, the stage's
+    semantic) as SQLAlchemy's result does."""
+    pipeline = await sales_pipeline(stub)
+    fields = to_struct({"inn": "7707083893"})
+    create = pb.CreateDealRequest(pipeline_id=pipeline.id, title="Pens", amount="1500.50")
+    create.fields.CopyFrom(fields)
+    deal = await call(stub.CreateDeal, create, actor=admin.id)
+    async with UnitOfWork(engine, outbox) as uow:
+        at_begin = await repository.lock_deal_at_begin(uow, int(deal.id))
+        assert at_begin == await repository.get_deal(uow.conn, int(deal.id))
+        assert at_begin is not None and at_begin.fields == {"inn": "7707083893"}
+    async with UnitOfWork(engine, outbox) as uow:
+        assert await repository.lock_deal_at_begin(uow, int(deal.id) + 1000) is None

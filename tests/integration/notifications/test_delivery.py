@@ -16,6 +16,7 @@ from datetime import datetime, timedelta
 from typing import Any
 
 import pytest
+import sqlalchemy as sa
 from dealflow.deals.v1 import deals_pb2 as dpb
 from dealflow.deals.v1 import deals_pb2_grpc
 from dealflow.notifications.v1 import notifications_pb2 as pb
@@ -31,7 +32,10 @@ from services.notifications.delivery.signing import HEADER, verify
 from services.notifications.delivery.worker import DeliveryWorker
 from services.notifications.delivery_service import DeliveryService
 from services.notifications.domain.backoff import Backoff
+from services.notifications.domain.feed import NewNotification
+from services.notifications.notify import NOTIFICATION_CREATED, notify
 from services.notifications.people import DealsPeople
+from services.notifications.tables import deliveries, notifications, outbox, webhooks
 
 pytestmark = pytest.mark.integration
 FIRST_RETRY = timedelta(seconds=30)
@@ -162,3 +166,45 @@ async def test_a_kind_without_in_app_stays_out_of_the_feed(
         await call(stub.CreateNotification, request)
     feed = await call(stub.ListNotifications, pb.ListNotificationsRequest(user_id="77"))
     assert [n.kind for n in feed.notifications] == ["other"]
+
+
+async def test_a_notification_is_recorded_with_its_deliveries_and_its_event_at_once(
+    engine: AsyncEngine,
+) -> None:
+    """`notify` as one statement: the preference for any kind applies to a kind without its
+    own, an inactive webhook gets no delivery, the event carries the notification's summary
+    and channels, and the same event again records nothing."""
+    user_id = 7000 + uuid.uuid4().int % 1000
+    settings = DeliveryService(engine, allow_private=True)
+    await settings.put_preferences(user_id, {"*": ["email", "webhook"]}, actor=None)
+    kept = await settings.create_webhook(user_id, "http://127.0.0.1:9/kept", actor=None)
+    gone = await settings.create_webhook(user_id, "http://127.0.0.1:9/gone", actor=None)
+    async with engine.begin() as conn:
+        await conn.execute(webhooks.update().where(webhooks.c.id == gone.id).values(active=False))
+    new = NewNotification(user_id, "deal.stage_changed", "Deal moved", "A → B", 9, uuid.uuid4())
+    now = utcnow()
+    async with engine.begin() as conn:
+        made = await notify(conn, new, now=now)
+        assert made is not None and await notify(conn, new, now=now) is None
+    async with engine.connect() as conn:
+        planned = await conn.execute(
+            sa.select(deliveries.c.channel, deliveries.c.webhook_id, deliveries.c.status)
+            .where(deliveries.c.notification_id == made.id)
+            .order_by(deliveries.c.id)
+        )
+        assert planned.all() == [("email", None, "pending"), ("webhook", kept.id, "pending")]
+        in_app = await conn.scalar(
+            sa.select(notifications.c.in_app).where(notifications.c.id == made.id)
+        )
+        told = await conn.execute(
+            sa.select(outbox.c.type, outbox.c.data).where(
+                outbox.c.subject == f"notification/{made.id}"
+            )
+        )
+        assert told.all() == [
+            (
+                NOTIFICATION_CREATED,
+                {"notification": made.summary(), "channels": ["email", "webhook"]},
+            )
+        ]
+    assert in_app is False and made.created_at == now
