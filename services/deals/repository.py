@@ -211,16 +211,16 @@ _DEAL_SELECT = sa.select(deals, stages.c.semantic.label("stage_semantic")).join(
 
 
 # Built once: a statement built per call costs its construction and its cache key.
-_GET_DEAL = _DEAL_SELECT.where(deals.c.id == sa.bindparam("b_id", type_=deals.c.id.type))
+GET_DEAL = _DEAL_SELECT.where(deals.c.id == sa.bindparam("b_id", type_=deals.c.id.type))
 _GET_DEAL_FOR_UPDATE = locked_in_stage(deals).where(
     deals.c.id == sa.bindparam("b_id", type_=deals.c.id.type)
 )
 
 
 async def get_deal(conn: AsyncConnection, deal_id: int, *, for_update: bool = False) -> Deal | None:
-    query = _GET_DEAL_FOR_UPDATE if for_update else _GET_DEAL
+    query = _GET_DEAL_FOR_UPDATE if for_update else GET_DEAL
     row = (await conn.execute(query, {"b_id": deal_id})).first()
-    return _deal(row) if row else None
+    return deal_of(row) if row else None
 
 
 @dataclass(frozen=True)
@@ -237,6 +237,12 @@ async def list_deals(
     conn: AsyncConnection, where: DealFilter, *, before_id: int | None, limit: int
 ) -> list[Deal]:
     """Deals newest first, `limit` of them below `before_id`."""
+    query = deals_query(where, before_id=before_id, limit=limit)
+    return [deal_of(row) for row in (await conn.execute(query)).all()]
+
+
+def deals_query(where: DealFilter, *, before_id: int | None, limit: int) -> sa.Select[Any]:
+    """The statement of `list_deals` (its rows: `deal_of`)."""
     query = _DEAL_SELECT.order_by(deals.c.id.desc()).limit(limit)
     if where.pipeline_id is not None:
         query = query.where(deals.c.pipeline_id == where.pipeline_id)
@@ -260,7 +266,7 @@ async def list_deals(
         )
     if before_id is not None:
         query = query.where(deals.c.id < before_id)
-    return [_deal(row) for row in (await conn.execute(query)).all()]
+    return query
 
 
 def visible_condition(visible: Visible, table: sa.Table = deals) -> sa.ColumnElement[bool]:
@@ -286,7 +292,9 @@ def visible_condition(visible: Visible, table: sa.Table = deals) -> sa.ColumnEle
     )
 
 
-def _deal(row: sa.Row[Any]) -> Deal:
+def deal_of(row: sa.Row[Any]) -> Deal:
+    """The deal of a row of `GET_DEAL` or `deals_query` (or of a statement selecting their
+    columns by name)."""
     return Deal(
         id=row.id,
         pipeline_id=row.pipeline_id,
