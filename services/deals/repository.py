@@ -241,9 +241,12 @@ async def list_deals(
     return [deal_of(row) for row in (await conn.execute(query)).all()]
 
 
-def deals_query(where: DealFilter, *, before_id: int | None, limit: int) -> sa.Select[Any]:
-    """The statement of `list_deals` (its rows: `deal_of`)."""
-    query = _DEAL_SELECT.order_by(deals.c.id.desc()).limit(limit)
+def deals_query(
+    where: DealFilter, *, before_id: int | None, limit: int, of: sa.Select[Any] = _DEAL_SELECT
+) -> sa.Select[Any]:
+    """The statement of `list_deals` (its rows: `deal_of`), or of `of`'s columns of the
+    same deals."""
+    query = of.order_by(deals.c.id.desc()).limit(limit)
     if where.pipeline_id is not None:
         query = query.where(deals.c.pipeline_id == where.pipeline_id)
     if where.stage_id is not None:
