@@ -4,6 +4,7 @@ for a page rather than one for the deals, one for their links and one for their 
 
 from __future__ import annotations
 
+from collections.abc import Hashable
 from dataclasses import dataclass, fields
 from typing import Any
 
@@ -50,9 +51,9 @@ _FOLLOWING = (
     .lateral("following")
 )
 # Each deal (the rows `repository.deal_of` maps) joined (LATERAL) to its links, aggregated
-# in two arrays, and to its next activity. Built once (a statement built per call costs its
-# construction and its cache key: ≈ 0.6 ms for this one); a page names its deals by the
-# ids of a subquery with the list's filters and LIMIT, so only the page's deals are joined.
+# in two arrays, and to its next activity. Built once (built per call, with its subquery's
+# column proxies, it cost ≈ 0.6 ms); a page names its deals by the ids of a subquery with
+# the list's filters and LIMIT, so that only the page's deals are joined.
 _SHOWN = (
     sa.select(deals, stages.c.semantic.label("stage_semantic"), _LINKS, _FOLLOWING)
     .select_from(
@@ -80,9 +81,28 @@ async def list_shown(
     conn: AsyncConnection, where: DealFilter, *, before_id: int | None, limit: int
 ) -> list[ShownDeal]:
     """`repository.list_deals`, each deal with its links and next activity."""
-    page = repository.deals_query(where, before_id=before_id, limit=limit, of=_PAGE_IDS)
-    query = _SHOWN.where(deals.c.id.in_(page))
-    return [_shown_of(row) for row in (await conn.execute(query)).all()]
+    query = _page_query(where, before_id)
+    params = repository.filter_values(where, before_id=before_id, limit=limit)
+    return [_shown_of(row) for row in (await conn.execute(query, params)).all()]
+
+
+# Page statements by `repository.filter_shape`: building one and its cache key costs
+# ≈ 0.35 ms (the three statements of before ≈ 0.22 ms), using a built one next to nothing.
+_PAGES: dict[Hashable, sa.Select[Any]] = {}
+_MAX_PAGES = 1024
+
+
+def _page_query(where: DealFilter, before_id: int | None) -> sa.Select[Any]:
+    shape = repository.filter_shape(where, before_id=before_id)
+    query = None if shape is None else _PAGES.get(shape)
+    if query is None:
+        page = repository.deals_query(where, before_id=before_id, of=_PAGE_IDS)
+        query = _SHOWN.where(deals.c.id.in_(page))
+        if shape is not None:
+            if len(_PAGES) >= _MAX_PAGES:
+                _PAGES.clear()
+            _PAGES[shape] = query
+    return query
 
 
 async def shown_deal(conn: AsyncConnection, deal_id: int) -> ShownDeal | None:

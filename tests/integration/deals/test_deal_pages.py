@@ -153,13 +153,15 @@ async def test_a_page_of_deals_shows_their_links_and_next_activities_as_three_re
         await call(stub.GetDeal, pb.GetDealRequest(id="999999999"), actor=admin.id)
 
 
-async def test_a_deal_s_page_shows_only_the_deals_the_caller_sees(stub: Stub) -> None:
+async def test_a_page_shows_each_caller_only_the_deals_they_see(stub: Stub) -> None:
     pipeline = await _pipeline(stub)
     mine, theirs = await _manager(stub), await _manager(stub)
     (own,) = await _deals(stub, pipeline, mine, 1)
-    await _deals(stub, pipeline, theirs, 1)
-    page = await call(stub.ListDeals, pb.ListDealsRequest(pipeline_id=pipeline.id), actor=mine)
-    assert [int(d.id) for d in page.deals] == [own]
+    (other,) = await _deals(stub, pipeline, theirs, 1)
+    request = pb.ListDealsRequest(pipeline_id=pipeline.id)
+    for actor, seen in ((mine, own), (theirs, other), (mine, own)):  # one statement shape
+        page = await call(stub.ListDeals, request, actor=actor)
+        assert [int(d.id) for d in page.deals] == [seen]
     with pytest.raises(NotFound):
         await call(stub.GetDeal, pb.GetDealRequest(id=str(own)), actor=theirs)
 
