@@ -15,7 +15,6 @@ from services.common.pagination import clamp_limit
 from services.common.protoconv import from_struct
 from services.deals.access_api import AccessApi
 from services.deals.activities_api import activity_pb, register_activities
-from services.deals.activities_service import ActivitiesService
 from services.deals.api_mappers import (
     deal_pb,
     entry_pb,
@@ -24,10 +23,10 @@ from services.deals.api_mappers import (
     list_pb,
     pipeline_pb,
     visit_pb,
-    with_links,
 )
 from services.deals.automation_api import register_automation
 from services.deals.crm_api import register_crm
+from services.deals.deal_pages import ShownDeal
 from services.deals.domain.attributes import SETTABLE
 from services.deals.files_api import register_files
 from services.deals.org_api import OrgApi
@@ -50,7 +49,6 @@ class DealsApi(
 ):
     def __init__(self, service: DealsService) -> None:
         self._service = service
-        self._activities = ActivitiesService(service)
         self._admin = service.admin
         self._access = service.access
         self._org = service.org
@@ -132,20 +130,10 @@ class DealsApi(
         return deal_pb(deal)
 
     async def GetDeal(self, request: pb.GetDealRequest, context: Ctx) -> pb.Deal:
-        deal = await self._service.get_deal(
+        shown = await self._service.show_deal(
             actor_id=actor_id(context), deal_id=parse_id(request.id, "id")
         )
-        return (await self._with_links([deal_pb(deal)]))[0]
-
-    async def _with_links(self, deals: list[pb.Deal]) -> list[pb.Deal]:
-        """The deals with the deals linked to them (e.g. made by a rule from them) and their
-        next activities."""
-        deals = await with_links(self._service.automation.links_of, deals)
-        following = await self._activities.next_of_deals([int(d.id) for d in deals])
-        for deal in deals:
-            if int(deal.id) in following:
-                deal.next_activity.CopyFrom(activity_pb(following[int(deal.id)]))
-        return deals
+        return shown_pb(shown)
 
     async def ListDeals(self, request: pb.ListDealsRequest, context: Ctx) -> pb.ListDealsResponse:
         where = DealFilter(
@@ -160,7 +148,7 @@ class DealsApi(
             cursor=request.cursor,
             limit=clamp_limit(request.limit),
         )
-        deals = await self._with_links([deal_pb(d) for d in page.items])
+        deals = [shown_pb(d) for d in page.items]
         return pb.ListDealsResponse(deals=deals, next_cursor=page.next_cursor)
 
     async def UpdateDeal(self, request: pb.UpdateDealRequest, context: Ctx) -> pb.Deal:
@@ -266,6 +254,17 @@ class DealsApi(
             values=from_struct(request.values),
         )
         return item_pb(item)
+
+
+def shown_pb(shown: ShownDeal) -> pb.Deal:
+    """A deal with the deals linked to it (e.g. made by a rule from it) and its next
+    activity."""
+    deal = deal_pb(shown.deal)
+    for linked_id, relation in shown.links:
+        deal.links.add(deal_id=str(linked_id), relation=relation)
+    if shown.next_activity is not None:
+        deal.next_activity.CopyFrom(activity_pb(shown.next_activity))
+    return deal
 
 
 def register(server: grpc.aio.Server, service: DealsService) -> list[str]:

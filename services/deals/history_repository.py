@@ -116,18 +116,47 @@ async def entry_by_key(conn: AsyncConnection, idempotency_key: str) -> TimelineE
     return _entry(row) if row else None
 
 
-async def list_entries(
-    conn: AsyncConnection, deal_id: int, *, before_id: int | None, limit: int
-) -> list[TimelineEntry]:
-    query = (
+def _deal_timeline(*, below: bool) -> sa.Select[Any]:
+    """The deal's pipeline and responsible (whom it is visible to) with a page of its
+    entries, newest first (with `below`: those below an id), in one statement: no row when
+    the deal does not exist, one row of null entry columns when it has no entries."""
+    entries = (
         sa.select(timeline)
-        .where(timeline.c.deal_id == deal_id)
+        .where(timeline.c.deal_id == deals.c.id)
         .order_by(timeline.c.id.desc())
-        .limit(limit)
+        .limit(sa.bindparam("b_limit", type_=sa.Integer))
     )
+    if below:
+        entries = entries.where(timeline.c.id < sa.bindparam("b_before", type_=timeline.c.id.type))
+    page = entries.lateral("entries")
+    return (
+        sa.select(
+            deals.c.pipeline_id.label("deal_pipeline_id"),
+            deals.c.responsible_id.label("deal_responsible_id"),
+            page,
+        )
+        .select_from(deals.outerjoin(page, sa.true()))
+        .where(deals.c.id == sa.bindparam("b_deal", type_=deals.c.id.type))
+        .order_by(page.c.id.desc())
+    )
+
+
+_DEAL_TIMELINE = {below: _deal_timeline(below=below) for below in (False, True)}
+
+
+async def deal_timeline(
+    conn: AsyncConnection, deal_id: int, *, before_id: int | None, limit: int
+) -> tuple[tuple[int, int] | None, list[TimelineEntry]]:
+    """((the deal's pipeline id, its responsible's id), `limit` of its entries below
+    `before_id`, newest first), or (None, []) when there is no such deal."""
+    params: dict[str, Any] = {"b_deal": deal_id, "b_limit": limit}
     if before_id is not None:
-        query = query.where(timeline.c.id < before_id)
-    return [_entry(r) for r in (await conn.execute(query)).all()]
+        params["b_before"] = before_id
+    rows = (await conn.execute(_DEAL_TIMELINE[before_id is not None], params)).all()
+    if not rows:
+        return None, []
+    owner = (rows[0].deal_pipeline_id, rows[0].deal_responsible_id)
+    return owner, [_entry(r) for r in rows if r.id is not None]
 
 
 def _entry(row: sa.Row[Any]) -> TimelineEntry:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Hashable
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
@@ -212,23 +213,23 @@ _DEAL_SELECT = sa.select(deals, stages.c.semantic.label("stage_semantic")).join(
 
 
 # Built once: a statement built per call costs its construction and its cache key.
-_GET_DEAL = _DEAL_SELECT.where(deals.c.id == sa.bindparam("b_id", type_=deals.c.id.type))
+GET_DEAL = _DEAL_SELECT.where(deals.c.id == sa.bindparam("b_id", type_=deals.c.id.type))
 _GET_DEAL_FOR_UPDATE = locked_in_stage(deals).where(
     deals.c.id == sa.bindparam("b_id", type_=deals.c.id.type)
 )
 
 
 async def get_deal(conn: AsyncConnection, deal_id: int, *, for_update: bool = False) -> Deal | None:
-    query = _GET_DEAL_FOR_UPDATE if for_update else _GET_DEAL
+    query = _GET_DEAL_FOR_UPDATE if for_update else GET_DEAL
     row = (await conn.execute(query, {"b_id": deal_id})).first()
-    return _deal(row) if row else None
+    return deal_of(row) if row else None
 
 
 async def lock_deal_at_begin(uow: UnitOfWork, deal_id: int) -> Deal | None:
     """`get_deal(for_update=True)` as the unit of work's first statement, sent with its
     BEGIN (one round trip fewer; `UnitOfWork.read_at_begin`)."""
     rows = await uow.read_at_begin(_GET_DEAL_FOR_UPDATE, {"b_id": deal_id})
-    return _deal(rows[0]) if rows else None
+    return deal_of(rows[0]) if rows else None
 
 
 @dataclass(frozen=True)
@@ -245,30 +246,80 @@ async def list_deals(
     conn: AsyncConnection, where: DealFilter, *, before_id: int | None, limit: int
 ) -> list[Deal]:
     """Deals newest first, `limit` of them below `before_id`."""
-    query = _DEAL_SELECT.order_by(deals.c.id.desc()).limit(limit)
+    query = deals_query(where, before_id=before_id)
+    params = filter_values(where, before_id=before_id, limit=limit)
+    return [deal_of(row) for row in (await conn.execute(query, params)).all()]
+
+
+# The list's values are named parameters (`filter_values`): its statement depends only on
+# which filters are given and on whom the caller sees (`filter_shape`), so that a caller may
+# keep it built.
+_F_PIPELINE = sa.bindparam("f_pipeline", type_=deals.c.pipeline_id.type)
+_F_STAGE = sa.bindparam("f_stage", type_=deals.c.stage_id.type)
+_F_RESPONSIBLE = sa.bindparam("f_responsible", type_=deals.c.responsible_id.type)
+_F_PATTERN = sa.bindparam("f_pattern", type_=deals.c.title.type)
+_F_BEFORE = sa.bindparam("f_before", type_=deals.c.id.type)
+_F_LIMIT = sa.bindparam("f_limit", type_=sa.Integer)
+
+
+def deals_query(
+    where: DealFilter, *, before_id: int | None, of: sa.Select[Any] = _DEAL_SELECT
+) -> sa.Select[Any]:
+    """The statement of `list_deals` (its rows: `deal_of`), or of `of`'s columns of the
+    same deals; its parameters: `filter_values`."""
+    query = of.order_by(deals.c.id.desc()).limit(_F_LIMIT)
     if where.pipeline_id is not None:
-        query = query.where(deals.c.pipeline_id == where.pipeline_id)
+        query = query.where(deals.c.pipeline_id == _F_PIPELINE)
     if where.stage_id is not None:
-        query = query.where(deals.c.stage_id == where.stage_id)
+        query = query.where(deals.c.stage_id == _F_STAGE)
     if where.responsible_id is not None:
-        query = query.where(deals.c.responsible_id == where.responsible_id)
+        query = query.where(deals.c.responsible_id == _F_RESPONSIBLE)
     if where.visible is not None:
         query = query.where(visible_condition(where.visible))
     if where.among is not None:
         query = query.where(deals.c.id.in_(where.among))
-    if where.q.strip():
-        escaped = where.q.strip().replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
-        pattern = f"%{escaped}%"
+    if _pattern(where.q) is not None:
         query = query.where(
             sa.or_(
-                deals.c.title.ilike(pattern, escape="\\"),
-                deals.c.company_name.ilike(pattern, escape="\\"),
-                deals.c.contact_name.ilike(pattern, escape="\\"),
+                deals.c.title.ilike(_F_PATTERN, escape="\\"),
+                deals.c.company_name.ilike(_F_PATTERN, escape="\\"),
+                deals.c.contact_name.ilike(_F_PATTERN, escape="\\"),
             )
         )
     if before_id is not None:
-        query = query.where(deals.c.id < before_id)
-    return [_deal(row) for row in (await conn.execute(query)).all()]
+        query = query.where(deals.c.id < _F_BEFORE)
+    return query
+
+
+def filter_values(where: DealFilter, *, before_id: int | None, limit: int) -> dict[str, Any]:
+    """The parameters of `deals_query`'s statement."""
+    values = {
+        "f_pipeline": where.pipeline_id,
+        "f_stage": where.stage_id,
+        "f_responsible": where.responsible_id,
+        "f_pattern": _pattern(where.q),
+        "f_before": before_id,
+    }
+    return {"f_limit": limit} | {k: v for k, v in values.items() if v is not None}
+
+
+def filter_shape(where: DealFilter, *, before_id: int | None) -> Hashable | None:
+    """What `deals_query`'s statement depends on (besides `of`): which filters are given and
+    whom the caller sees; None for a report's selection (`among`), a statement of its own."""
+    if where.among is not None:
+        return None
+    given = (where.pipeline_id, where.stage_id, where.responsible_id, _pattern(where.q), before_id)
+    visible = where.visible
+    seen = None if visible is None else (visible.default, tuple(sorted(visible.pipelines.items())))
+    return tuple(v is not None for v in given), seen
+
+
+def _pattern(q: str) -> str | None:
+    """The ILIKE pattern of a search for `q` (its wildcards escaped), or None for none."""
+    if not q.strip():
+        return None
+    escaped = q.strip().replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
+    return f"%{escaped}%"
 
 
 def visible_condition(visible: Visible, table: sa.Table = deals) -> sa.ColumnElement[bool]:
@@ -294,7 +345,9 @@ def visible_condition(visible: Visible, table: sa.Table = deals) -> sa.ColumnEle
     )
 
 
-def _deal(row: Any) -> Deal:  # a Row, or the driver's named tuple (`lock_deal_at_begin`)
+def deal_of(row: Any) -> Deal:
+    """The deal of a row of `GET_DEAL` or `deals_query` (or of a statement selecting their
+    columns by name), or of the driver's named tuple (`lock_deal_at_begin`)."""
     return Deal(
         id=row.id,
         pipeline_id=row.pipeline_id,

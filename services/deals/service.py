@@ -11,7 +11,7 @@ from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
 from services.common.access import Permission
 from services.common.creations import Once, first_made, remember
-from services.common.db import UnitOfWork, utcnow
+from services.common.db import UnitOfWork, autocommit_reads, utcnow
 from services.common.errors import (
     Conflict,
     FieldProblem,
@@ -21,6 +21,7 @@ from services.common.errors import (
 )
 from services.common.pagination import Page, decode_cursor
 from services.deals import (
+    deal_pages,
     history_repository,
     move_writes,
     org_repository,
@@ -31,6 +32,7 @@ from services.deals.access_service import AccessService, DealAccess
 from services.deals.admin_service import AdminService
 from services.deals.auth_service import AuthService
 from services.deals.automation_service import AutomationService
+from services.deals.deal_pages import ShownDeal
 from services.deals.domain.attributes import clean_attributes
 from services.deals.domain.deals import Deal, new_deal
 from services.deals.domain.events import DealCreated, DealEvent, DealStageChanged, DealUpdated
@@ -57,6 +59,7 @@ _REASSIGN = "your role may not make someone else responsible for a deal"
 class DealsService:
     def __init__(self, engine: AsyncEngine, *, clock: Clock = utcnow) -> None:
         self._engine = self.engine = engine
+        self._reads = autocommit_reads(engine)  # reads of one statement (and the access cache's)
         self._now = self.clock = clock
         self.admin = AdminService(engine, clock=clock)
         self.pipelines = PipelineService(engine, clock=clock)
@@ -162,20 +165,31 @@ class DealsService:
 
     async def get_deal(self, *, actor_id: int | None, deal_id: int) -> Deal:
         """One deal the actor sees."""
-        async with self._engine.connect() as conn:
+        async with self._reads.connect() as conn:
             return await self._visible_deal(conn, actor_id, deal_id)
+
+    async def show_deal(self, *, actor_id: int | None, deal_id: int) -> ShownDeal:
+        """One deal the actor sees, with its links and next activity."""
+        async with self._reads.connect() as conn:
+            shown = await deal_pages.shown_deal(conn, deal_id)
+            if shown is None:
+                raise NotFound(f"deal {deal_id} not found")
+            deal = shown.deal
+            await self._require_sees(conn, actor_id, deal.pipeline_id, deal.responsible_id, deal_id)
+        return shown
 
     async def list_deals(
         self, *, actor_id: int | None, where: DealFilter, cursor: str, limit: int
-    ) -> Page[Deal]:
-        """Deals the actor sees, newest first, filtered, one page at a time."""
+    ) -> Page[ShownDeal]:
+        """Deals the actor sees, newest first, filtered, one page at a time, each with its
+        links and next activity."""
         before = decode_cursor(cursor) if cursor else None
-        async with self._engine.connect() as conn:
+        async with self._reads.connect() as conn:
             guard = await self._guard(conn, actor_id)
             if guard is not None:
                 where = replace(where, visible=guard.visible())
-            rows = await repository.list_deals(conn, where, before_id=before, limit=limit + 1)
-        return Page.of(rows, limit, key=lambda d: d.id)
+            rows = await deal_pages.list_shown(conn, where, before_id=before, limit=limit + 1)
+        return Page.of(rows, limit, key=lambda d: d.deal.id)
 
     async def update_deal(
         self,
@@ -274,24 +288,37 @@ class DealsService:
 
     async def _seen(self, conn: AsyncConnection, actor_id: int | None, deal: Deal) -> Deal:
         """The deal if the actor sees it, else NotFound (as for a deal that does not exist)."""
+        await self._require_sees(conn, actor_id, deal.pipeline_id, deal.responsible_id, deal.id)
+        return deal
+
+    async def _require_sees(
+        self,
+        conn: AsyncConnection,
+        actor_id: int | None,
+        pipeline_id: int,
+        responsible_id: int,
+        deal_id: int,
+    ) -> None:
+        """NotFound unless the actor sees the deal of that pipeline and responsible."""
         guard = await self._guard(conn, actor_id)
         if guard is not None and not guard.sees(
-            pipeline_id=deal.pipeline_id, responsible_id=deal.responsible_id
+            pipeline_id=pipeline_id, responsible_id=responsible_id
         ):
-            raise NotFound(f"deal {deal.id} not found")
-        return deal
+            raise NotFound(f"deal {deal_id} not found")
 
     # ---- history ----
     async def timeline(
         self, *, actor_id: int | None, deal_id: int, cursor: str, limit: int
     ) -> Page[TimelineEntry]:
-        """A deal's timeline, newest first."""
+        """A deal's timeline, newest first (NotFound as `_visible_deal`)."""
         before = decode_cursor(cursor) if cursor else None
-        async with self._engine.connect() as conn:
-            await self._visible_deal(conn, actor_id, deal_id)
-            rows = await history_repository.list_entries(
+        async with self._reads.connect() as conn:
+            owner, rows = await history_repository.deal_timeline(
                 conn, deal_id, before_id=before, limit=limit + 1
             )
+            if owner is None:
+                raise NotFound(f"deal {deal_id} not found")
+            await self._require_sees(conn, actor_id, *owner, deal_id)
         return Page.of(rows, limit, key=lambda e: e.id)
 
     async def add_timeline_entry(
