@@ -37,6 +37,7 @@ from services.gateway.auth import (
 from services.gateway.clients import Clients
 from services.gateway.problems import Problem, unauthenticated
 from services.gateway.settings import GatewaySettings
+from services.gateway.task_owners import TaskOwners
 from workflows import api as process_registry
 from workflows.api import StartResult
 
@@ -190,6 +191,10 @@ def principal_cache(request: Request) -> PrincipalCache:
     return cast(PrincipalCache, request.app.state.principals)
 
 
+async def _task_owners(request: Request) -> TaskOwners:
+    return cast(TaskOwners, request.app.state.task_owners)
+
+
 async def _session_principal(clients: Clients, claims: Claims, timeout: float) -> Principal:
     request = access_pb2.GetAccessRequest(user_id=str(claims.user_id), session_id=claims.session_id)
     try:
@@ -317,3 +322,4 @@ Blobs = Annotated[BlobStore, Depends(_blobs)]
 Finance = Annotated[BoundStub, Depends(_finance)]
 TemporalClient = Annotated[Client, Depends(_temporal)]
 Processes = Annotated[ProcessApi, Depends(_processes)]
+KnownTasks = Annotated[TaskOwners, Depends(_task_owners)]

@@ -71,6 +71,7 @@ from services.gateway.routes import (
 from services.gateway.routes.events import deal_fetcher
 from services.gateway.security_headers import SecurityHeadersMiddleware
 from services.gateway.settings import GatewaySettings
+from services.gateway.task_owners import TaskOwners
 
 TAGS = [
     {"name": "auth", "description": "Bearer tokens (OAuth2 password flow)."},
@@ -175,6 +176,7 @@ def create_app(
     app.state.processes = processes_api
     app.state.hub = None  # live events: started by the lifespan (not with fake clients)
     app.state.principals = PrincipalCache(settings.auth_cache_seconds)
+    app.state.task_owners = TaskOwners()  # task → its workflow and assignee (fixed facts)
     app.state.expensive_calls = RateLimiter(
         per_minute=settings.expensive_calls_per_minute, burst=settings.expensive_calls_burst
     )

@@ -12,7 +12,14 @@ from fastapi import APIRouter, Query
 
 from services.common.errors import NotFound
 from services.gateway.auth import Principal
-from services.gateway.deps import Approvals, BoundStub, CurrentUser, Notifications, TemporalClient
+from services.gateway.deps import (
+    Approvals,
+    BoundStub,
+    CurrentUser,
+    KnownTasks,
+    Notifications,
+    TemporalClient,
+)
 from services.gateway.problems import COMMON_RESPONSES, Problem, responses
 from services.gateway.routes import API_PREFIX
 from services.gateway.routes.tasks import complete_task
@@ -67,6 +74,7 @@ async def decide(
     approvals: Approvals,
     notifications: Notifications,
     temporal: TemporalClient,
+    known: KnownTasks,
 ) -> ApprovalOut:
     """Approve or reject the step waiting for you (or for the absent person you stand in
     for); a rejection needs a comment, changed fields must be the step's own."""
@@ -80,7 +88,7 @@ async def decide(
             "file_ids": [str(f) for f in body.file_ids],
         },
     )
-    await complete_task(int(task_id), answer, user, notifications, temporal)
+    await complete_task(int(task_id), answer, user, notifications, temporal, known)
     reply = await approvals.GetRequest(apb.GetRequestRequest(id=str(request_id)))
     return ApprovalOut.of(reply, full=True)
 
