@@ -8,6 +8,12 @@ Two kinds of call:
   file, recording a payment, a move the answer asks for): retried briefly and given up
   within `ANSWER_BUDGET`, so the person gets a definite answer instead of a hang; run as
   local activities (`ANSWER_LOCALLY`).
+
+A step runs as a local activity too while the workflow says so (`steps_run_locally()` on
+the workflow instance: the process kit's, until a process's first task is created, so the
+way from the start to the first task is one workflow task): retried in the worker as a step
+is, `LOCAL_STEP_ATTEMPTS` times; a service still down by then gets the step as an activity
+task, retried until it is back, as any step (same input, same idempotency key).
 """
 
 from __future__ import annotations
@@ -38,9 +44,25 @@ ANSWER_BUDGET = timedelta(seconds=15)
 # Histories recorded before carry them as activity tasks, hence the patch.
 ANSWER_LOCALLY = "answer-local-activity"
 
+# A local step: attempts as a step's (1, 2, 4 s apart), each within the service call's own
+# deadline (services/common/grpc_client.py), but only `LOCAL_STEP_ATTEMPTS` of them (≈ 7 s
+# when the service fails fast, inside the workflow task's 10 s timeout; a slow failure
+# extends the open workflow task, the SDK's heartbeat at 80 % of it); then an activity task.
+# (A local activity's schedule-to-close timeout was not honoured across its retries on the
+# time-skipping server: attempts went on past it, hence a count, not a budget.)
+LOCAL_STEP_ATTEMPTS = 4
+LOCAL_STEP_RETRY = RetryPolicy(
+    initial_interval=STEP_RETRY.initial_interval,
+    maximum_interval=STEP_RETRY.maximum_interval,
+    maximum_attempts=LOCAL_STEP_ATTEMPTS,
+)
+LOCAL_STEP_ATTEMPT_TIMEOUT = timedelta(seconds=10)
+
 
 async def call(name: str, arg: object, result_type: type[T], *, in_answer: bool = False) -> T:
     """Run activity `name`; `in_answer` inside an Update the gateway waits on."""
+    if not in_answer and _steps_run_locally():
+        return await _local_step(name, arg, result_type)
     if in_answer and workflow.patched(ANSWER_LOCALLY):
         return await local(
             name,
@@ -60,7 +82,11 @@ async def call(name: str, arg: object, result_type: type[T], *, in_answer: bool 
             retry_policy=ANSWER_RETRY,
         )
         return result
-    result = await workflow.execute_activity(
+    return await _step(name, arg, result_type)
+
+
+async def _step(name: str, arg: object, result_type: type[T]) -> T:
+    result: T = await workflow.execute_activity(
         name,
         arg,
         result_type=result_type,
@@ -68,6 +94,29 @@ async def call(name: str, arg: object, result_type: type[T], *, in_answer: bool 
         retry_policy=STEP_RETRY,
     )
     return result
+
+
+def _steps_run_locally() -> bool:
+    """The workflow's say (a workflow without `steps_run_locally` runs activity tasks)."""
+    says = getattr(workflow.instance(), "steps_run_locally", None)
+    return bool(says is not None and says())
+
+
+async def _local_step(name: str, arg: object, result_type: type[T]) -> T:
+    """A step as a local activity; still failing after `LOCAL_STEP_ATTEMPTS` (and not
+    refused by the service), as an activity task."""
+    try:
+        return await local(
+            name,
+            arg,
+            result_type,
+            retry_policy=LOCAL_STEP_RETRY,
+            start_to_close_timeout=LOCAL_STEP_ATTEMPT_TIMEOUT,
+        )
+    except ActivityError as exc:
+        if isinstance(exc.cause, ApplicationError) and exc.cause.non_retryable:
+            raise  # the service refused it: an activity task would fail the same
+    return await _step(name, arg, result_type)
 
 
 async def local(

@@ -6,6 +6,8 @@ its answers need more than the kit checks, the `check_answer` / `before_answer` 
 - the task-answer Update `complete_task` with its validator (the task is open, the actor
   may answer, the outcome and the data fit the task's declared fields and comment rule,
   files named are the deal's) and the `state` Query;
+- a step's activities until the first task is created run as local activities (one
+  workflow task from the start to the first task; `steps_run_locally`);
 - `set_stage()` (always the `Stage` search attribute too), `timeline()`, `key()` (a step's
   idempotency key; a step repeated in a loop gets its round by itself), `finish()` (clears
   `Assignee`, waits for running handlers);
@@ -57,6 +59,10 @@ STAGE_ON_ANSWER = "kit-stage-attribute-on-answer"
 FINISH_CLEARS_ASSIGNEE = "kit-finish-clears-assignee"
 # Runs from this patch on tell the deal they ended (automation's `process_finished`).
 FINISHED_ON_TIMELINE = "kit-process-finished-on-timeline"
+# Runs from this patch on make their steps until their first task is created (reading the
+# deal, the timeline entry, creating the task) local activities: one workflow task from the
+# start to the first task instead of four workflow tasks and three activity tasks.
+LOCAL_STEPS_TO_FIRST_TASK = "kit-local-steps-to-first-task"
 
 
 @dataclass
@@ -116,6 +122,11 @@ class Process:
         """The idempotency key of a step's activity: `<workflow id>/<step>`; the same step
         again in this run (a loop's next round) is `<step>/2`, `<step>/3`, ..."""
         return _next_key(self._keys, step)
+
+    def steps_run_locally(self) -> bool:
+        """Whether a step's activity runs as a local activity now (workflows/activities/
+        retry.py asks): until the run's first task is created, in runs from the patch on."""
+        return self.tasks.created == 0 and workflow.patched(LOCAL_STEPS_TO_FIRST_TASK)
 
     def set_stage(self, stage: str) -> None:
         self.stage = stage

@@ -149,6 +149,7 @@ class HumanTasks:
         self.answers: list[AnswerRecord] = []
         self._answered: dict[str, AnswerRecord] = {}
         self._steps: Counter[str] = Counter()
+        self.created = 0  # tasks created in this run (the kit's steps run locally until one)
 
     def step_key(self, step: str) -> str:
         """The next key of `step` in this run: `step`, then `step/2`, `step/3`, ..."""
@@ -175,6 +176,7 @@ class HumanTasks:
                 comment_outcomes=list(spec.comment_outcomes),
             )
         )
+        self.created += 1
         task = OpenTask(task_id=created.id, spec=spec)
         self.open[task.task_id] = task
         if spec.awaited:
