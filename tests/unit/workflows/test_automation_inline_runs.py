@@ -93,7 +93,9 @@ class Recorder(Triggers):
 
     started: list[AutomationInput]
 
-    async def _start(self, event: DealEvent, firing: Firing, run: AutomationInput) -> None:
+    async def _start(
+        self, event: DealEvent, firing: Firing, run: AutomationInput, *, wait: bool = False
+    ) -> None:
         self.started.append(run)
 
 
