@@ -251,48 +251,29 @@ def _bound(request: Request, stub: Any, actor: int | None) -> BoundStub:
     return BoundStub(stub, actor=actor, timeout=settings_of(request).request_timeout_seconds)
 
 
-async def _deals(request: Request, user: CurrentUser) -> BoundStub:
-    return _bound(request, clients_of(request).deals, user.id)
+def _stub_as_user(client: str) -> Callable[[Request, Principal], Awaitable[BoundStub]]:
+    """The dependency giving the `client` stub of `Clients`, bound to the caller."""
+
+    async def bound(request: Request, user: CurrentUser) -> BoundStub:
+        return _bound(request, getattr(clients_of(request), client), user.id)
+
+    return bound
 
 
 async def _deals_anonymous(request: Request) -> BoundStub:
     return _bound(request, clients_of(request).deals, None)
 
 
-async def _notifications(request: Request, user: CurrentUser) -> BoundStub:
-    return _bound(request, clients_of(request).notifications, user.id)
-
-
-async def _approvals(request: Request, user: CurrentUser) -> BoundStub:
-    return _bound(request, clients_of(request).approvals, user.id)
-
-
-async def _files(request: Request, user: CurrentUser) -> BoundStub:
-    return _bound(request, clients_of(request).files, user.id)
-
-
-async def _crm(request: Request, user: CurrentUser) -> BoundStub:
-    return _bound(request, clients_of(request).crm, user.id)
-
-
-async def _automation(request: Request, user: CurrentUser) -> BoundStub:
-    return _bound(request, clients_of(request).automation, user.id)
-
-
-async def _products(request: Request, user: CurrentUser) -> BoundStub:
-    return _bound(request, clients_of(request).products, user.id)
-
-
-async def _activities(request: Request, user: CurrentUser) -> BoundStub:
-    return _bound(request, clients_of(request).activities, user.id)
-
-
-async def _reports(request: Request, user: CurrentUser) -> BoundStub:
-    return _bound(request, clients_of(request).reports, user.id)
-
-
-async def _finance(request: Request, user: CurrentUser) -> BoundStub:
-    return _bound(request, clients_of(request).finance, user.id)
+_deals = _stub_as_user("deals")
+_notifications = _stub_as_user("notifications")
+_approvals = _stub_as_user("approvals")
+_files = _stub_as_user("files")
+_crm = _stub_as_user("crm")
+_automation = _stub_as_user("automation")
+_products = _stub_as_user("products")
+_activities = _stub_as_user("activities")
+_reports = _stub_as_user("reports")
+_finance = _stub_as_user("finance")
 
 
 async def _blobs(request: Request) -> BlobStore:

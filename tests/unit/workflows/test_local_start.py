@@ -4,9 +4,10 @@ task; a step failing for a while is retried in the worker, one still failing aft
 local attempts goes to an activity task; a step the service refuses fails as before; the steps
 after the first task are activity tasks as before."""
 
+# ruff: noqa: F811 (the sample return's worker fixture, imported, is the tests' parameter)
+
 from __future__ import annotations
 
-from collections.abc import AsyncIterator
 from dataclasses import dataclass
 from datetime import timedelta
 from typing import Any
@@ -28,8 +29,8 @@ from tests.unit.workflows.fakes import (
     open_task,
     start_run,
 )
+from tests.unit.workflows.test_sample_return import worker  # noqa: F401 (over `fakes` here)
 from workflows.activities.types import DealInfo, GetDealInput
-from workflows.processes.sample_return import SampleReturn
 
 SCHEDULED = EventType.EVENT_TYPE_ACTIVITY_TASK_SCHEDULED
 MARKER = EventType.EVENT_TYPE_MARKER_RECORDED
@@ -65,16 +66,6 @@ class FlakyDeals(FakeServices):
 @pytest.fixture
 def fakes() -> FlakyDeals:
     return FlakyDeals()
-
-
-@pytest.fixture
-async def worker(
-    env: WorkflowEnvironment, task_queue: str, fakes: FakeServices
-) -> AsyncIterator[Worker]:
-    async with Worker(
-        env.client, task_queue=task_queue, workflows=[SampleReturn], activities=fakes.activities()
-    ) as running:
-        yield running
 
 
 async def start(env: WorkflowEnvironment, worker: Worker) -> WorkflowHandle[Any, Any]:
