@@ -30,7 +30,8 @@ from pydantic import Field
 from pydantic_settings import SettingsConfigDict
 from temporalio.client import Client
 from temporalio.runtime import PrometheusConfig, Runtime, TelemetryConfig
-from temporalio.worker import Worker
+from temporalio.worker import UnsandboxedWorkflowRunner, Worker
+from temporalio.worker.workflow_sandbox import SandboxedWorkflowRunner
 
 from services.common.grpc_client import channel
 from services.common.logging import configure_logging
@@ -67,6 +68,12 @@ class WorkerSettings(CommonSettings):
     shutdown_grace_seconds: float = Field(10.0, validation_alias="WORKER_SHUTDOWN_GRACE_SECONDS")
     max_concurrent_activities: int = Field(100, validation_alias="WORKER_MAX_CONCURRENT_ACTIVITIES")
     triggers: bool = Field(True, validation_alias="WORKER_TRIGGERS")  # stage rules from NATS
+    # The SDK's sandbox re-imports (and, without bytecode files, compiles) every workflow
+    # module for each workflow it creates: most of the worker's CPU per process start. The
+    # tests run every workflow in it (tests/unit/workflows: the SDK's default runner),
+    # which is where it catches a non-deterministic call; this worker runs them without it
+    # unless `WORKER_WORKFLOW_SANDBOX=true` (tests/bench/README.md, "Fifth round").
+    workflow_sandbox: bool = Field(False, validation_alias="WORKER_WORKFLOW_SANDBOX")
     # A fired rule run with nothing to wait for runs in the triggers, not as a workflow:
     # a tenth of the CPU, but found in the run log only, not in the Temporal UI (README
     # "Automation rules"); off, every run that fires is an `automation_run` workflow.
@@ -166,6 +173,9 @@ async def run(settings: WorkerSettings) -> None:
         client,
         task_queue=settings.task_queue,
         workflows=[*WORKFLOWS, AutomationRun, ReminderPlanWorkflow, LeadershipAlerts],
+        workflow_runner=(
+            SandboxedWorkflowRunner() if settings.workflow_sandbox else UnsandboxedWorkflowRunner()
+        ),
         activities=[
             *activities.all(),
             *approval_activities.all(),

@@ -5,7 +5,7 @@ histories, and `CheckAnswerer` / `GetTask` timed as direct gRPC calls.
 
 `N=100 SPY=1 OUT=/tmp/prof .venv/bin/python -m tests.bench.profile_answers`; SPY=1 runs
 py-spy (installed by hand, not a dependency) on the gateway, notifications and the worker
-during the answers, raw output in OUT."""
+during the starts and during the answers, raw output in OUT."""
 
 from __future__ import annotations
 
@@ -44,8 +44,10 @@ async def main(stack: Stack, load: LoadGenerator) -> None:
         tasks.append((await _start_until_task(bench, deals[i], 0.05))[1])
 
     pids = resources.pids(stack)
+    spies = spy(pids, ("gateway", "notifications", "worker"), OUT, "starts") if _spy() else []
     before, began = resources.cpu_seconds(pids), time.perf_counter()
     await _pool(N, 8, start)
+    stop(spies)
     print(f"starts: {N / (time.perf_counter() - began):.2f}/s, load {os.getloadavg()}")
     cpu_table("start", before, resources.cpu_seconds(pids), N)
     await asyncio.sleep(3)

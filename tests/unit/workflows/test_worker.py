@@ -49,6 +49,12 @@ def test_settings_read_the_environment(monkeypatch: object) -> None:
     settings = WorkerSettings()
     assert (settings.temporal_address, settings.task_queue) == ("temporal:7233", "q1")
     assert settings.connect_timeout_seconds == 5
+    assert settings.workflow_sandbox is False  # the tests' own workers run in it
+
+
+def test_the_sandbox_is_a_setting(monkeypatch: object) -> None:
+    monkeypatch.setenv("WORKER_WORKFLOW_SANDBOX", "true")  # type: ignore[attr-defined]
+    assert WorkerSettings().workflow_sandbox is True
 
 
 async def test_sigterm_stops_the_worker(env: WorkflowEnvironment) -> None:
