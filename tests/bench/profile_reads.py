@@ -14,7 +14,14 @@ from typing import Any
 
 from deploy.local.stack import Stack
 from tests.bench import resources
-from tests.bench.b4_scale import DEAL_SQL, LIST_SQL, TIMELINE_ENTRIES, TIMELINE_SQL, _sql
+from tests.bench.b4_scale import (
+    DEAL_SQL,
+    LIST_PAGE,
+    LIST_SQL,
+    TIMELINE_ENTRIES,
+    TIMELINE_SQL,
+    _sql,
+)
 from tests.bench.context import ok, open_bench
 from tests.bench.httpload import LoadGenerator, Request
 from tests.bench.profile_stack import cpu_table, run_on_stack, spy, stop
@@ -38,7 +45,7 @@ async def main(stack: Stack, load: LoadGenerator) -> None:
     await seeder.grow_to(SIZE)
     pipeline, user = int(bench.pipeline["id"]), bench.manager_id
     stages = [int(s["id"]) for s in bench.pipeline["stages"]]
-    query = f"pipeline_id={pipeline}&responsible_id={user}&stage_id="
+    query = f"pipeline_id={pipeline}&responsible_id={user}&limit={LIST_PAGE}&stage_id="
     plans: dict[str, list[Request]] = {
         "list": [("GET", f"/api/v1/deals?{query}{stages[i % 4]}", None) for i in range(N)],
         "timeline": [("GET", f"/api/v1/deals/{deal_id}/timeline", None)] * N,
