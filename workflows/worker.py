@@ -70,9 +70,10 @@ class WorkerSettings(CommonSettings):
     triggers: bool = Field(True, validation_alias="WORKER_TRIGGERS")  # stage rules from NATS
     # The SDK's sandbox re-imports (and, without bytecode files, compiles) every workflow
     # module for each workflow it creates: most of the worker's CPU per process start. The
-    # tests run every workflow in it (tests/unit/workflows: the SDK's default runner),
-    # which is where it catches a non-deterministic call; this worker runs them without it
-    # unless `WORKER_WORKFLOW_SANDBOX=true` (tests/bench/README.md, "Fifth round").
+    # tests' workers keep the SDK's default runner, so every workflow a unit test runs runs
+    # in it (and tests/unit/workflows/test_worker.py has the sandbox check every workflow
+    # module): that is where a non-deterministic call is caught. This worker runs them
+    # without it unless `WORKER_WORKFLOW_SANDBOX=true` (tests/bench/README.md, fifth round).
     workflow_sandbox: bool = Field(False, validation_alias="WORKER_WORKFLOW_SANDBOX")
     # A fired rule run with nothing to wait for runs in the triggers, not as a workflow:
     # a tenth of the CPU, but found in the run log only, not in the Temporal UI (README
