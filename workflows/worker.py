@@ -30,7 +30,7 @@ from pydantic import Field
 from pydantic_settings import SettingsConfigDict
 from temporalio.client import Client
 from temporalio.runtime import PrometheusConfig, Runtime, TelemetryConfig
-from temporalio.worker import UnsandboxedWorkflowRunner, Worker
+from temporalio.worker import UnsandboxedWorkflowRunner, Worker, WorkflowRunner
 from temporalio.worker.workflow_sandbox import SandboxedWorkflowRunner
 
 from services.common.grpc_client import channel
@@ -71,7 +71,7 @@ class WorkerSettings(CommonSettings):
     # The SDK's sandbox re-imports (and, without bytecode files, compiles) every workflow
     # module for each workflow it creates: most of the worker's CPU per process start. The
     # tests' workers keep the SDK's default runner, so every workflow a unit test runs runs
-    # in it (and tests/unit/workflows/test_worker.py has the sandbox check every workflow
+    # in it (and tests/unit/workflows/test_worker.py has the sandbox check every process
     # module): that is where a non-deterministic call is caught. This worker runs them
     # without it unless `WORKER_WORKFLOW_SANDBOX=true` (tests/bench/README.md, fifth round).
     workflow_sandbox: bool = Field(False, validation_alias="WORKER_WORKFLOW_SANDBOX")
@@ -94,6 +94,11 @@ class WorkerSettings(CommonSettings):
     )
     alerts_stale_days: int = Field(14, ge=1, validation_alias="WORKER_ALERTS_STALE_DAYS")
     alerts_grace_hours: int = Field(24, ge=0, validation_alias="WORKER_ALERTS_GRACE_HOURS")
+
+
+def workflow_runner(settings: WorkerSettings) -> WorkflowRunner:
+    """Outside the SDK's sandbox unless the settings ask for it (`workflow_sandbox`)."""
+    return SandboxedWorkflowRunner() if settings.workflow_sandbox else UnsandboxedWorkflowRunner()
 
 
 async def connect_temporal(settings: WorkerSettings, runtime: Runtime | None = None) -> Client:
@@ -174,9 +179,7 @@ async def run(settings: WorkerSettings) -> None:
         client,
         task_queue=settings.task_queue,
         workflows=[*WORKFLOWS, AutomationRun, ReminderPlanWorkflow, LeadershipAlerts],
-        workflow_runner=(
-            SandboxedWorkflowRunner() if settings.workflow_sandbox else UnsandboxedWorkflowRunner()
-        ),
+        workflow_runner=workflow_runner(settings),
         activities=[
             *activities.all(),
             *approval_activities.all(),

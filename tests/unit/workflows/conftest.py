@@ -5,8 +5,10 @@ from collections.abc import AsyncIterator
 
 import pytest
 from temporalio.testing import WorkflowEnvironment
+from temporalio.worker import Worker
 
-from tests.unit.workflows.fakes import start_env
+from tests.unit.workflows.fakes import FakeServices, start_env
+from workflows.processes.sample_return import SampleReturn
 
 
 @pytest.fixture(scope="module")
@@ -20,3 +22,15 @@ async def env() -> AsyncIterator[WorkflowEnvironment]:
 @pytest.fixture
 def task_queue() -> str:
     return f"tq-{uuid.uuid4().hex}"
+
+
+@pytest.fixture
+async def sample_return_worker(
+    env: WorkflowEnvironment, task_queue: str, fakes: FakeServices
+) -> AsyncIterator[Worker]:
+    """A worker of the sample return on the module's `fakes` (the SDK's default runner:
+    the sandbox)."""
+    async with Worker(
+        env.client, task_queue=task_queue, workflows=[SampleReturn], activities=fakes.activities()
+    ) as running:
+        yield running

@@ -4,8 +4,6 @@ task; a step failing for a while is retried in the worker, one still failing aft
 local attempts goes to an activity task; a step the service refuses fails as before; the steps
 after the first task are activity tasks as before."""
 
-# ruff: noqa: F811 (the sample return's worker fixture, imported, is the tests' parameter)
-
 from __future__ import annotations
 
 from dataclasses import dataclass
@@ -29,7 +27,6 @@ from tests.unit.workflows.fakes import (
     open_task,
     start_run,
 )
-from tests.unit.workflows.test_sample_return import worker  # noqa: F401 (over `fakes` here)
 from workflows.activities.types import DealInfo, GetDealInput
 
 SCHEDULED = EventType.EVENT_TYPE_ACTIVITY_TASK_SCHEDULED
@@ -66,6 +63,11 @@ class FlakyDeals(FakeServices):
 @pytest.fixture
 def fakes() -> FlakyDeals:
     return FlakyDeals()
+
+
+@pytest.fixture
+def worker(sample_return_worker: Worker) -> Worker:
+    return sample_return_worker
 
 
 async def start(env: WorkflowEnvironment, worker: Worker) -> WorkflowHandle[Any, Any]:

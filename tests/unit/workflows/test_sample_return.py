@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator
 from datetime import date, timedelta
 
 import pytest
@@ -26,7 +25,7 @@ from tests.unit.workflows.fakes import (
 )
 from workflows.kit import params as kit_params
 from workflows.kit.contracts import ASSIGNEE, STAGE, AnswerRefused
-from workflows.processes.sample_return import SampleReturn, SampleReturnParams, SampleReturnResult
+from workflows.processes.sample_return import SampleReturnParams, SampleReturnResult
 
 
 @pytest.fixture
@@ -35,13 +34,8 @@ def fakes() -> FakeServices:
 
 
 @pytest.fixture
-async def worker(
-    env: WorkflowEnvironment, task_queue: str, fakes: FakeServices
-) -> AsyncIterator[Worker]:
-    async with Worker(
-        env.client, task_queue=task_queue, workflows=[SampleReturn], activities=fakes.activities()
-    ) as running:
-        yield running
+def worker(sample_return_worker: Worker) -> Worker:
+    return sample_return_worker
 
 
 async def today(env: WorkflowEnvironment) -> date:

@@ -11,12 +11,13 @@ import sys
 from pathlib import Path
 
 from temporalio.testing import WorkflowEnvironment
-from temporalio.worker import Worker
+from temporalio.worker import UnsandboxedWorkflowRunner, Worker
+from temporalio.worker.workflow_sandbox import SandboxedWorkflowRunner
 
 from tests.unit.workflows.fakes import FakeServices
 from workflows.activities.services import ServiceActivities
 from workflows.api import WORKFLOWS
-from workflows.worker import WorkerSettings
+from workflows.worker import WorkerSettings, workflow_runner
 
 ROOT = Path(__file__).parents[3]
 
@@ -52,9 +53,10 @@ def test_settings_read_the_environment(monkeypatch: object) -> None:
     assert settings.workflow_sandbox is False  # the tests' own workers run in it
 
 
-def test_the_sandbox_is_a_setting(monkeypatch: object) -> None:
+def test_the_worker_runs_workflows_in_the_sandbox_only_when_asked(monkeypatch: object) -> None:
+    assert isinstance(workflow_runner(WorkerSettings()), UnsandboxedWorkflowRunner)
     monkeypatch.setenv("WORKER_WORKFLOW_SANDBOX", "true")  # type: ignore[attr-defined]
-    assert WorkerSettings().workflow_sandbox is True
+    assert isinstance(workflow_runner(WorkerSettings()), SandboxedWorkflowRunner)
 
 
 async def test_sigterm_stops_the_worker(env: WorkflowEnvironment) -> None:
